@@ -1,0 +1,278 @@
+"""Events of a Flow Sprint and what each must produce."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from backlog.models import Epic, Story
+from flow.models import FlowSprint
+from sem.models import TimeStampedModel
+from teams.models import FlowTeam, ScrumTeam
+
+
+class Event(TimeStampedModel):
+    class Kind(models.TextChoices):
+        PLANNING_1 = "planning_1", "Flow Sprint Planning 1"
+        TEAM_PLANNING = "team_planning", "Team Sprint Planning"
+        PLANNING_2 = "planning_2", "Flow Sprint Planning 2"
+        DAILY_SCRUM = "daily_scrum", "Daily Scrum"
+        SCRUM_OF_SCRUMS = "scrum_of_scrums", "Scrum of Scrums"
+        BACKLOG_REFINEMENT = "backlog_refinement", "Product Backlog Refinement"
+        ROADMAP_REFINEMENT = "roadmap_refinement", "Product Roadmap Refinement"
+        REVIEW = "review", "Flow Sprint Review"
+        TEAM_RETRO = "team_retro", "Team Sprint Retrospective"
+        FLOW_RETRO = "flow_retro", "Flow Sprint Retrospective"
+
+    class Level(models.TextChoices):
+        FLOW = "flow", "Flow"
+        TEAM = "team", "Team"
+
+    class State(models.TextChoices):
+        SCHEDULED = "scheduled", "Scheduled"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        CANCELLED = "cancelled", "Cancelled"
+
+    flow_team = models.ForeignKey(FlowTeam, on_delete=models.CASCADE, related_name="events")
+    flow_sprint = models.ForeignKey(FlowSprint, on_delete=models.CASCADE, related_name="events")
+    scrum_team = models.ForeignKey(
+        ScrumTeam, on_delete=models.CASCADE, null=True, blank=True, related_name="events"
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    level = models.CharField(max_length=4, choices=Level.choices)
+    # Which occurrence of this kind within the sprint (Daily Scrum 1..n, weekly
+    # SoS 1..k); with kind, sprint and team it makes the schedule idempotent.
+    occurrence = models.PositiveSmallIntegerField(default=1)
+    starts_at = models.DateTimeField()
+    duration_minutes = models.PositiveSmallIntegerField()
+    facilitator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    participant_roles = models.JSONField(default=list)
+    inputs = models.TextField(blank=True)
+    outputs = models.TextField(blank=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.SCHEDULED)
+    # Set when the CSM moved or cancelled it: the cadence job leaves it alone.
+    rescheduled_by_hand = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["starts_at", "kind"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["flow_sprint", "kind", "occurrence"],
+                condition=Q(scrum_team__isnull=True),
+                name="flow_event_once",
+            ),
+            models.UniqueConstraint(
+                fields=["flow_sprint", "kind", "scrum_team", "occurrence"],
+                condition=Q(scrum_team__isnull=False),
+                name="team_event_once",
+            ),
+            models.CheckConstraint(
+                condition=Q(level="flow", scrum_team__isnull=True)
+                | Q(level="team", scrum_team__isnull=False),
+                name="team_events_name_their_team",
+            ),
+            models.CheckConstraint(condition=Q(duration_minutes__gte=5), name="event_duration_min"),
+        ]
+        indexes = [models.Index(fields=["flow_team", "starts_at"])]
+
+    def __str__(self):
+        team = f" ({self.scrum_team})" if self.scrum_team_id else ""
+        return f"{self.get_kind_display()}{team}"
+
+    @property
+    def ends_at(self):
+        from datetime import timedelta
+
+        return self.starts_at + timedelta(minutes=self.duration_minutes)
+
+
+class ScrumOfScrumsReport(TimeStampedModel):
+    """One team's answers to the five Scrum of Scrums questions at one meeting."""
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="sos_reports")
+    scrum_team = models.ForeignKey(ScrumTeam, on_delete=models.CASCADE, related_name="sos_reports")
+    done_since_last = models.TextField(
+        "done since we last met that could affect other teams", blank=True
+    )
+    next_until_next = models.TextField("will do before we meet again", blank=True)
+    impediments = models.TextField("impediments that may stop the Sprint Goal", blank=True)
+    in_others_way = models.TextField("about to put something in another team's way", blank=True)
+    dependencies = models.TextField("new dependencies found, or a way to resolve one", blank=True)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        ordering = ["event", "scrum_team"]
+        constraints = [
+            models.UniqueConstraint(fields=["event", "scrum_team"], name="sos_report_once_per_team")
+        ]
+
+    def __str__(self):
+        return f"{self.scrum_team} at {self.event}"
+
+
+class ActionItem(TimeStampedModel):
+    """An action plan from Scrum of Scrums, a retro or a review: owner and due date."""
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="action_items")
+    text = models.CharField(max_length=300)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    due_date = models.DateField(null=True, blank=True)
+    done = models.BooleanField(default=False)
+    # A retro action becomes an improvement item in the Flow Backlog.
+    improvement_story = models.ForeignKey(
+        Story, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["event", "done", "due_date", "id"]
+
+    def __str__(self):
+        return self.text
+
+
+class DailyScrumNote(TimeStampedModel):
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="daily_notes")
+    person = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    yesterday = models.TextField("done yesterday", blank=True)
+    today = models.TextField("doing today", blank=True)
+    impediments = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["event", "person"]
+        constraints = [
+            models.UniqueConstraint(fields=["event", "person"], name="daily_note_once_per_person")
+        ]
+
+
+class Retrospective(TimeStampedModel):
+    class Format(models.TextChoices):
+        START_STOP_CONTINUE = "ssc", "Start / Stop / Continue"
+        FOUR_LS = "4ls", "4Ls (Liked, Learned, Lacked, Longed for)"
+        MAD_SAD_GLAD = "msg", "Mad / Sad / Glad"
+
+    class Phase(models.TextChoices):
+        COLLECT = "collect", "Collect cards"
+        GROUP = "group", "Group"
+        VOTE = "vote", "Vote"
+        DISCUSS = "discuss", "Discuss and act"
+        CLOSED = "closed", "Closed"
+
+    COLUMNS = {
+        "ssc": ["Start", "Stop", "Continue"],
+        "4ls": ["Liked", "Learned", "Lacked", "Longed for"],
+        "msg": ["Mad", "Sad", "Glad"],
+    }
+
+    event = models.OneToOneField(Event, on_delete=models.CASCADE, related_name="retrospective")
+    format = models.CharField(
+        max_length=3, choices=Format.choices, default=Format.START_STOP_CONTINUE
+    )
+    votes_per_person = models.PositiveSmallIntegerField(default=3)
+    phase = models.CharField(max_length=8, choices=Phase.choices, default=Phase.COLLECT)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(votes_per_person__gte=1, votes_per_person__lte=20),
+                name="retro_votes_1_20",
+            )
+        ]
+
+    def __str__(self):
+        return f"Retro of {self.event}"
+
+    @property
+    def columns(self) -> list[str]:
+        return self.COLUMNS[self.format]
+
+
+class RetroCard(TimeStampedModel):
+    retrospective = models.ForeignKey(Retrospective, on_delete=models.CASCADE, related_name="cards")
+    column = models.PositiveSmallIntegerField()
+    text = models.CharField(max_length=500)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    # Cards grouped together point at the group's first card.
+    group = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="grouped"
+    )
+
+    class Meta:
+        ordering = ["retrospective", "column", "created_at"]
+
+    def __str__(self):
+        return self.text
+
+
+class RetroVote(models.Model):
+    """One dot. A person may put several dots on a card, up to the retro's limit in all."""
+
+    card = models.ForeignKey(RetroCard, on_delete=models.CASCADE, related_name="votes")
+    voter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    cast_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["card", "cast_at"]
+
+
+class ReviewFeedback(TimeStampedModel):
+    """Feedback at a Flow Sprint Review, possibly turned into a backlog item."""
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="feedback")
+    story = models.ForeignKey(
+        Story, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    epic = models.ForeignKey(
+        Epic, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    text = models.TextField()
+    backlog_story = models.ForeignKey(
+        Story,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The backlog item this feedback was turned into.",
+    )
+
+    class Meta:
+        ordering = ["event", "created_at"]
+
+    def __str__(self):
+        return self.text[:80]
+
+
+class CalendarFeed(models.Model):
+    """A secret iCalendar feed URL a person subscribes to in their calendar program."""
+
+    class Scope(models.TextChoices):
+        PERSONAL = "personal", "My events"
+        TEAM = "team", "My Scrum Team"
+        FLOW = "flow", "Whole Flow Team"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    flow_team = models.ForeignKey(FlowTeam, on_delete=models.CASCADE, related_name="+")
+    scope = models.CharField(max_length=8, choices=Scope.choices)
+    scrum_team = models.ForeignKey(
+        ScrumTeam, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "flow_team", "scope"], name="calendar_feed_once"
+            )
+        ]

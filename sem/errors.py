@@ -1,0 +1,24 @@
+"""Domain errors raised by services; views, API and admin turn them into messages.
+
+A rule that fails names the field it concerns and the reason, so a person (or a
+script) can fix the input. Nothing is written when one is raised: services run
+in a transaction.
+"""
+
+from django.core.exceptions import ValidationError
+
+
+class RuleViolation(ValidationError):
+    """A business rule refused the change. ``field`` says which input it concerns."""
+
+    def __init__(self, message: str, *, field: str = "non_field_errors", code: str = "invalid"):
+        self.field = field
+        super().__init__({field: [ValidationError(message, code=code)]})
+
+    @property
+    def detail(self) -> dict[str, list[str]]:
+        return {k: list(v) for k, v in self.message_dict.items()}
+
+
+class NotFound(Exception):
+    """The object does not exist for this actor (another Flow Team's data looks like this)."""

@@ -1,0 +1,2 @@
+def flow_team(request):
+    return {}
