@@ -22,3 +22,15 @@ class RuleViolation(ValidationError):
 
 class NotFound(Exception):
     """The object does not exist for this actor (another Flow Team's data looks like this)."""
+
+
+class VersionConflict(Exception):
+    """The object changed since the client read it (stale If-Match)."""
+
+    def __init__(self, current_version: int):
+        self.current_version = current_version
+        super().__init__(f"the object changed meanwhile; its current version is {current_version}")
+
+
+class PermissionRefused(Exception):
+    """The actor sees the object but may not make this change (403)."""

@@ -4,153 +4,272 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='AcceptanceCriterion',
+            name="AcceptanceCriterion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveSmallIntegerField()),
-                ('text', models.CharField(max_length=500)),
-                ('checked', models.BooleanField(default=False)),
-                ('checked_at', models.DateTimeField(blank=True, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("position", models.PositiveSmallIntegerField()),
+                ("text", models.CharField(max_length=500)),
+                ("checked", models.BooleanField(default=False)),
+                ("checked_at", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'verbose_name_plural': 'acceptance criteria',
-                'ordering': ['story', 'position'],
+                "verbose_name_plural": "acceptance criteria",
+                "ordering": ["story", "position"],
             },
         ),
         migrations.CreateModel(
-            name='Blocker',
+            name="Blocker",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('reason', models.CharField(max_length=300)),
-                ('raised_at', models.DateTimeField()),
-                ('cleared_at', models.DateTimeField(blank=True, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("reason", models.CharField(max_length=300)),
+                ("raised_at", models.DateTimeField()),
+                ("cleared_at", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'ordering': ['story', 'raised_at'],
+                "ordering": ["story", "raised_at"],
             },
         ),
         migrations.CreateModel(
-            name='Dependency',
+            name="Dependency",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('description', models.TextField(blank=True)),
-                ('state', models.CharField(choices=[('open', 'Open'), ('resolved', 'Resolved'), ('broken', 'Broken')], default='open', max_length=10)),
-                ('version', models.PositiveIntegerField(default=1)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("description", models.TextField(blank=True)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[("open", "Open"), ("resolved", "Resolved"), ("broken", "Broken")],
+                        default="open",
+                        max_length=10,
+                    ),
+                ),
+                ("version", models.PositiveIntegerField(default=1)),
             ],
             options={
-                'verbose_name_plural': 'dependencies',
-                'ordering': ['flow_team', '-created_at'],
+                "verbose_name_plural": "dependencies",
+                "ordering": ["flow_team", "-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='Epic',
+            name="Epic",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('title', models.CharField(max_length=200)),
-                ('description', models.TextField(blank=True)),
-                ('acceptance_conditions', models.TextField(blank=True)),
-                ('rank', models.BigIntegerField()),
-                ('business_value', models.PositiveSmallIntegerField(default=1)),
-                ('time_criticality', models.PositiveSmallIntegerField(default=1)),
-                ('risk_reduction', models.PositiveSmallIntegerField(default=1, help_text='Risk reduction / opportunity enablement.')),
-                ('job_size', models.PositiveSmallIntegerField(default=1)),
-                ('state', models.CharField(choices=[('funnel', 'Funnel'), ('ready', 'Ready'), ('in_progress', 'In progress'), ('done', 'Done'), ('cancelled', 'Cancelled')], default='funnel', max_length=12)),
-                ('feasibility', models.CharField(choices=[('unassessed', 'Unassessed'), ('feasible', 'Feasible'), ('concerns', 'Concerns'), ('infeasible', 'Infeasible')], default='unassessed', max_length=12)),
-                ('feasibility_note', models.TextField(blank=True)),
-                ('version', models.PositiveIntegerField(default=1)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("title", models.CharField(max_length=200)),
+                ("description", models.TextField(blank=True)),
+                ("acceptance_conditions", models.TextField(blank=True)),
+                ("rank", models.BigIntegerField()),
+                ("business_value", models.PositiveSmallIntegerField(default=1)),
+                ("time_criticality", models.PositiveSmallIntegerField(default=1)),
+                (
+                    "risk_reduction",
+                    models.PositiveSmallIntegerField(
+                        default=1, help_text="Risk reduction / opportunity enablement."
+                    ),
+                ),
+                ("job_size", models.PositiveSmallIntegerField(default=1)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("funnel", "Funnel"),
+                            ("ready", "Ready"),
+                            ("in_progress", "In progress"),
+                            ("done", "Done"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        default="funnel",
+                        max_length=12,
+                    ),
+                ),
+                (
+                    "feasibility",
+                    models.CharField(
+                        choices=[
+                            ("unassessed", "Unassessed"),
+                            ("feasible", "Feasible"),
+                            ("concerns", "Concerns"),
+                            ("infeasible", "Infeasible"),
+                        ],
+                        default="unassessed",
+                        max_length=12,
+                    ),
+                ),
+                ("feasibility_note", models.TextField(blank=True)),
+                ("version", models.PositiveIntegerField(default=1)),
             ],
             options={
-                'ordering': ['flow_team', 'rank'],
+                "ordering": ["flow_team", "rank"],
             },
         ),
         migrations.CreateModel(
-            name='Milestone',
+            name="Milestone",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('name', models.CharField(max_length=120)),
-                ('objective', models.TextField(help_text='What must be measurably true at the end date.')),
-                ('start', models.DateField()),
-                ('end', models.DateField()),
-                ('order', models.PositiveIntegerField()),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("name", models.CharField(max_length=120)),
+                (
+                    "objective",
+                    models.TextField(help_text="What must be measurably true at the end date."),
+                ),
+                ("start", models.DateField()),
+                ("end", models.DateField()),
+                ("order", models.PositiveIntegerField()),
             ],
             options={
-                'ordering': ['flow_team', 'order'],
+                "ordering": ["flow_team", "order"],
             },
         ),
         migrations.CreateModel(
-            name='ProductGoal',
+            name="ProductGoal",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('statement', models.TextField()),
-                ('target_date', models.DateField(blank=True, null=True)),
-                ('status', models.CharField(choices=[('active', 'Active'), ('achieved', 'Achieved'), ('abandoned', 'Abandoned')], default='active', max_length=12)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("statement", models.TextField()),
+                ("target_date", models.DateField(blank=True, null=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("active", "Active"),
+                            ("achieved", "Achieved"),
+                            ("abandoned", "Abandoned"),
+                        ],
+                        default="active",
+                        max_length=12,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='StateChange',
+            name="StateChange",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('from_state', models.CharField(blank=True, max_length=12)),
-                ('to_state', models.CharField(max_length=12)),
-                ('at', models.DateTimeField()),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("from_state", models.CharField(blank=True, max_length=12)),
+                ("to_state", models.CharField(max_length=12)),
+                ("at", models.DateTimeField()),
             ],
             options={
-                'ordering': ['at', 'id'],
+                "ordering": ["at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Story',
+            name="Story",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('title', models.CharField(max_length=200)),
-                ('as_a', models.CharField(blank=True, max_length=200, verbose_name='as a')),
-                ('i_want', models.TextField(blank=True, verbose_name='I want')),
-                ('so_that', models.TextField(blank=True, verbose_name='so that')),
-                ('kind', models.CharField(choices=[('feature', 'Feature'), ('defect', 'Defect'), ('debt', 'Debt'), ('risk', 'Risk')], default='feature', max_length=8)),
-                ('points', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('rank', models.BigIntegerField()),
-                ('state', models.CharField(choices=[('backlog', 'Backlog'), ('ready', 'Ready'), ('in_progress', 'In progress'), ('in_review', 'In review'), ('done', 'Done')], default='backlog', max_length=12)),
-                ('blocked', models.BooleanField(default=False)),
-                ('blocked_reason', models.CharField(blank=True, max_length=300)),
-                ('version', models.PositiveIntegerField(default=1)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("title", models.CharField(max_length=200)),
+                ("as_a", models.CharField(blank=True, max_length=200, verbose_name="as a")),
+                ("i_want", models.TextField(blank=True, verbose_name="I want")),
+                ("so_that", models.TextField(blank=True, verbose_name="so that")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("feature", "Feature"),
+                            ("defect", "Defect"),
+                            ("debt", "Debt"),
+                            ("risk", "Risk"),
+                        ],
+                        default="feature",
+                        max_length=8,
+                    ),
+                ),
+                ("points", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("rank", models.BigIntegerField()),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("backlog", "Backlog"),
+                            ("ready", "Ready"),
+                            ("in_progress", "In progress"),
+                            ("in_review", "In review"),
+                            ("done", "Done"),
+                        ],
+                        default="backlog",
+                        max_length=12,
+                    ),
+                ),
+                ("blocked", models.BooleanField(default=False)),
+                ("blocked_reason", models.CharField(blank=True, max_length=300)),
+                ("version", models.PositiveIntegerField(default=1)),
             ],
             options={
-                'verbose_name_plural': 'stories',
-                'ordering': ['scrum_team', 'rank'],
+                "verbose_name_plural": "stories",
+                "ordering": ["scrum_team", "rank"],
             },
         ),
         migrations.CreateModel(
-            name='Task',
+            name="Task",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('title', models.CharField(max_length=200)),
-                ('done', models.BooleanField(default=False)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("title", models.CharField(max_length=200)),
+                ("done", models.BooleanField(default=False)),
             ],
             options={
-                'ordering': ['story', 'created_at', 'id'],
+                "ordering": ["story", "created_at", "id"],
             },
         ),
     ]

@@ -6,208 +6,408 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('backlog', '0001_initial'),
-        ('flow', '0001_initial'),
-        ('teams', '0001_initial'),
+        ("backlog", "0001_initial"),
+        ("flow", "0001_initial"),
+        ("teams", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='acceptancecriterion',
-            name='checked_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="acceptancecriterion",
+            name="checked_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='blocker',
-            name='cleared_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="blocker",
+            name="cleared_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='blocker',
-            name='raised_by',
-            field=models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="blocker",
+            name="raised_by",
+            field=models.ForeignKey(
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='dependency',
-            name='flow_team',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='dependencies', to='teams.flowteam'),
+            model_name="dependency",
+            name="flow_team",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="dependencies",
+                to="teams.flowteam",
+            ),
         ),
         migrations.AddField(
-            model_name='dependency',
-            name='needed_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='flow.flowsprint'),
+            model_name="dependency",
+            name="needed_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to="flow.flowsprint",
+            ),
         ),
         migrations.AddField(
-            model_name='epic',
-            name='flow_team',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='epics', to='teams.flowteam'),
+            model_name="epic",
+            name="flow_team",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="epics",
+                to="teams.flowteam",
+            ),
         ),
         migrations.AddField(
-            model_name='dependency',
-            name='from_epic',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='dependencies_out', to='backlog.epic'),
+            model_name="dependency",
+            name="from_epic",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="dependencies_out",
+                to="backlog.epic",
+            ),
         ),
         migrations.AddField(
-            model_name='dependency',
-            name='to_epic',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='dependencies_in', to='backlog.epic'),
+            model_name="dependency",
+            name="to_epic",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="dependencies_in",
+                to="backlog.epic",
+            ),
         ),
         migrations.AddField(
-            model_name='milestone',
-            name='flow_team',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='milestones', to='teams.flowteam'),
+            model_name="milestone",
+            name="flow_team",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="milestones",
+                to="teams.flowteam",
+            ),
         ),
         migrations.AddField(
-            model_name='epic',
-            name='milestone',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='epics', to='backlog.milestone'),
+            model_name="epic",
+            name="milestone",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="epics",
+                to="backlog.milestone",
+            ),
         ),
         migrations.AddField(
-            model_name='productgoal',
-            name='flow_team',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='product_goals', to='teams.flowteam'),
+            model_name="productgoal",
+            name="flow_team",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="product_goals",
+                to="teams.flowteam",
+            ),
         ),
         migrations.AddField(
-            model_name='statechange',
-            name='by',
-            field=models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="statechange",
+            name="by",
+            field=models.ForeignKey(
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='statechange',
-            name='epic',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='history', to='backlog.epic'),
+            model_name="statechange",
+            name="epic",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="history",
+                to="backlog.epic",
+            ),
         ),
         migrations.AddField(
-            model_name='statechange',
-            name='flow_team',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='state_changes', to='teams.flowteam'),
+            model_name="statechange",
+            name="flow_team",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="state_changes",
+                to="teams.flowteam",
+            ),
         ),
         migrations.AddField(
-            model_name='story',
-            name='assignee',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='assigned_stories', to=settings.AUTH_USER_MODEL),
+            model_name="story",
+            name="assignee",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="assigned_stories",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='story',
-            name='epic',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='stories', to='backlog.epic'),
+            model_name="story",
+            name="epic",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="stories",
+                to="backlog.epic",
+            ),
         ),
         migrations.AddField(
-            model_name='story',
-            name='flow_team',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='stories', to='teams.flowteam'),
+            model_name="story",
+            name="flow_team",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="stories",
+                to="teams.flowteam",
+            ),
         ),
         migrations.AddField(
-            model_name='story',
-            name='scrum_team',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='stories', to='teams.scrumteam'),
+            model_name="story",
+            name="scrum_team",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="stories",
+                to="teams.scrumteam",
+            ),
         ),
         migrations.AddField(
-            model_name='statechange',
-            name='story',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='history', to='backlog.story'),
+            model_name="statechange",
+            name="story",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="history",
+                to="backlog.story",
+            ),
         ),
         migrations.AddField(
-            model_name='dependency',
-            name='from_story',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='dependencies_out', to='backlog.story'),
+            model_name="dependency",
+            name="from_story",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="dependencies_out",
+                to="backlog.story",
+            ),
         ),
         migrations.AddField(
-            model_name='dependency',
-            name='to_story',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='dependencies_in', to='backlog.story'),
+            model_name="dependency",
+            name="to_story",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="dependencies_in",
+                to="backlog.story",
+            ),
         ),
         migrations.AddField(
-            model_name='blocker',
-            name='story',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='blockers', to='backlog.story'),
+            model_name="blocker",
+            name="story",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="blockers",
+                to="backlog.story",
+            ),
         ),
         migrations.AddField(
-            model_name='acceptancecriterion',
-            name='story',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='criteria', to='backlog.story'),
+            model_name="acceptancecriterion",
+            name="story",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="criteria",
+                to="backlog.story",
+            ),
         ),
         migrations.AddField(
-            model_name='task',
-            name='assignee',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='tasks', to=settings.AUTH_USER_MODEL),
+            model_name="task",
+            name="assignee",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="tasks",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='task',
-            name='story',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='tasks', to='backlog.story'),
+            model_name="task",
+            name="story",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="tasks",
+                to="backlog.story",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='milestone',
-            constraint=models.UniqueConstraint(fields=('flow_team', 'order'), name='milestone_order_unique'),
+            model_name="milestone",
+            constraint=models.UniqueConstraint(
+                fields=("flow_team", "order"), name="milestone_order_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='milestone',
-            constraint=models.CheckConstraint(condition=models.Q(('end__gt', models.F('start'))), name='milestone_ends_after_start'),
+            model_name="milestone",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("end__gt", models.F("start"))),
+                name="milestone_ends_after_start",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='epic',
-            constraint=models.UniqueConstraint(fields=('flow_team', 'rank'), name='epic_rank_unique'),
+            model_name="epic",
+            constraint=models.UniqueConstraint(
+                fields=("flow_team", "rank"), name="epic_rank_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='epic',
-            constraint=models.CheckConstraint(condition=models.Q(('business_value__in', [1, 2, 3, 5, 8, 13, 20]), ('job_size__in', [1, 2, 3, 5, 8, 13, 20]), ('risk_reduction__in', [1, 2, 3, 5, 8, 13, 20]), ('time_criticality__in', [1, 2, 3, 5, 8, 13, 20])), name='epic_wsjf_on_scale'),
+            model_name="epic",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("business_value__in", [1, 2, 3, 5, 8, 13, 20]),
+                    ("job_size__in", [1, 2, 3, 5, 8, 13, 20]),
+                    ("risk_reduction__in", [1, 2, 3, 5, 8, 13, 20]),
+                    ("time_criticality__in", [1, 2, 3, 5, 8, 13, 20]),
+                ),
+                name="epic_wsjf_on_scale",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='productgoal',
-            constraint=models.UniqueConstraint(condition=models.Q(('status', 'active')), fields=('flow_team',), name='one_active_product_goal'),
+            model_name="productgoal",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("status", "active")),
+                fields=("flow_team",),
+                name="one_active_product_goal",
+            ),
         ),
         migrations.AddIndex(
-            model_name='story',
-            index=models.Index(fields=['flow_team', 'state'], name='backlog_sto_flow_te_149deb_idx'),
+            model_name="story",
+            index=models.Index(
+                fields=["flow_team", "state"], name="backlog_sto_flow_te_149deb_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='story',
-            index=models.Index(fields=['flow_team', 'updated_at'], name='backlog_sto_flow_te_01dfc6_idx'),
+            model_name="story",
+            index=models.Index(
+                fields=["flow_team", "updated_at"], name="backlog_sto_flow_te_01dfc6_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='story',
-            constraint=models.UniqueConstraint(fields=('scrum_team', 'rank'), name='story_rank_unique'),
+            model_name="story",
+            constraint=models.UniqueConstraint(
+                fields=("scrum_team", "rank"), name="story_rank_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='story',
-            constraint=models.CheckConstraint(condition=models.Q(('points__isnull', True), ('points__in', [0, 1, 2, 3, 5, 8, 13, 20, 40, 100]), _connector='OR'), name='story_points_on_scale'),
+            model_name="story",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("points__isnull", True),
+                    ("points__in", [0, 1, 2, 3, 5, 8, 13, 20, 40, 100]),
+                    _connector="OR",
+                ),
+                name="story_points_on_scale",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='story',
-            constraint=models.CheckConstraint(condition=models.Q(('blocked', False), models.Q(('blocked_reason', ''), _negated=True), _connector='OR'), name='blocked_story_has_reason'),
+            model_name="story",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("blocked", False),
+                    models.Q(("blocked_reason", ""), _negated=True),
+                    _connector="OR",
+                ),
+                name="blocked_story_has_reason",
+            ),
         ),
         migrations.AddIndex(
-            model_name='statechange',
-            index=models.Index(fields=['flow_team', 'at'], name='backlog_sta_flow_te_a9a4b1_idx'),
+            model_name="statechange",
+            index=models.Index(fields=["flow_team", "at"], name="backlog_sta_flow_te_a9a4b1_idx"),
         ),
         migrations.AddConstraint(
-            model_name='statechange',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('epic__isnull', True), ('story__isnull', False)), models.Q(('epic__isnull', False), ('story__isnull', True)), _connector='OR'), name='statechange_one_item'),
+            model_name="statechange",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("epic__isnull", True), ("story__isnull", False)),
+                    models.Q(("epic__isnull", False), ("story__isnull", True)),
+                    _connector="OR",
+                ),
+                name="statechange_one_item",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='dependency',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('from_epic__isnull', True), ('from_story__isnull', False)), models.Q(('from_epic__isnull', False), ('from_story__isnull', True)), _connector='OR'), name='dependency_one_source'),
+            model_name="dependency",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("from_epic__isnull", True), ("from_story__isnull", False)),
+                    models.Q(("from_epic__isnull", False), ("from_story__isnull", True)),
+                    _connector="OR",
+                ),
+                name="dependency_one_source",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='dependency',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('to_epic__isnull', True), ('to_story__isnull', False)), models.Q(('to_epic__isnull', False), ('to_story__isnull', True)), _connector='OR'), name='dependency_one_target'),
+            model_name="dependency",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("to_epic__isnull", True), ("to_story__isnull", False)),
+                    models.Q(("to_epic__isnull", False), ("to_story__isnull", True)),
+                    _connector="OR",
+                ),
+                name="dependency_one_target",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='blocker',
-            constraint=models.UniqueConstraint(condition=models.Q(('cleared_at__isnull', True)), fields=('story',), name='one_open_blocker'),
+            model_name="blocker",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("cleared_at__isnull", True)),
+                fields=("story",),
+                name="one_open_blocker",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='blocker',
-            constraint=models.CheckConstraint(condition=models.Q(('cleared_at__isnull', True), ('cleared_at__gte', models.F('raised_at')), _connector='OR'), name='blocker_cleared_after_raised'),
+            model_name="blocker",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("cleared_at__isnull", True),
+                    ("cleared_at__gte", models.F("raised_at")),
+                    _connector="OR",
+                ),
+                name="blocker_cleared_after_raised",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='acceptancecriterion',
-            constraint=models.UniqueConstraint(fields=('story', 'position'), name='criterion_position_unique'),
+            model_name="acceptancecriterion",
+            constraint=models.UniqueConstraint(
+                fields=("story", "position"), name="criterion_position_unique"
+            ),
         ),
     ]

@@ -5,134 +5,277 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('backlog', '0001_initial'),
+        ("backlog", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='CalendarFeed',
+            name="CalendarFeed",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('scope', models.CharField(choices=[('personal', 'My events'), ('team', 'My Scrum Team'), ('flow', 'Whole Flow Team')], max_length=8)),
-                ('token_hash', models.CharField(max_length=64, unique=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "scope",
+                    models.CharField(
+                        choices=[
+                            ("personal", "My events"),
+                            ("team", "My Scrum Team"),
+                            ("flow", "Whole Flow Team"),
+                        ],
+                        max_length=8,
+                    ),
+                ),
+                ("token_hash", models.CharField(max_length=64, unique=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
         ),
         migrations.CreateModel(
-            name='DailyScrumNote',
+            name="DailyScrumNote",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('yesterday', models.TextField(blank=True, verbose_name='done yesterday')),
-                ('today', models.TextField(blank=True, verbose_name='doing today')),
-                ('impediments', models.TextField(blank=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("yesterday", models.TextField(blank=True, verbose_name="done yesterday")),
+                ("today", models.TextField(blank=True, verbose_name="doing today")),
+                ("impediments", models.TextField(blank=True)),
             ],
             options={
-                'ordering': ['event', 'person'],
+                "ordering": ["event", "person"],
             },
         ),
         migrations.CreateModel(
-            name='Event',
+            name="Event",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('kind', models.CharField(choices=[('planning_1', 'Flow Sprint Planning 1'), ('team_planning', 'Team Sprint Planning'), ('planning_2', 'Flow Sprint Planning 2'), ('daily_scrum', 'Daily Scrum'), ('scrum_of_scrums', 'Scrum of Scrums'), ('backlog_refinement', 'Product Backlog Refinement'), ('roadmap_refinement', 'Product Roadmap Refinement'), ('review', 'Flow Sprint Review'), ('team_retro', 'Team Sprint Retrospective'), ('flow_retro', 'Flow Sprint Retrospective')], max_length=20)),
-                ('level', models.CharField(choices=[('flow', 'Flow'), ('team', 'Team')], max_length=4)),
-                ('occurrence', models.PositiveSmallIntegerField(default=1)),
-                ('starts_at', models.DateTimeField()),
-                ('duration_minutes', models.PositiveSmallIntegerField()),
-                ('participant_roles', models.JSONField(default=list)),
-                ('inputs', models.TextField(blank=True)),
-                ('outputs', models.TextField(blank=True)),
-                ('state', models.CharField(choices=[('scheduled', 'Scheduled'), ('running', 'Running'), ('done', 'Done'), ('cancelled', 'Cancelled')], default='scheduled', max_length=10)),
-                ('rescheduled_by_hand', models.BooleanField(default=False)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("planning_1", "Flow Sprint Planning 1"),
+                            ("team_planning", "Team Sprint Planning"),
+                            ("planning_2", "Flow Sprint Planning 2"),
+                            ("daily_scrum", "Daily Scrum"),
+                            ("scrum_of_scrums", "Scrum of Scrums"),
+                            ("backlog_refinement", "Product Backlog Refinement"),
+                            ("roadmap_refinement", "Product Roadmap Refinement"),
+                            ("review", "Flow Sprint Review"),
+                            ("team_retro", "Team Sprint Retrospective"),
+                            ("flow_retro", "Flow Sprint Retrospective"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "level",
+                    models.CharField(choices=[("flow", "Flow"), ("team", "Team")], max_length=4),
+                ),
+                ("occurrence", models.PositiveSmallIntegerField(default=1)),
+                ("starts_at", models.DateTimeField()),
+                ("duration_minutes", models.PositiveSmallIntegerField()),
+                ("participant_roles", models.JSONField(default=list)),
+                ("inputs", models.TextField(blank=True)),
+                ("outputs", models.TextField(blank=True)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("scheduled", "Scheduled"),
+                            ("running", "Running"),
+                            ("done", "Done"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        default="scheduled",
+                        max_length=10,
+                    ),
+                ),
+                ("rescheduled_by_hand", models.BooleanField(default=False)),
             ],
             options={
-                'ordering': ['starts_at', 'kind'],
+                "ordering": ["starts_at", "kind"],
             },
         ),
         migrations.CreateModel(
-            name='RetroCard',
+            name="RetroCard",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('column', models.PositiveSmallIntegerField()),
-                ('text', models.CharField(max_length=500)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("column", models.PositiveSmallIntegerField()),
+                ("text", models.CharField(max_length=500)),
             ],
             options={
-                'ordering': ['retrospective', 'column', 'created_at'],
+                "ordering": ["retrospective", "column", "created_at"],
             },
         ),
         migrations.CreateModel(
-            name='Retrospective',
+            name="Retrospective",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('format', models.CharField(choices=[('ssc', 'Start / Stop / Continue'), ('4ls', '4Ls (Liked, Learned, Lacked, Longed for)'), ('msg', 'Mad / Sad / Glad')], default='ssc', max_length=3)),
-                ('votes_per_person', models.PositiveSmallIntegerField(default=3)),
-                ('phase', models.CharField(choices=[('collect', 'Collect cards'), ('group', 'Group'), ('vote', 'Vote'), ('discuss', 'Discuss and act'), ('closed', 'Closed')], default='collect', max_length=8)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "format",
+                    models.CharField(
+                        choices=[
+                            ("ssc", "Start / Stop / Continue"),
+                            ("4ls", "4Ls (Liked, Learned, Lacked, Longed for)"),
+                            ("msg", "Mad / Sad / Glad"),
+                        ],
+                        default="ssc",
+                        max_length=3,
+                    ),
+                ),
+                ("votes_per_person", models.PositiveSmallIntegerField(default=3)),
+                (
+                    "phase",
+                    models.CharField(
+                        choices=[
+                            ("collect", "Collect cards"),
+                            ("group", "Group"),
+                            ("vote", "Vote"),
+                            ("discuss", "Discuss and act"),
+                            ("closed", "Closed"),
+                        ],
+                        default="collect",
+                        max_length=8,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='RetroVote',
+            name="RetroVote",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('cast_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("cast_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'ordering': ['card', 'cast_at'],
+                "ordering": ["card", "cast_at"],
             },
         ),
         migrations.CreateModel(
-            name='ReviewFeedback',
+            name="ReviewFeedback",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('text', models.TextField()),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("text", models.TextField()),
             ],
             options={
-                'ordering': ['event', 'created_at'],
+                "ordering": ["event", "created_at"],
             },
         ),
         migrations.CreateModel(
-            name='ScrumOfScrumsReport',
+            name="ScrumOfScrumsReport",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('done_since_last', models.TextField(blank=True, verbose_name='done since we last met that could affect other teams')),
-                ('next_until_next', models.TextField(blank=True, verbose_name='will do before we meet again')),
-                ('impediments', models.TextField(blank=True, verbose_name='impediments that may stop the Sprint Goal')),
-                ('in_others_way', models.TextField(blank=True, verbose_name="about to put something in another team's way")),
-                ('dependencies', models.TextField(blank=True, verbose_name='new dependencies found, or a way to resolve one')),
-                ('version', models.PositiveIntegerField(default=1)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "done_since_last",
+                    models.TextField(
+                        blank=True,
+                        verbose_name="done since we last met that could affect other teams",
+                    ),
+                ),
+                (
+                    "next_until_next",
+                    models.TextField(blank=True, verbose_name="will do before we meet again"),
+                ),
+                (
+                    "impediments",
+                    models.TextField(
+                        blank=True, verbose_name="impediments that may stop the Sprint Goal"
+                    ),
+                ),
+                (
+                    "in_others_way",
+                    models.TextField(
+                        blank=True, verbose_name="about to put something in another team's way"
+                    ),
+                ),
+                (
+                    "dependencies",
+                    models.TextField(
+                        blank=True, verbose_name="new dependencies found, or a way to resolve one"
+                    ),
+                ),
+                ("version", models.PositiveIntegerField(default=1)),
             ],
             options={
-                'ordering': ['event', 'scrum_team'],
+                "ordering": ["event", "scrum_team"],
             },
         ),
         migrations.CreateModel(
-            name='ActionItem',
+            name="ActionItem",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('text', models.CharField(max_length=300)),
-                ('due_date', models.DateField(blank=True, null=True)),
-                ('done', models.BooleanField(default=False)),
-                ('improvement_story', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='backlog.story')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("text", models.CharField(max_length=300)),
+                ("due_date", models.DateField(blank=True, null=True)),
+                ("done", models.BooleanField(default=False)),
+                (
+                    "improvement_story",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="backlog.story",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['event', 'done', 'due_date', 'id'],
+                "ordering": ["event", "done", "due_date", "id"],
             },
         ),
     ]

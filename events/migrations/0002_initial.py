@@ -6,177 +6,322 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('backlog', '0002_initial'),
-        ('events', '0001_initial'),
-        ('flow', '0001_initial'),
-        ('teams', '0001_initial'),
+        ("backlog", "0002_initial"),
+        ("events", "0001_initial"),
+        ("flow", "0001_initial"),
+        ("teams", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='actionitem',
-            name='owner',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="actionitem",
+            name="owner",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='calendarfeed',
-            name='flow_team',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='teams.flowteam'),
+            model_name="calendarfeed",
+            name="flow_team",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="+", to="teams.flowteam"
+            ),
         ),
         migrations.AddField(
-            model_name='calendarfeed',
-            name='scrum_team',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='teams.scrumteam'),
+            model_name="calendarfeed",
+            name="scrum_team",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="+",
+                to="teams.scrumteam",
+            ),
         ),
         migrations.AddField(
-            model_name='calendarfeed',
-            name='user',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="calendarfeed",
+            name="user",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='dailyscrumnote',
-            name='person',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="dailyscrumnote",
+            name="person",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='event',
-            name='facilitator',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="event",
+            name="facilitator",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='event',
-            name='flow_sprint',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='flow.flowsprint'),
+            model_name="event",
+            name="flow_sprint",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="events",
+                to="flow.flowsprint",
+            ),
         ),
         migrations.AddField(
-            model_name='event',
-            name='flow_team',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='teams.flowteam'),
+            model_name="event",
+            name="flow_team",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="events",
+                to="teams.flowteam",
+            ),
         ),
         migrations.AddField(
-            model_name='event',
-            name='scrum_team',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='events', to='teams.scrumteam'),
+            model_name="event",
+            name="scrum_team",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="events",
+                to="teams.scrumteam",
+            ),
         ),
         migrations.AddField(
-            model_name='dailyscrumnote',
-            name='event',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='daily_notes', to='events.event'),
+            model_name="dailyscrumnote",
+            name="event",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="daily_notes",
+                to="events.event",
+            ),
         ),
         migrations.AddField(
-            model_name='actionitem',
-            name='event',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='action_items', to='events.event'),
+            model_name="actionitem",
+            name="event",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="action_items",
+                to="events.event",
+            ),
         ),
         migrations.AddField(
-            model_name='retrocard',
-            name='author',
-            field=models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="retrocard",
+            name="author",
+            field=models.ForeignKey(
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='retrocard',
-            name='group',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='grouped', to='events.retrocard'),
+            model_name="retrocard",
+            name="group",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="grouped",
+                to="events.retrocard",
+            ),
         ),
         migrations.AddField(
-            model_name='retrospective',
-            name='event',
-            field=models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='retrospective', to='events.event'),
+            model_name="retrospective",
+            name="event",
+            field=models.OneToOneField(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="retrospective",
+                to="events.event",
+            ),
         ),
         migrations.AddField(
-            model_name='retrocard',
-            name='retrospective',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='cards', to='events.retrospective'),
+            model_name="retrocard",
+            name="retrospective",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="cards",
+                to="events.retrospective",
+            ),
         ),
         migrations.AddField(
-            model_name='retrovote',
-            name='card',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='votes', to='events.retrocard'),
+            model_name="retrovote",
+            name="card",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="votes",
+                to="events.retrocard",
+            ),
         ),
         migrations.AddField(
-            model_name='retrovote',
-            name='voter',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="retrovote",
+            name="voter",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='reviewfeedback',
-            name='author',
-            field=models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="reviewfeedback",
+            name="author",
+            field=models.ForeignKey(
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='reviewfeedback',
-            name='backlog_story',
-            field=models.ForeignKey(blank=True, help_text='The backlog item this feedback was turned into.', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='backlog.story'),
+            model_name="reviewfeedback",
+            name="backlog_story",
+            field=models.ForeignKey(
+                blank=True,
+                help_text="The backlog item this feedback was turned into.",
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to="backlog.story",
+            ),
         ),
         migrations.AddField(
-            model_name='reviewfeedback',
-            name='epic',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='backlog.epic'),
+            model_name="reviewfeedback",
+            name="epic",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to="backlog.epic",
+            ),
         ),
         migrations.AddField(
-            model_name='reviewfeedback',
-            name='event',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='feedback', to='events.event'),
+            model_name="reviewfeedback",
+            name="event",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="feedback",
+                to="events.event",
+            ),
         ),
         migrations.AddField(
-            model_name='reviewfeedback',
-            name='story',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='backlog.story'),
+            model_name="reviewfeedback",
+            name="story",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to="backlog.story",
+            ),
         ),
         migrations.AddField(
-            model_name='scrumofscrumsreport',
-            name='event',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='sos_reports', to='events.event'),
+            model_name="scrumofscrumsreport",
+            name="event",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="sos_reports",
+                to="events.event",
+            ),
         ),
         migrations.AddField(
-            model_name='scrumofscrumsreport',
-            name='scrum_team',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='sos_reports', to='teams.scrumteam'),
+            model_name="scrumofscrumsreport",
+            name="scrum_team",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="sos_reports",
+                to="teams.scrumteam",
+            ),
         ),
         migrations.AddField(
-            model_name='scrumofscrumsreport',
-            name='submitted_by',
-            field=models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="scrumofscrumsreport",
+            name="submitted_by",
+            field=models.ForeignKey(
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddConstraint(
-            model_name='calendarfeed',
-            constraint=models.UniqueConstraint(fields=('user', 'flow_team', 'scope'), name='calendar_feed_once'),
+            model_name="calendarfeed",
+            constraint=models.UniqueConstraint(
+                fields=("user", "flow_team", "scope"), name="calendar_feed_once"
+            ),
         ),
         migrations.AddIndex(
-            model_name='event',
-            index=models.Index(fields=['flow_team', 'starts_at'], name='events_even_flow_te_cf0504_idx'),
+            model_name="event",
+            index=models.Index(
+                fields=["flow_team", "starts_at"], name="events_even_flow_te_cf0504_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='event',
-            constraint=models.UniqueConstraint(condition=models.Q(('scrum_team__isnull', True)), fields=('flow_sprint', 'kind', 'occurrence'), name='flow_event_once'),
+            model_name="event",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("scrum_team__isnull", True)),
+                fields=("flow_sprint", "kind", "occurrence"),
+                name="flow_event_once",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='event',
-            constraint=models.UniqueConstraint(condition=models.Q(('scrum_team__isnull', False)), fields=('flow_sprint', 'kind', 'scrum_team', 'occurrence'), name='team_event_once'),
+            model_name="event",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("scrum_team__isnull", False)),
+                fields=("flow_sprint", "kind", "scrum_team", "occurrence"),
+                name="team_event_once",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='event',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('level', 'flow'), ('scrum_team__isnull', True)), models.Q(('level', 'team'), ('scrum_team__isnull', False)), _connector='OR'), name='team_events_name_their_team'),
+            model_name="event",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("level", "flow"), ("scrum_team__isnull", True)),
+                    models.Q(("level", "team"), ("scrum_team__isnull", False)),
+                    _connector="OR",
+                ),
+                name="team_events_name_their_team",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='event',
-            constraint=models.CheckConstraint(condition=models.Q(('duration_minutes__gte', 5)), name='event_duration_min'),
+            model_name="event",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("duration_minutes__gte", 5)), name="event_duration_min"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='dailyscrumnote',
-            constraint=models.UniqueConstraint(fields=('event', 'person'), name='daily_note_once_per_person'),
+            model_name="dailyscrumnote",
+            constraint=models.UniqueConstraint(
+                fields=("event", "person"), name="daily_note_once_per_person"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='retrospective',
-            constraint=models.CheckConstraint(condition=models.Q(('votes_per_person__gte', 1), ('votes_per_person__lte', 20)), name='retro_votes_1_20'),
+            model_name="retrospective",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("votes_per_person__gte", 1), ("votes_per_person__lte", 20)),
+                name="retro_votes_1_20",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='scrumofscrumsreport',
-            constraint=models.UniqueConstraint(fields=('event', 'scrum_team'), name='sos_report_once_per_team'),
+            model_name="scrumofscrumsreport",
+            constraint=models.UniqueConstraint(
+                fields=("event", "scrum_team"), name="sos_report_once_per_team"
+            ),
         ),
     ]

@@ -4,82 +4,163 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='FlowSprint',
+            name="FlowSprint",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('number', models.PositiveIntegerField()),
-                ('start', models.DateField()),
-                ('end', models.DateField(help_text='Last day of the sprint (inclusive).')),
-                ('goal', models.TextField(blank=True, verbose_name='Flow Sprint Goal')),
-                ('state', models.CharField(choices=[('planned', 'Planned'), ('active', 'Active'), ('closed', 'Closed')], default='planned', max_length=8)),
-                ('closed_at', models.DateTimeField(blank=True, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("number", models.PositiveIntegerField()),
+                ("start", models.DateField()),
+                ("end", models.DateField(help_text="Last day of the sprint (inclusive).")),
+                ("goal", models.TextField(blank=True, verbose_name="Flow Sprint Goal")),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("planned", "Planned"),
+                            ("active", "Active"),
+                            ("closed", "Closed"),
+                        ],
+                        default="planned",
+                        max_length=8,
+                    ),
+                ),
+                ("closed_at", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'ordering': ['flow_team', 'number'],
+                "ordering": ["flow_team", "number"],
             },
         ),
         migrations.CreateModel(
-            name='MetricSnapshot',
+            name="MetricSnapshot",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('as_of', models.DateField()),
-                ('computed_at', models.DateTimeField()),
-                ('data', models.JSONField()),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("as_of", models.DateField()),
+                ("computed_at", models.DateTimeField()),
+                ("data", models.JSONField()),
             ],
             options={
-                'ordering': ['flow_team', '-as_of'],
+                "ordering": ["flow_team", "-as_of"],
             },
         ),
         migrations.CreateModel(
-            name='Risk',
+            name="Risk",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('title', models.CharField(max_length=200)),
-                ('description', models.TextField(blank=True)),
-                ('impact', models.CharField(choices=[('low', 'Low'), ('medium', 'Medium'), ('high', 'High'), ('critical', 'Critical')], default='medium', max_length=8)),
-                ('roam', models.CharField(choices=[('open', 'Open (not yet ROAMed)'), ('resolved', 'Resolved'), ('owned', 'Owned'), ('accepted', 'Accepted'), ('mitigated', 'Mitigated')], default='open', max_length=10, verbose_name='ROAM')),
-                ('mitigation', models.TextField(blank=True, verbose_name='mitigation plan')),
-                ('version', models.PositiveIntegerField(default=1)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("title", models.CharField(max_length=200)),
+                ("description", models.TextField(blank=True)),
+                (
+                    "impact",
+                    models.CharField(
+                        choices=[
+                            ("low", "Low"),
+                            ("medium", "Medium"),
+                            ("high", "High"),
+                            ("critical", "Critical"),
+                        ],
+                        default="medium",
+                        max_length=8,
+                    ),
+                ),
+                (
+                    "roam",
+                    models.CharField(
+                        choices=[
+                            ("open", "Open (not yet ROAMed)"),
+                            ("resolved", "Resolved"),
+                            ("owned", "Owned"),
+                            ("accepted", "Accepted"),
+                            ("mitigated", "Mitigated"),
+                        ],
+                        default="open",
+                        max_length=10,
+                        verbose_name="ROAM",
+                    ),
+                ),
+                ("mitigation", models.TextField(blank=True, verbose_name="mitigation plan")),
+                ("version", models.PositiveIntegerField(default=1)),
             ],
             options={
-                'ordering': ['flow_team', '-created_at'],
+                "ordering": ["flow_team", "-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='SprintCommitment',
+            name="SprintCommitment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('points_at_planning', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('planned', models.BooleanField(default=True)),
-                ('outcome', models.CharField(choices=[('open', 'Open'), ('done', 'Done'), ('carried_over', 'Carried over'), ('dropped', 'Dropped')], default='open', max_length=14)),
-                ('committed_at', models.DateTimeField()),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("points_at_planning", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("planned", models.BooleanField(default=True)),
+                (
+                    "outcome",
+                    models.CharField(
+                        choices=[
+                            ("open", "Open"),
+                            ("done", "Done"),
+                            ("carried_over", "Carried over"),
+                            ("dropped", "Dropped"),
+                        ],
+                        default="open",
+                        max_length=14,
+                    ),
+                ),
+                ("committed_at", models.DateTimeField()),
             ],
             options={
-                'ordering': ['team_sprint', 'committed_at'],
+                "ordering": ["team_sprint", "committed_at"],
             },
         ),
         migrations.CreateModel(
-            name='TeamSprint',
+            name="TeamSprint",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('goal', models.TextField(blank=True, verbose_name='Team Sprint Goal')),
-                ('capacity_days', models.DecimalField(blank=True, decimal_places=1, max_digits=6, null=True, verbose_name='capacity (person-days)')),
-                ('capacity_points', models.PositiveIntegerField(blank=True, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("goal", models.TextField(blank=True, verbose_name="Team Sprint Goal")),
+                (
+                    "capacity_days",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=1,
+                        max_digits=6,
+                        null=True,
+                        verbose_name="capacity (person-days)",
+                    ),
+                ),
+                ("capacity_points", models.PositiveIntegerField(blank=True, null=True)),
             ],
             options={
-                'ordering': ['flow_sprint', 'scrum_team'],
+                "ordering": ["flow_sprint", "scrum_team"],
             },
         ),
     ]

@@ -6,116 +6,199 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('backlog', '0002_initial'),
-        ('flow', '0001_initial'),
-        ('teams', '0001_initial'),
+        ("backlog", "0002_initial"),
+        ("flow", "0001_initial"),
+        ("teams", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='flowsprint',
-            name='flow_team',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='flow_sprints', to='teams.flowteam'),
+            model_name="flowsprint",
+            name="flow_team",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="flow_sprints",
+                to="teams.flowteam",
+            ),
         ),
         migrations.AddField(
-            model_name='metricsnapshot',
-            name='flow_team',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='metric_snapshots', to='teams.flowteam'),
+            model_name="metricsnapshot",
+            name="flow_team",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="metric_snapshots",
+                to="teams.flowteam",
+            ),
         ),
         migrations.AddField(
-            model_name='metricsnapshot',
-            name='scrum_team',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='metric_snapshots', to='teams.scrumteam'),
+            model_name="metricsnapshot",
+            name="scrum_team",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="metric_snapshots",
+                to="teams.scrumteam",
+            ),
         ),
         migrations.AddField(
-            model_name='risk',
-            name='dependency',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='risks', to='backlog.dependency'),
+            model_name="risk",
+            name="dependency",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="risks",
+                to="backlog.dependency",
+            ),
         ),
         migrations.AddField(
-            model_name='risk',
-            name='flow_team',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='risks', to='teams.flowteam'),
+            model_name="risk",
+            name="flow_team",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="risks",
+                to="teams.flowteam",
+            ),
         ),
         migrations.AddField(
-            model_name='risk',
-            name='owner',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="risk",
+            name="owner",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='risk',
-            name='scrum_team',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='risks', to='teams.scrumteam'),
+            model_name="risk",
+            name="scrum_team",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="risks",
+                to="teams.scrumteam",
+            ),
         ),
         migrations.AddField(
-            model_name='sprintcommitment',
-            name='committed_by',
-            field=models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="sprintcommitment",
+            name="committed_by",
+            field=models.ForeignKey(
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='sprintcommitment',
-            name='story',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='commitments', to='backlog.story'),
+            model_name="sprintcommitment",
+            name="story",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="commitments",
+                to="backlog.story",
+            ),
         ),
         migrations.AddField(
-            model_name='teamsprint',
-            name='flow_sprint',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='team_sprints', to='flow.flowsprint'),
+            model_name="teamsprint",
+            name="flow_sprint",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="team_sprints",
+                to="flow.flowsprint",
+            ),
         ),
         migrations.AddField(
-            model_name='teamsprint',
-            name='scrum_team',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='team_sprints', to='teams.scrumteam'),
+            model_name="teamsprint",
+            name="scrum_team",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="team_sprints",
+                to="teams.scrumteam",
+            ),
         ),
         migrations.AddField(
-            model_name='teamsprint',
-            name='stories',
-            field=models.ManyToManyField(related_name='team_sprints', through='flow.SprintCommitment', to='backlog.story'),
+            model_name="teamsprint",
+            name="stories",
+            field=models.ManyToManyField(
+                related_name="team_sprints", through="flow.SprintCommitment", to="backlog.story"
+            ),
         ),
         migrations.AddField(
-            model_name='sprintcommitment',
-            name='team_sprint',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='commitments', to='flow.teamsprint'),
+            model_name="sprintcommitment",
+            name="team_sprint",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="commitments",
+                to="flow.teamsprint",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='flowsprint',
-            constraint=models.UniqueConstraint(fields=('flow_team', 'number'), name='flowsprint_number_unique'),
+            model_name="flowsprint",
+            constraint=models.UniqueConstraint(
+                fields=("flow_team", "number"), name="flowsprint_number_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='flowsprint',
-            constraint=models.UniqueConstraint(fields=('flow_team', 'start'), name='flowsprint_start_unique'),
+            model_name="flowsprint",
+            constraint=models.UniqueConstraint(
+                fields=("flow_team", "start"), name="flowsprint_start_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='flowsprint',
-            constraint=models.UniqueConstraint(condition=models.Q(('state', 'active')), fields=('flow_team',), name='one_active_flow_sprint'),
+            model_name="flowsprint",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("state", "active")),
+                fields=("flow_team",),
+                name="one_active_flow_sprint",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='flowsprint',
-            constraint=models.CheckConstraint(condition=models.Q(('end__gte', models.F('start'))), name='flowsprint_end_after_start'),
+            model_name="flowsprint",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("end__gte", models.F("start"))),
+                name="flowsprint_end_after_start",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='flowsprint',
-            constraint=models.CheckConstraint(condition=models.Q(('number__gte', 1)), name='flowsprint_number_positive'),
+            model_name="flowsprint",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("number__gte", 1)), name="flowsprint_number_positive"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='metricsnapshot',
-            constraint=models.UniqueConstraint(condition=models.Q(('scrum_team__isnull', True)), fields=('flow_team', 'as_of'), name='snapshot_once_per_flow_team_day'),
+            model_name="metricsnapshot",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("scrum_team__isnull", True)),
+                fields=("flow_team", "as_of"),
+                name="snapshot_once_per_flow_team_day",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='metricsnapshot',
-            constraint=models.UniqueConstraint(condition=models.Q(('scrum_team__isnull', False)), fields=('flow_team', 'scrum_team', 'as_of'), name='snapshot_once_per_scrum_team_day'),
+            model_name="metricsnapshot",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("scrum_team__isnull", False)),
+                fields=("flow_team", "scrum_team", "as_of"),
+                name="snapshot_once_per_scrum_team_day",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='teamsprint',
-            constraint=models.UniqueConstraint(fields=('flow_sprint', 'scrum_team'), name='teamsprint_once_per_team'),
+            model_name="teamsprint",
+            constraint=models.UniqueConstraint(
+                fields=("flow_sprint", "scrum_team"), name="teamsprint_once_per_team"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='sprintcommitment',
-            constraint=models.UniqueConstraint(fields=('team_sprint', 'story'), name='commitment_once'),
+            model_name="sprintcommitment",
+            constraint=models.UniqueConstraint(
+                fields=("team_sprint", "story"), name="commitment_once"
+            ),
         ),
     ]

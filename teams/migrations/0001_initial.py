@@ -8,143 +8,322 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('auth', '0012_alter_user_first_name_max_length'),
+        ("auth", "0012_alter_user_first_name_max_length"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='User',
+            name="User",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('password', models.CharField(max_length=128, verbose_name='password')),
-                ('last_login', models.DateTimeField(blank=True, null=True, verbose_name='last login')),
-                ('is_superuser', models.BooleanField(default=False, help_text='Designates that this user has all permissions without explicitly assigning them.', verbose_name='superuser status')),
-                ('email', models.EmailField(max_length=254, unique=True)),
-                ('full_name', models.CharField(blank=True, max_length=150)),
-                ('is_active', models.BooleanField(default=True)),
-                ('is_staff', models.BooleanField(default=False)),
-                ('date_joined', models.DateTimeField(default=django.utils.timezone.now)),
-                ('groups', models.ManyToManyField(blank=True, help_text='The groups this user belongs to. A user will get all permissions granted to each of their groups.', related_name='user_set', related_query_name='user', to='auth.group', verbose_name='groups')),
-                ('user_permissions', models.ManyToManyField(blank=True, help_text='Specific permissions for this user.', related_name='user_set', related_query_name='user', to='auth.permission', verbose_name='user permissions')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("password", models.CharField(max_length=128, verbose_name="password")),
+                (
+                    "last_login",
+                    models.DateTimeField(blank=True, null=True, verbose_name="last login"),
+                ),
+                (
+                    "is_superuser",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Designates that this user has all permissions without explicitly assigning them.",
+                        verbose_name="superuser status",
+                    ),
+                ),
+                ("email", models.EmailField(max_length=254, unique=True)),
+                ("full_name", models.CharField(blank=True, max_length=150)),
+                ("is_active", models.BooleanField(default=True)),
+                ("is_staff", models.BooleanField(default=False)),
+                ("date_joined", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "groups",
+                    models.ManyToManyField(
+                        blank=True,
+                        help_text="The groups this user belongs to. A user will get all permissions granted to each of their groups.",
+                        related_name="user_set",
+                        related_query_name="user",
+                        to="auth.group",
+                        verbose_name="groups",
+                    ),
+                ),
+                (
+                    "user_permissions",
+                    models.ManyToManyField(
+                        blank=True,
+                        help_text="Specific permissions for this user.",
+                        related_name="user_set",
+                        related_query_name="user",
+                        to="auth.permission",
+                        verbose_name="user permissions",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['email'],
+                "ordering": ["email"],
             },
             managers=[
-                ('objects', teams.models.UserManager()),
+                ("objects", teams.models.UserManager()),
             ],
         ),
         migrations.CreateModel(
-            name='FlowTeam',
+            name="FlowTeam",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=120)),
-                ('slug', models.SlugField(max_length=60, unique=True)),
-                ('description', models.TextField(blank=True)),
-                ('sprint_length_weeks', models.PositiveSmallIntegerField(choices=[(2, '2 weeks'), (3, '3 weeks'), (4, '4 weeks')], default=2)),
-                ('cadence_anchor', models.DateField(help_text='Start date of the first Flow Sprint.')),
-                ('timezone', models.CharField(default='UTC', max_length=64)),
-                ('working_days_mask', models.PositiveSmallIntegerField(default=31)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=120)),
+                ("slug", models.SlugField(max_length=60, unique=True)),
+                ("description", models.TextField(blank=True)),
+                (
+                    "sprint_length_weeks",
+                    models.PositiveSmallIntegerField(
+                        choices=[(2, "2 weeks"), (3, "3 weeks"), (4, "4 weeks")], default=2
+                    ),
+                ),
+                (
+                    "cadence_anchor",
+                    models.DateField(help_text="Start date of the first Flow Sprint."),
+                ),
+                ("timezone", models.CharField(default="UTC", max_length=64)),
+                ("working_days_mask", models.PositiveSmallIntegerField(default=31)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'ordering': ['name'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('sprint_length_weeks__in', [2, 3, 4])), name='flowteam_sprint_length_2_4'), models.CheckConstraint(condition=models.Q(('working_days_mask__gte', 1), ('working_days_mask__lte', 127)), name='flowteam_working_days_not_empty')],
+                "ordering": ["name"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("sprint_length_weeks__in", [2, 3, 4])),
+                        name="flowteam_sprint_length_2_4",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("working_days_mask__gte", 1), ("working_days_mask__lte", 127)
+                        ),
+                        name="flowteam_working_days_not_empty",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Membership',
+            name="Membership",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('seat', models.PositiveSmallIntegerField()),
-                ('joined_at', models.DateTimeField(auto_now_add=True)),
-                ('flow_team', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to='teams.flowteam')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("seat", models.PositiveSmallIntegerField()),
+                ("joined_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "flow_team",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="memberships",
+                        to="teams.flowteam",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="memberships",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['flow_team', 'seat'],
+                "ordering": ["flow_team", "seat"],
             },
         ),
         migrations.CreateModel(
-            name='ScrumTeam',
+            name="ScrumTeam",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveSmallIntegerField()),
-                ('name', models.CharField(max_length=80)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('flow_team', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='scrum_teams', to='teams.flowteam')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("number", models.PositiveSmallIntegerField()),
+                ("name", models.CharField(max_length=80)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "flow_team",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="scrum_teams",
+                        to="teams.flowteam",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['flow_team', 'number'],
+                "ordering": ["flow_team", "number"],
             },
         ),
         migrations.CreateModel(
-            name='RoleAssignment',
+            name="RoleAssignment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role', models.CharField(choices=[('cpo', 'Chief Product Owner'), ('csm', 'Chief Scrum Master'), ('architect', 'Architect'), ('po', 'Product Owner'), ('sm', 'Scrum Master'), ('developer', 'Developer'), ('stakeholder', 'Stakeholder')], max_length=16)),
-                ('flow_team', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='role_assignments', to='teams.flowteam')),
-                ('membership', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='roles', to='teams.membership')),
-                ('scrum_team', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='role_assignments', to='teams.scrumteam')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[
+                            ("cpo", "Chief Product Owner"),
+                            ("csm", "Chief Scrum Master"),
+                            ("architect", "Architect"),
+                            ("po", "Product Owner"),
+                            ("sm", "Scrum Master"),
+                            ("developer", "Developer"),
+                            ("stakeholder", "Stakeholder"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "flow_team",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="role_assignments",
+                        to="teams.flowteam",
+                    ),
+                ),
+                (
+                    "membership",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="roles",
+                        to="teams.membership",
+                    ),
+                ),
+                (
+                    "scrum_team",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="role_assignments",
+                        to="teams.scrumteam",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['flow_team', 'role'],
+                "ordering": ["flow_team", "role"],
             },
         ),
         migrations.AddConstraint(
-            model_name='membership',
-            constraint=models.UniqueConstraint(fields=('flow_team', 'user'), name='membership_user_once'),
+            model_name="membership",
+            constraint=models.UniqueConstraint(
+                fields=("flow_team", "user"), name="membership_user_once"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='membership',
-            constraint=models.UniqueConstraint(fields=('flow_team', 'seat'), name='membership_seat_unique'),
+            model_name="membership",
+            constraint=models.UniqueConstraint(
+                fields=("flow_team", "seat"), name="membership_seat_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='membership',
-            constraint=models.CheckConstraint(condition=models.Q(('seat__gte', 1), ('seat__lte', 150)), name='membership_at_most_150_per_flow_team'),
+            model_name="membership",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("seat__gte", 1), ("seat__lte", 150)),
+                name="membership_at_most_150_per_flow_team",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='scrumteam',
-            constraint=models.UniqueConstraint(fields=('flow_team', 'number'), name='scrumteam_number_unique'),
+            model_name="scrumteam",
+            constraint=models.UniqueConstraint(
+                fields=("flow_team", "number"), name="scrumteam_number_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='scrumteam',
-            constraint=models.UniqueConstraint(fields=('flow_team', 'name'), name='scrumteam_name_unique'),
+            model_name="scrumteam",
+            constraint=models.UniqueConstraint(
+                fields=("flow_team", "name"), name="scrumteam_name_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='scrumteam',
-            constraint=models.CheckConstraint(condition=models.Q(('number__gte', 1), ('number__lte', 15)), name='scrumteam_at_most_15_per_flow_team'),
+            model_name="scrumteam",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("number__gte", 1), ("number__lte", 15)),
+                name="scrumteam_at_most_15_per_flow_team",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='roleassignment',
-            constraint=models.UniqueConstraint(condition=models.Q(('role', 'cpo')), fields=('flow_team',), name='one_cpo_per_flow_team'),
+            model_name="roleassignment",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("role", "cpo")),
+                fields=("flow_team",),
+                name="one_cpo_per_flow_team",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='roleassignment',
-            constraint=models.UniqueConstraint(condition=models.Q(('role', 'csm')), fields=('flow_team',), name='one_csm_per_flow_team'),
+            model_name="roleassignment",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("role", "csm")),
+                fields=("flow_team",),
+                name="one_csm_per_flow_team",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='roleassignment',
-            constraint=models.UniqueConstraint(condition=models.Q(('role', 'po')), fields=('scrum_team',), name='one_po_per_scrum_team'),
+            model_name="roleassignment",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("role", "po")),
+                fields=("scrum_team",),
+                name="one_po_per_scrum_team",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='roleassignment',
-            constraint=models.UniqueConstraint(condition=models.Q(('role', 'sm')), fields=('scrum_team',), name='one_sm_per_scrum_team'),
+            model_name="roleassignment",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("role", "sm")),
+                fields=("scrum_team",),
+                name="one_sm_per_scrum_team",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='roleassignment',
-            constraint=models.UniqueConstraint(condition=models.Q(('scrum_team__isnull', True)), fields=('membership', 'role'), name='flow_role_once_per_member'),
+            model_name="roleassignment",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("scrum_team__isnull", True)),
+                fields=("membership", "role"),
+                name="flow_role_once_per_member",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='roleassignment',
-            constraint=models.UniqueConstraint(fields=('membership', 'role', 'scrum_team'), name='team_role_once_per_member'),
+            model_name="roleassignment",
+            constraint=models.UniqueConstraint(
+                fields=("membership", "role", "scrum_team"), name="team_role_once_per_member"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='roleassignment',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('role__in', ['po', 'sm', 'developer']), ('scrum_team__isnull', False)), models.Q(('role__in', ['cpo', 'csm', 'architect', 'stakeholder']), ('scrum_team__isnull', True)), _connector='OR'), name='team_roles_name_their_scrum_team'),
+            model_name="roleassignment",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(
+                        ("role__in", ["po", "sm", "developer"]), ("scrum_team__isnull", False)
+                    ),
+                    models.Q(
+                        ("role__in", ["cpo", "csm", "architect", "stakeholder"]),
+                        ("scrum_team__isnull", True),
+                    ),
+                    _connector="OR",
+                ),
+                name="team_roles_name_their_scrum_team",
+            ),
         ),
     ]

@@ -1,0 +1,580 @@
+"""Every write to the Flow Backlog.
+
+Each service runs in one transaction, checks the actor's rights with
+``teams.permissions``, checks the rule it owns and raises ``RuleViolation``
+naming the field, so nothing is written on a refusal. Every state change writes
+exactly one ``StateChange`` in the same transaction. Writes to a story or epic
+bump its ``version``; passing ``expected_version`` makes the write conditional
+(the API's If-Match).
+"""
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.db import transaction
+from django.db.models import F, Max
+from django.utils import timezone
+
+from backlog.models import (
+    STORY_POINTS,
+    WSJF_SCALE,
+    AcceptanceCriterion,
+    Blocker,
+    Dependency,
+    Epic,
+    Milestone,
+    ProductGoal,
+    StateChange,
+    Story,
+    Task,
+)
+from backlog.ranking import rank_at_end, rank_for_move
+from sem.errors import PermissionRefused, RuleViolation, VersionConflict
+from teams.models import FlowTeam, Membership, ScrumTeam
+from teams.permissions import (
+    Actor,
+    can_assess_feasibility,
+    can_edit_story,
+    can_manage_roadmap,
+    can_work_story,
+    can_write_register,
+)
+
+S = Story.State
+STORY_ORDER = [S.BACKLOG, S.READY, S.IN_PROGRESS, S.IN_REVIEW, S.DONE]
+EPIC_TRANSITIONS = {
+    Epic.State.FUNNEL: {Epic.State.READY, Epic.State.CANCELLED},
+    Epic.State.READY: {Epic.State.FUNNEL, Epic.State.IN_PROGRESS, Epic.State.CANCELLED},
+    Epic.State.IN_PROGRESS: {Epic.State.READY, Epic.State.DONE, Epic.State.CANCELLED},
+    Epic.State.DONE: {Epic.State.IN_PROGRESS},
+    Epic.State.CANCELLED: {Epic.State.FUNNEL},
+}
+
+# Fields of a story, by who may write them (domain.md "Who may do what").
+STORY_PLANNING_FIELDS = {"title", "as_a", "i_want", "so_that", "kind", "points", "epic"}
+STORY_WORK_FIELDS = {"assignee"}
+EPIC_ROADMAP_FIELDS = {
+    "title",
+    "description",
+    "acceptance_conditions",
+    "milestone",
+    "business_value",
+    "time_criticality",
+    "risk_reduction",
+    "job_size",
+}
+EPIC_ARCHITECT_FIELDS = {"feasibility", "feasibility_note"}
+
+
+def _require(allowed: bool, message: str) -> None:
+    if not allowed:
+        raise PermissionRefused(message)
+
+
+def _check_version(obj, expected_version: int | None) -> None:
+    if expected_version is not None and obj.version != expected_version:
+        raise VersionConflict(obj.version)
+
+
+def _locked_story(story: Story) -> Story:
+    return Story.objects.select_for_update().get(pk=story.pk)
+
+
+def _save_bumped(obj, fields: Iterable[str]) -> None:
+    """Write the given fields plus a version bump, in one UPDATE."""
+    fields = set(fields)
+    values = {f: getattr(obj, f) for f in fields}
+    if hasattr(obj, "updated_at"):
+        obj.updated_at = values["updated_at"] = timezone.now()
+    type(obj).objects.filter(pk=obj.pk).update(version=F("version") + 1, **values)
+    obj.version += 1
+
+
+def _check_member(flow_team_id: int, user, field: str) -> None:
+    if (
+        user is not None
+        and not Membership.objects.filter(flow_team_id=flow_team_id, user=user).exists()
+    ):
+        raise RuleViolation("this person is not a member of the Flow Team", field=field)
+
+
+def _check_points(points) -> None:
+    if points is not None and points not in STORY_POINTS:
+        raise RuleViolation(
+            f"story points are one of {', '.join(map(str, STORY_POINTS))} or empty", field="points"
+        )
+
+
+def _record(*, item, from_state: str, to_state: str, by, at: datetime | None = None) -> None:
+    StateChange.objects.create(
+        flow_team_id=item.flow_team_id,
+        story=item if isinstance(item, Story) else None,
+        epic=item if isinstance(item, Epic) else None,
+        from_state=from_state,
+        to_state=to_state,
+        at=at or timezone.now(),
+        by=by,
+    )
+
+
+# --- Product Goal and milestones -------------------------------------------------
+
+
+@transaction.atomic
+def product_goal_create(*, actor: Actor, statement: str, target_date=None) -> ProductGoal:
+    _require(can_manage_roadmap(actor), "only the CPO sets the Product Goal")
+    if not statement.strip():
+        raise RuleViolation("state the Product Goal", field="statement")
+    FlowTeam.objects.select_for_update().get(pk=actor.flow_team_id)
+    if ProductGoal.objects.filter(flow_team=actor.flow_team, status="active").exists():
+        raise RuleViolation(
+            "the Flow Team already has an active Product Goal; mark it achieved or abandoned first",
+            field="status",
+        )
+    return ProductGoal.objects.create(
+        flow_team=actor.flow_team, statement=statement.strip(), target_date=target_date
+    )
+
+
+@transaction.atomic
+def product_goal_close(*, actor: Actor, goal: ProductGoal, status: str) -> ProductGoal:
+    _require(can_manage_roadmap(actor), "only the CPO closes the Product Goal")
+    if status not in (ProductGoal.Status.ACHIEVED, ProductGoal.Status.ABANDONED):
+        raise RuleViolation("a Product Goal closes as achieved or abandoned", field="status")
+    goal.status = status
+    goal.save(update_fields=["status", "updated_at"])
+    return goal
+
+
+@transaction.atomic
+def milestone_create(*, actor: Actor, name: str, objective: str, start, end) -> Milestone:
+    _require(can_manage_roadmap(actor), "only the CPO plans milestones")
+    if end <= start:
+        raise RuleViolation("a milestone ends after it starts", field="end")
+    FlowTeam.objects.select_for_update().get(pk=actor.flow_team_id)
+    order = (
+        Milestone.objects.filter(flow_team=actor.flow_team).aggregate(m=Max("order"))["m"] or 0
+    ) + 1
+    return Milestone.objects.create(
+        flow_team=actor.flow_team, name=name, objective=objective, start=start, end=end, order=order
+    )
+
+
+# --- Epics ----------------------------------------------------------------------
+
+
+def _check_wsjf(values: dict) -> None:
+    for field in ("business_value", "time_criticality", "risk_reduction", "job_size"):
+        if field in values and values[field] not in WSJF_SCALE:
+            raise RuleViolation(
+                f"{field.replace('_', ' ')} is one of {', '.join(map(str, WSJF_SCALE))}",
+                field=field,
+            )
+
+
+@transaction.atomic
+def epic_create(*, actor: Actor, title: str, **fields) -> Epic:
+    _require(can_manage_roadmap(actor), "only the CPO creates epics")
+    unknown = set(fields) - EPIC_ROADMAP_FIELDS
+    if unknown:
+        raise RuleViolation("unknown or read-only field", field=sorted(unknown)[0])
+    if not title.strip():
+        raise RuleViolation("give the epic a title", field="title")
+    _check_wsjf(fields)
+    milestone = fields.get("milestone")
+    if milestone is not None and milestone.flow_team_id != actor.flow_team_id:
+        raise RuleViolation("the milestone is not in this Flow Team", field="milestone")
+    FlowTeam.objects.select_for_update().get(pk=actor.flow_team_id)
+    epic = Epic.objects.create(
+        flow_team=actor.flow_team,
+        title=title.strip(),
+        rank=rank_at_end(Epic.objects.filter(flow_team=actor.flow_team)),
+        **fields,
+    )
+    _record(item=epic, from_state="", to_state=epic.state, by=actor.user)
+    return epic
+
+
+@transaction.atomic
+def epic_update(
+    *, actor: Actor, epic: Epic, data: dict, expected_version: int | None = None
+) -> Epic:
+    """CPO writes roadmap fields, the Architect writes feasibility; anything else is refused."""
+    epic = Epic.objects.select_for_update().get(pk=epic.pk)
+    _check_version(epic, expected_version)
+    allowed = set()
+    if can_manage_roadmap(actor):
+        allowed |= EPIC_ROADMAP_FIELDS
+    if can_assess_feasibility(actor):
+        allowed |= EPIC_ARCHITECT_FIELDS
+    _require(bool(allowed), "you may not edit epics")
+    refused = sorted(set(data) - allowed)
+    if refused:
+        raise RuleViolation("your role may not change this field", field=refused[0])
+    _check_wsjf(data)
+    if "feasibility" in data and data["feasibility"] not in Epic.Feasibility.values:
+        raise RuleViolation("unknown feasibility", field="feasibility")
+    if data.get("milestone") is not None and data["milestone"].flow_team_id != epic.flow_team_id:
+        raise RuleViolation("the milestone is not in this Flow Team", field="milestone")
+    for field, value in data.items():
+        setattr(epic, field, value)
+    _save_bumped(epic, data)
+    return epic
+
+
+@transaction.atomic
+def epic_transition(
+    *, actor: Actor, epic: Epic, to_state: str, expected_version: int | None = None
+) -> Epic:
+    _require(can_manage_roadmap(actor), "only the CPO moves epics")
+    epic = Epic.objects.select_for_update().get(pk=epic.pk)
+    _check_version(epic, expected_version)
+    if to_state not in Epic.State.values:
+        raise RuleViolation(f"unknown state {to_state!r}", field="state")
+    if to_state not in EPIC_TRANSITIONS[epic.state]:
+        raise RuleViolation(
+            f"an epic cannot move from {epic.get_state_display()} to {Epic.State(to_state).label}",
+            field="state",
+        )
+    if to_state == Epic.State.READY and not epic.acceptance_conditions.strip():
+        raise RuleViolation("a ready epic has acceptance conditions", field="acceptance_conditions")
+    from_state, epic.state = epic.state, to_state
+    _save_bumped(epic, ["state"])
+    _record(item=epic, from_state=from_state, to_state=to_state, by=actor.user)
+    return epic
+
+
+@transaction.atomic
+def epic_rank_move(
+    *, actor: Actor, epic: Epic, after: Epic | None = None, before: Epic | None = None
+) -> Epic:
+    _require(can_manage_roadmap(actor), "only the CPO ranks epics")
+    FlowTeam.objects.select_for_update().get(pk=epic.flow_team_id)
+    for neighbour, field in ((after, "after"), (before, "before")):
+        if neighbour is not None and neighbour.flow_team_id != epic.flow_team_id:
+            raise RuleViolation("that epic is not in this Flow Team", field=field)
+    epic.rank = rank_for_move(
+        Epic, item=epic, scope_column="flow_team_id", after=after, before=before
+    )
+    epic.version = Epic.objects.get(pk=epic.pk).version
+    _save_bumped(epic, ["rank"])
+    return epic
+
+
+# --- Stories --------------------------------------------------------------------
+
+
+@transaction.atomic
+def story_create(
+    *,
+    actor: Actor,
+    scrum_team: ScrumTeam,
+    title: str,
+    criteria: Iterable[str] = (),
+    **fields,
+) -> Story:
+    if scrum_team.flow_team_id != actor.flow_team_id:
+        raise RuleViolation("the Scrum Team is not in this Flow Team", field="scrum_team")
+    _require(can_edit_story(actor, scrum_team.pk), "only the CPO and the team create its stories")
+    unknown = set(fields) - STORY_PLANNING_FIELDS - STORY_WORK_FIELDS
+    if unknown:
+        raise RuleViolation("unknown or read-only field", field=sorted(unknown)[0])
+    if not title.strip():
+        raise RuleViolation("give the story a title", field="title")
+    _check_points(fields.get("points"))
+    _check_story_links(actor, fields)
+    ScrumTeam.objects.select_for_update().get(pk=scrum_team.pk)
+    story = Story.objects.create(
+        flow_team_id=actor.flow_team_id,
+        scrum_team=scrum_team,
+        title=title.strip(),
+        rank=rank_at_end(Story.objects.filter(scrum_team=scrum_team)),
+        **fields,
+    )
+    AcceptanceCriterion.objects.bulk_create(
+        AcceptanceCriterion(story=story, position=i, text=text.strip())
+        for i, text in enumerate(criteria, start=1)
+        if text.strip()
+    )
+    _record(item=story, from_state="", to_state=story.state, by=actor.user)
+    return story
+
+
+def _check_story_links(actor: Actor, fields: dict) -> None:
+    epic = fields.get("epic")
+    if epic is not None and epic.flow_team_id != actor.flow_team_id:
+        raise RuleViolation("the epic is not in this Flow Team", field="epic")
+    if "assignee" in fields:
+        _check_member(actor.flow_team_id, fields["assignee"], "assignee")
+
+
+@transaction.atomic
+def story_update(
+    *, actor: Actor, story: Story, data: dict, expected_version: int | None = None
+) -> Story:
+    """Edit story fields. Planning fields need story-edit rights, assignee needs team work rights."""
+    story = _locked_story(story)
+    _check_version(story, expected_version)
+    allowed = set()
+    if can_edit_story(actor, story.scrum_team_id):
+        allowed |= STORY_PLANNING_FIELDS
+    if can_work_story(actor, story.scrum_team_id):
+        allowed |= STORY_WORK_FIELDS
+    _require(bool(allowed), "only the CPO and the owning team edit this story")
+    refused = sorted(set(data) - allowed)
+    if refused:
+        raise RuleViolation("your role may not change this field", field=refused[0])
+    if "title" in data and not str(data["title"]).strip():
+        raise RuleViolation("give the story a title", field="title")
+    _check_points(data.get("points"))
+    _check_story_links(actor, data)
+    if "points" in data and data["points"] is None and story.state != S.BACKLOG:
+        raise RuleViolation(
+            "a story past the backlog keeps its estimate (Definition of Ready)", field="points"
+        )
+    for field, value in data.items():
+        setattr(story, field, value)
+    _save_bumped(story, data)
+    return story
+
+
+def _definition_of_ready(story: Story) -> None:
+    if story.points is None:
+        raise RuleViolation("ready needs an estimate (story points)", field="points")
+    if not story.criteria.exists():
+        raise RuleViolation("ready needs at least one acceptance criterion", field="criteria")
+
+
+def _definition_of_done(story: Story) -> None:
+    open_criteria = story.criteria.filter(checked=False).count()
+    if open_criteria:
+        raise RuleViolation(
+            f"done needs every acceptance criterion checked ({open_criteria} unchecked)",
+            field="criteria",
+        )
+    if story.blocked:
+        raise RuleViolation(
+            "a blocked story cannot be done; clear the blocker first", field="state"
+        )
+
+
+@transaction.atomic
+def story_transition(
+    *,
+    actor: Actor,
+    story: Story,
+    to_state: str,
+    expected_version: int | None = None,
+) -> Story:
+    """Move a story along its workflow.
+
+    Forward moves may skip states; every state past the backlog needs the
+    Definition of Ready, done needs the Definition of Done. Any backward move
+    (reopen) is allowed. Writes one StateChange.
+    """
+    story = _locked_story(story)
+    _check_version(story, expected_version)
+    _require(can_work_story(actor, story.scrum_team_id), "only the owning team moves its stories")
+    if to_state not in S.values:
+        raise RuleViolation(
+            f"unknown state {to_state!r}; one of {', '.join(S.values)}", field="state"
+        )
+    if to_state == story.state:
+        raise RuleViolation(f"the story is already {S(to_state).label.lower()}", field="state")
+    forward = STORY_ORDER.index(to_state) > STORY_ORDER.index(story.state)
+    if forward and to_state != S.BACKLOG:
+        _definition_of_ready(story)
+    if to_state == S.DONE:
+        _definition_of_done(story)
+    from_state, story.state = story.state, to_state
+    _save_bumped(story, ["state"])
+    _record(item=story, from_state=from_state, to_state=to_state, by=actor.user)
+    return story
+
+
+@transaction.atomic
+def story_rank_move(
+    *,
+    actor: Actor,
+    story: Story,
+    after: Story | None = None,
+    before: Story | None = None,
+    expected_version: int | None = None,
+) -> Story:
+    ScrumTeam.objects.select_for_update().get(pk=story.scrum_team_id)
+    story = _locked_story(story)
+    _check_version(story, expected_version)
+    _require(can_edit_story(actor, story.scrum_team_id), "only the CPO and the team rank stories")
+    for neighbour, field in ((after, "after"), (before, "before")):
+        if neighbour is not None and neighbour.scrum_team_id != story.scrum_team_id:
+            raise RuleViolation("rank among the stories of the same Scrum Team", field=field)
+    story.rank = rank_for_move(
+        Story, item=story, scope_column="scrum_team_id", after=after, before=before
+    )
+    _save_bumped(story, ["rank"])
+    return story
+
+
+# --- Acceptance criteria, tasks, blockers ---------------------------------------
+
+
+def _touch(story: Story) -> None:
+    """A change to a story's parts is a change to the story: bump its version."""
+    Story.objects.filter(pk=story.pk).update(version=F("version") + 1, updated_at=timezone.now())
+
+
+@transaction.atomic
+def criterion_add(*, actor: Actor, story: Story, text: str) -> AcceptanceCriterion:
+    story = _locked_story(story)
+    _require(can_edit_story(actor, story.scrum_team_id), "only the CPO and the team write criteria")
+    if not text.strip():
+        raise RuleViolation("write the criterion", field="text")
+    position = (story.criteria.aggregate(m=Max("position"))["m"] or 0) + 1
+    criterion = AcceptanceCriterion.objects.create(
+        story=story, position=position, text=text.strip()
+    )
+    _touch(story)
+    return criterion
+
+
+@transaction.atomic
+def criterion_check(
+    *, actor: Actor, criterion: AcceptanceCriterion, checked: bool
+) -> AcceptanceCriterion:
+    story = _locked_story(criterion.story)
+    _require(can_work_story(actor, story.scrum_team_id), "only the owning team checks criteria")
+    if story.state == S.DONE and not checked:
+        raise RuleViolation("reopen the story before unchecking a criterion", field="checked")
+    criterion.checked = checked
+    criterion.checked_by = actor.user if checked else None
+    criterion.checked_at = timezone.now() if checked else None
+    criterion.save(update_fields=["checked", "checked_by", "checked_at"])
+    _touch(story)
+    return criterion
+
+
+@transaction.atomic
+def criterion_delete(*, actor: Actor, criterion: AcceptanceCriterion) -> None:
+    story = _locked_story(criterion.story)
+    _require(can_edit_story(actor, story.scrum_team_id), "only the CPO and the team edit criteria")
+    criterion.delete()
+    _touch(story)
+
+
+@transaction.atomic
+def task_create(*, actor: Actor, story: Story, title: str, assignee=None) -> Task:
+    story = _locked_story(story)
+    _require(can_work_story(actor, story.scrum_team_id), "only the owning team adds tasks")
+    if not title.strip():
+        raise RuleViolation("give the task a title", field="title")
+    _check_member(story.flow_team_id, assignee, "assignee")
+    task = Task.objects.create(story=story, title=title.strip(), assignee=assignee)
+    _touch(story)
+    return task
+
+
+@transaction.atomic
+def task_update(*, actor: Actor, task: Task, data: dict) -> Task:
+    story = _locked_story(task.story)
+    _require(can_work_story(actor, story.scrum_team_id), "only the owning team edits tasks")
+    refused = sorted(set(data) - {"title", "assignee", "done"})
+    if refused:
+        raise RuleViolation("unknown or read-only field", field=refused[0])
+    if "title" in data and not str(data["title"]).strip():
+        raise RuleViolation("give the task a title", field="title")
+    if "assignee" in data:
+        _check_member(story.flow_team_id, data["assignee"], "assignee")
+    for field, value in data.items():
+        setattr(task, field, value)
+    task.save(update_fields=[*data, "updated_at"])
+    _touch(story)
+    return task
+
+
+@transaction.atomic
+def blocker_raise(
+    *, actor: Actor, story: Story, reason: str, expected_version: int | None = None
+) -> Story:
+    story = _locked_story(story)
+    _check_version(story, expected_version)
+    _require(can_work_story(actor, story.scrum_team_id), "only the owning team raises blockers")
+    if not reason.strip():
+        raise RuleViolation("say what blocks the story", field="blocked_reason")
+    if story.blocked:
+        raise RuleViolation("the story is already blocked", field="blocked")
+    if story.state == S.DONE:
+        raise RuleViolation("a done story cannot be blocked", field="blocked")
+    now = timezone.now()
+    Blocker.objects.create(story=story, reason=reason.strip(), raised_at=now, raised_by=actor.user)
+    story.blocked, story.blocked_reason = True, reason.strip()[:300]
+    _save_bumped(story, ["blocked", "blocked_reason"])
+    return story
+
+
+@transaction.atomic
+def blocker_clear(*, actor: Actor, story: Story, expected_version: int | None = None) -> Story:
+    story = _locked_story(story)
+    _check_version(story, expected_version)
+    _require(can_work_story(actor, story.scrum_team_id), "only the owning team clears blockers")
+    if not story.blocked:
+        raise RuleViolation("the story is not blocked", field="blocked")
+    Blocker.objects.filter(story=story, cleared_at__isnull=True).update(
+        cleared_at=timezone.now(), cleared_by=actor.user
+    )
+    story.blocked, story.blocked_reason = False, ""
+    _save_bumped(story, ["blocked", "blocked_reason"])
+    return story
+
+
+# --- Dependencies ---------------------------------------------------------------
+
+
+def _item_team_id(item) -> int | None:
+    return item.scrum_team_id if isinstance(item, Story) else None
+
+
+@transaction.atomic
+def dependency_create(
+    *, actor: Actor, source, target, needed_by=None, description: str = ""
+) -> Dependency:
+    for item, field in ((source, "from"), (target, "to")):
+        if item is None or item.flow_team_id != actor.flow_team_id:
+            raise RuleViolation("name a story or epic of this Flow Team", field=field)
+    if source == target:
+        raise RuleViolation("an item cannot depend on itself", field="to")
+    _require(
+        can_write_register(actor, _item_team_id(source)),
+        "only the CPO, CSM, Architect, or the source team's PO and SM record dependencies",
+    )
+    if needed_by is not None and needed_by.flow_team_id != actor.flow_team_id:
+        raise RuleViolation("the Flow Sprint is not in this Flow Team", field="needed_by")
+    return Dependency.objects.create(
+        flow_team_id=actor.flow_team_id,
+        from_story=source if isinstance(source, Story) else None,
+        from_epic=source if isinstance(source, Epic) else None,
+        to_story=target if isinstance(target, Story) else None,
+        to_epic=target if isinstance(target, Epic) else None,
+        needed_by=needed_by,
+        description=description,
+    )
+
+
+@transaction.atomic
+def dependency_update(
+    *, actor: Actor, dependency: Dependency, data: dict, expected_version: int | None = None
+) -> Dependency:
+    dependency = Dependency.objects.select_for_update().get(pk=dependency.pk)
+    _check_version(dependency, expected_version)
+    _require(
+        can_write_register(actor, _item_team_id(dependency.source)),
+        "only the CPO, CSM, Architect, or the source team's PO and SM edit this dependency",
+    )
+    refused = sorted(set(data) - {"state", "needed_by", "description"})
+    if refused:
+        raise RuleViolation("unknown or read-only field", field=refused[0])
+    if "state" in data and data["state"] not in Dependency.State.values:
+        raise RuleViolation("a dependency is open, resolved or broken", field="state")
+    for field, value in data.items():
+        setattr(dependency, field, value)
+    _save_bumped(dependency, data)
+    return dependency

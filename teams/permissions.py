@@ -1,0 +1,121 @@
+"""The one vocabulary of who may do what (domain.md, "Who may do what").
+
+Pure predicates over an ``Actor``: a person as seen inside one Flow Team. The
+API, the HTML views and the admin all ask these, so a rule lives here once.
+Anything outside the actor's Flow Team never reaches a predicate: selectors
+scope every queryset to it first, and foreign objects are 404.
+"""
+
+from dataclasses import dataclass, field
+
+from teams.models import Role
+
+
+@dataclass(frozen=True)
+class Actor:
+    user: object
+    flow_team: object
+    flow_roles: frozenset = frozenset()
+    # scrum_team_id -> the roles held in that Scrum Team
+    team_roles: dict = field(default_factory=dict)
+
+    @property
+    def flow_team_id(self) -> int:
+        return self.flow_team.pk
+
+    @property
+    def is_cpo(self) -> bool:
+        return Role.CPO in self.flow_roles
+
+    @property
+    def is_csm(self) -> bool:
+        return Role.CSM in self.flow_roles
+
+    @property
+    def is_architect(self) -> bool:
+        return Role.ARCHITECT in self.flow_roles
+
+    @property
+    def is_stakeholder_only(self) -> bool:
+        return self.flow_roles == {Role.STAKEHOLDER} and not self.team_roles
+
+    @property
+    def scrum_team_ids(self) -> set[int]:
+        return set(self.team_roles)
+
+    def holds(self, role: str, scrum_team_id: int | None = None) -> bool:
+        if scrum_team_id is None:
+            return role in self.flow_roles or any(role in r for r in self.team_roles.values())
+        return role in self.team_roles.get(scrum_team_id, ())
+
+    @property
+    def all_roles(self) -> set[str]:
+        roles = set(self.flow_roles)
+        for team_roles in self.team_roles.values():
+            roles |= team_roles
+        return roles
+
+
+def _in_team(actor: Actor, scrum_team_id: int, roles=(Role.PO, Role.SM, Role.DEVELOPER)) -> bool:
+    held = actor.team_roles.get(scrum_team_id, ())
+    return any(r in held for r in roles)
+
+
+def can_manage_roadmap(actor: Actor) -> bool:
+    """Product Goal, milestones, epics, epic rank and WSJF: the CPO."""
+    return actor.is_cpo
+
+
+def can_assess_feasibility(actor: Actor) -> bool:
+    """Epic feasibility and technical acceptance criteria: the Architect."""
+    return actor.is_architect
+
+
+def can_facilitate(actor: Actor) -> bool:
+    """Flow Sprint cadence, event schedule, opening and closing SoS and retros: the CSM."""
+    return actor.is_csm
+
+
+def can_write_register(actor: Actor, scrum_team_id: int | None = None) -> bool:
+    """Dependency and risk register: CPO, CSM, Architect; a PO or SM for their own team."""
+    if actor.is_cpo or actor.is_csm or actor.is_architect:
+        return True
+    if scrum_team_id is None:
+        return False
+    return _in_team(actor, scrum_team_id, roles=(Role.PO, Role.SM))
+
+
+def can_edit_story(actor: Actor, scrum_team_id: int) -> bool:
+    """Create, rank, estimate, write criteria: CPO, or PO/SM/developer of the owning team."""
+    return actor.is_cpo or _in_team(actor, scrum_team_id)
+
+
+def can_work_story(actor: Actor, scrum_team_id: int) -> bool:
+    """Story status, tasks, blockers, claiming: the owning team's PO, SM and developers."""
+    return _in_team(actor, scrum_team_id)
+
+
+def can_write_sos_report(actor: Actor, scrum_team_id: int) -> bool:
+    """A team's Scrum of Scrums answers: the CSM, or that team's PO or SM."""
+    return actor.is_csm or _in_team(actor, scrum_team_id, roles=(Role.PO, Role.SM))
+
+
+def can_join_flow_retro(actor: Actor) -> bool:
+    return bool(
+        actor.flow_roles & {Role.CPO, Role.CSM, Role.ARCHITECT}
+        or any(r & {Role.PO, Role.SM} for r in actor.team_roles.values())
+    )
+
+
+def can_join_team_retro(actor: Actor, scrum_team_id: int) -> bool:
+    return _in_team(actor, scrum_team_id)
+
+
+def can_give_feedback(actor: Actor) -> bool:
+    """Review feedback: everyone in the Flow Team, stakeholders included."""
+    return bool(actor.flow_roles or actor.team_roles)
+
+
+def can_see_events(actor: Actor) -> bool:
+    """Everyone but a stakeholder-only member sees the event schedule and SoS."""
+    return not actor.is_stakeholder_only

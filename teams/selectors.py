@@ -1,0 +1,59 @@
+from collections import defaultdict
+
+from django.db.models import Count, Prefetch, QuerySet
+
+from teams.models import FlowTeam, Membership, RoleAssignment, ScrumTeam, User
+from teams.permissions import Actor
+
+
+def flow_teams_of(*, user: User) -> QuerySet[FlowTeam]:
+    """The Flow Teams a person belongs to; nothing else is ever visible to them."""
+    if not user.is_authenticated:
+        return FlowTeam.objects.none()
+    return FlowTeam.objects.filter(memberships__user=user).order_by("name")
+
+
+def actor_for(*, user: User, flow_team: FlowTeam | int | None = None) -> Actor | None:
+    """The person as seen inside one Flow Team (their first one if none is named).
+
+    None when they are not a member: callers answer 404.
+    """
+    if not user.is_authenticated:
+        return None
+    memberships = Membership.objects.filter(user=user).select_related("flow_team")
+    if flow_team is not None:
+        memberships = memberships.filter(flow_team=flow_team)
+    membership = memberships.order_by("flow_team__name").first()
+    if membership is None:
+        return None
+    flow_roles = set()
+    team_roles = defaultdict(set)
+    for role, scrum_team_id in RoleAssignment.objects.filter(membership=membership).values_list(
+        "role", "scrum_team_id"
+    ):
+        if scrum_team_id is None:
+            flow_roles.add(role)
+        else:
+            team_roles[scrum_team_id].add(role)
+    return Actor(
+        user=user,
+        flow_team=membership.flow_team,
+        flow_roles=frozenset(flow_roles),
+        team_roles={k: frozenset(v) for k, v in team_roles.items()},
+    )
+
+
+def scrum_team_list(*, actor: Actor) -> QuerySet[ScrumTeam]:
+    return ScrumTeam.objects.filter(flow_team=actor.flow_team).annotate(
+        member_count=Count("role_assignments__membership", distinct=True)
+    )
+
+
+def membership_list(*, actor: Actor) -> QuerySet[Membership]:
+    return (
+        Membership.objects.filter(flow_team=actor.flow_team)
+        .select_related("user")
+        .prefetch_related(
+            Prefetch("roles", queryset=RoleAssignment.objects.select_related("scrum_team"))
+        )
+    )

@@ -1,0 +1,160 @@
+"""Every write to people and structure.
+
+The database holds the caps (numbered seats and teams, one CPO/CSM/PO/SM); these
+services pick the next free number under a lock on the Flow Team row and turn
+what the database would refuse into a message naming the field.
+"""
+
+import zoneinfo
+from datetime import date
+
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+
+from sem.errors import RuleViolation
+from teams.models import (
+    FLOW_ROLES,
+    MAX_MEMBERS,
+    MAX_SCRUM_TEAMS,
+    TEAM_ROLES,
+    FlowTeam,
+    Membership,
+    Role,
+    RoleAssignment,
+    ScrumTeam,
+    User,
+)
+
+UNIQUE_ROLE_MESSAGES = {
+    "one_cpo_per_flow_team": ("role", "this Flow Team already has a Chief Product Owner"),
+    "one_csm_per_flow_team": ("role", "this Flow Team already has a Chief Scrum Master"),
+    "one_po_per_scrum_team": ("role", "this Scrum Team already has a Product Owner"),
+    "one_sm_per_scrum_team": ("role", "this Scrum Team already has a Scrum Master"),
+}
+
+
+def user_create(*, email: str, password: str | None = None, full_name: str = "") -> User:
+    email = User.objects.normalize_email(email).lower()
+    if User.objects.filter(email__iexact=email).exists():
+        raise RuleViolation("a person with this email already exists", field="email")
+    return User.objects.create_user(email=email, password=password, full_name=full_name)
+
+
+def flow_team_create(
+    *,
+    name: str,
+    slug: str,
+    cadence_anchor: date,
+    sprint_length_weeks: int = 2,
+    timezone: str = "UTC",
+    working_weekdays: list[int] | None = None,
+) -> FlowTeam:
+    if sprint_length_weeks not in (2, 3, 4):
+        raise RuleViolation("a Flow Sprint lasts 2, 3 or 4 weeks", field="sprint_length_weeks")
+    if timezone not in zoneinfo.available_timezones():
+        raise RuleViolation(f"unknown timezone {timezone!r}", field="timezone")
+    weekdays = working_weekdays if working_weekdays is not None else [0, 1, 2, 3, 4]
+    if not weekdays or any(d not in range(7) for d in weekdays):
+        raise RuleViolation("name at least one weekday, 0 (Monday) to 6", field="working_days")
+    if FlowTeam.objects.filter(slug=slug).exists():
+        raise RuleViolation("this slug is taken", field="slug")
+    return FlowTeam.objects.create(
+        name=name,
+        slug=slug,
+        cadence_anchor=cadence_anchor,
+        sprint_length_weeks=sprint_length_weeks,
+        timezone=timezone,
+        working_days_mask=sum(1 << d for d in set(weekdays)),
+    )
+
+
+def _lock(flow_team: FlowTeam) -> FlowTeam:
+    return FlowTeam.objects.select_for_update().get(pk=flow_team.pk)
+
+
+@transaction.atomic
+def scrum_team_create(*, flow_team: FlowTeam, name: str) -> ScrumTeam:
+    _lock(flow_team)
+    if ScrumTeam.objects.filter(flow_team=flow_team, name=name).exists():
+        raise RuleViolation("a Scrum Team of this name exists in the Flow Team", field="name")
+    taken = set(ScrumTeam.objects.filter(flow_team=flow_team).values_list("number", flat=True))
+    free = [n for n in range(1, MAX_SCRUM_TEAMS + 1) if n not in taken]
+    if not free:
+        raise RuleViolation(
+            f"a Flow Team has at most {MAX_SCRUM_TEAMS} Scrum Teams", field="flow_team"
+        )
+    return ScrumTeam.objects.create(flow_team=flow_team, number=free[0], name=name)
+
+
+@transaction.atomic
+def member_add(*, flow_team: FlowTeam, user: User) -> Membership:
+    """Seat a person in the Flow Team (idempotent: an existing member keeps their seat)."""
+    _lock(flow_team)
+    existing = Membership.objects.filter(flow_team=flow_team, user=user).first()
+    if existing:
+        return existing
+    taken = Membership.objects.filter(flow_team=flow_team).aggregate(m=Max("seat"))["m"] or 0
+    if taken < MAX_MEMBERS:
+        seat = taken + 1
+    else:
+        seats = set(Membership.objects.filter(flow_team=flow_team).values_list("seat", flat=True))
+        free = [s for s in range(1, MAX_MEMBERS + 1) if s not in seats]
+        if not free:
+            raise RuleViolation(
+                f"a Flow Team has at most {MAX_MEMBERS} members; remove someone first",
+                field="user",
+            )
+        seat = free[0]
+    return Membership.objects.create(flow_team=flow_team, user=user, seat=seat)
+
+
+@transaction.atomic
+def role_assign(
+    *, membership: Membership, role: str, scrum_team: ScrumTeam | None = None
+) -> RoleAssignment:
+    if role not in Role.values:
+        raise RuleViolation(f"unknown role {role!r}", field="role")
+    if role in TEAM_ROLES and scrum_team is None:
+        raise RuleViolation("a team role names its Scrum Team", field="scrum_team")
+    if role in FLOW_ROLES and scrum_team is not None:
+        raise RuleViolation("a Flow role belongs to no Scrum Team", field="scrum_team")
+    if scrum_team is not None and scrum_team.flow_team_id != membership.flow_team_id:
+        raise RuleViolation("the Scrum Team is not in this Flow Team", field="scrum_team")
+    existing = RoleAssignment.objects.filter(
+        membership=membership, role=role, scrum_team=scrum_team
+    ).first()
+    if existing:
+        return existing
+    try:
+        with transaction.atomic():
+            return RoleAssignment.objects.create(
+                membership=membership,
+                flow_team_id=membership.flow_team_id,
+                role=role,
+                scrum_team=scrum_team,
+            )
+    except IntegrityError as exc:
+        for constraint, (field, message) in UNIQUE_ROLE_MESSAGES.items():
+            if constraint in str(exc) or _role_taken(membership, role, scrum_team, constraint):
+                raise RuleViolation(message, field=field) from exc
+        raise
+
+
+def _role_taken(membership, role, scrum_team, constraint) -> bool:
+    # SQLite names the columns, not the constraint, in its message.
+    expected_role = constraint.split("_")[1]
+    if role != expected_role:
+        return False
+    if role in ("cpo", "csm"):
+        return RoleAssignment.objects.filter(
+            flow_team_id=membership.flow_team_id, role=role
+        ).exists()
+    return RoleAssignment.objects.filter(scrum_team=scrum_team, role=role).exists()
+
+
+@transaction.atomic
+def role_revoke(*, membership: Membership, role: str, scrum_team: ScrumTeam | None = None) -> int:
+    deleted, _ = RoleAssignment.objects.filter(
+        membership=membership, role=role, scrum_team=scrum_team
+    ).delete()
+    return deleted

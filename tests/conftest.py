@@ -1,0 +1,57 @@
+"""Shared fixtures: a Flow Team with one person per role, and a foreign Flow Team."""
+
+import datetime
+from types import SimpleNamespace
+
+import pytest
+
+from teams import services as team_services
+from teams.models import Role
+from teams.selectors import actor_for
+from tests.teams.factories import FlowTeamFactory, UserFactory
+
+
+def build_flow_team(prefix: str = "", teams: int = 3) -> SimpleNamespace:
+    """A Flow Team with ``teams`` Scrum Teams, a CPO, CSM, Architect, stakeholder,
+    and per team a PO, an SM and a developer. Emails: cpo@…, po1@…, dev2@…"""
+    flow_team = FlowTeamFactory(
+        name=f"{prefix}Atlas",
+        slug=f"{prefix.lower()}atlas",
+        cadence_anchor=datetime.date(2026, 1, 5),
+    )
+    ns = SimpleNamespace(flow_team=flow_team, scrum_teams=[], users={})
+
+    def person(key: str, role: str, scrum_team=None):
+        user = ns.users.get(key) or UserFactory(email=f"{prefix.lower()}{key}@example.com")
+        ns.users[key] = user
+        membership = team_services.member_add(flow_team=flow_team, user=user)
+        team_services.role_assign(membership=membership, role=role, scrum_team=scrum_team)
+        return user
+
+    for n in range(1, teams + 1):
+        ns.scrum_teams.append(
+            team_services.scrum_team_create(flow_team=flow_team, name=f"Team {n}")
+        )
+    person("cpo", Role.CPO)
+    person("csm", Role.CSM)
+    person("architect", Role.ARCHITECT)
+    person("stakeholder", Role.STAKEHOLDER)
+    for n, scrum_team in enumerate(ns.scrum_teams, start=1):
+        person(f"po{n}", Role.PO, scrum_team)
+        person(f"sm{n}", Role.SM, scrum_team)
+        person(f"dev{n}", Role.DEVELOPER, scrum_team)
+    ns.actor = lambda key: actor_for(user=ns.users[key], flow_team=flow_team)
+    for key, user in ns.users.items():
+        setattr(ns, key, user)
+    return ns
+
+
+@pytest.fixture
+def flow(db):
+    return build_flow_team()
+
+
+@pytest.fixture
+def foreign(db):
+    """Another Flow Team in the same installation: never visible to ``flow``'s people."""
+    return build_flow_team(prefix="Other", teams=3)
