@@ -312,7 +312,7 @@ def _check_story_links(actor: Actor, fields: dict) -> None:
 def story_update(
     *, actor: Actor, story: Story, data: dict, expected_version: int | None = None
 ) -> Story:
-    """Edit story fields. Planning fields need story-edit rights, assignee needs team work rights."""
+    """Edit story fields: planning fields need story-edit rights, assignee team work rights."""
     story = _locked_story(story)
     _check_version(story, expected_version)
     allowed = set()

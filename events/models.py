@@ -222,6 +222,9 @@ class RetroVote(models.Model):
     class Meta:
         ordering = ["card", "cast_at"]
 
+    def __str__(self):
+        return f"vote on {self.card_id}"
+
 
 class ReviewFeedback(TimeStampedModel):
     """Feedback at a Flow Sprint Review, possibly turned into a backlog item."""
