@@ -279,3 +279,6 @@ class CalendarFeed(models.Model):
                 fields=["user", "flow_team", "scope"], name="calendar_feed_once"
             )
         ]
+
+    def __str__(self):
+        return f"{self.get_scope_display()} feed of {self.user}"
