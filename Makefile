@@ -1,0 +1,35 @@
+# The two set-up commands of the README: `make run` and `make test`.
+SHELL := /bin/bash
+UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+PYTEST_ARGS ?=
+
+.PHONY: run test lint uv
+
+uv:
+	@command -v uv >/dev/null 2>&1 || test -x $(HOME)/.local/bin/uv || \
+		python3 -m pip install --quiet --user uv || python3 -m pip install --quiet --break-system-packages --user uv
+
+# Embedded default: SQLite, Celery tasks in-process, demo data, http://127.0.0.1:8000
+run: uv
+	$(UV) sync --frozen
+	$(UV) run python manage.py migrate --noinput
+	$(UV) run python manage.py seed --size demo
+	@echo ""
+	@echo "  ┌──────────────────────────────────────────────────────────────┐"
+	@echo "  │ SEM Flow runs on http://127.0.0.1:8000   (password: demo)    │"
+	@echo "  │   CPO        cpo@example.com                                 │"
+	@echo "  │   CSM        csm@example.com                                 │"
+	@echo "  │   Architect  architect@example.com                           │"
+	@echo "  │   Team 1     po1@example.com  sm1@example.com  dev1@example.com │"
+	@echo "  │   Team 2..5  po2@ … sm5@ … dev5@example.com                  │"
+	@echo "  └──────────────────────────────────────────────────────────────┘"
+	@echo ""
+	$(UV) run python manage.py runserver 127.0.0.1:8000
+
+test: uv
+	$(UV) sync --frozen
+	$(UV) run pytest $(PYTEST_ARGS)
+
+lint: uv
+	$(UV) run ruff check .
+	$(UV) run ruff format --check .
