@@ -1,0 +1,578 @@
+"""Demo and benchmark data sets (quality.md, "The benchmark data set").
+
+Deterministic for a seed: every choice comes from one ``random.Random(seed)``
+and every timestamp is an offset from the Flow Team's today, so the demo is
+always current (history ends today, the current Flow Sprint is active).
+
+The few structural writes (Flow Team, Scrum Teams) go through ``teams.services``.
+The bulk (people, roles, stories, history) is written with ``bulk_create``: a
+service call per row would take minutes for ``fleet``; the database constraints
+still hold every cap and uniqueness rule.
+"""
+
+import random
+import time
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from django.contrib.auth.hashers import make_password
+from django.db import transaction
+from django.db.models import Count
+
+from backlog.models import (
+    AcceptanceCriterion,
+    Blocker,
+    Dependency,
+    Epic,
+    Milestone,
+    ProductGoal,
+    StateChange,
+    Story,
+    Task,
+)
+from backlog.ranking import GAP
+from flow.models import FlowSprint, Risk, SprintCommitment, TeamSprint
+from teams import services as team_services
+from teams.models import FlowTeam, Membership, Role, RoleAssignment, User
+
+
+@dataclass(frozen=True)
+class Size:
+    flow_teams: int
+    scrum_teams: int  # per Flow Team
+    members: int  # per Flow Team
+    epics: int  # per Flow Team
+    stories: int  # per Flow Team
+    past_sprints: int
+
+
+SIZES = {
+    "demo": Size(1, 5, 45, 12, 150, 4),
+    "max": Size(1, 15, 150, 300, 6000, 26),
+    "fleet": Size(10, 15, 150, 300, 6000, 26),
+}
+
+FIRST = "Ada Ben Chloe Dev Elif Farid Greta Hana Ivo Jonas Kemal Lea Mia Noah Omar Pia Quinn Rosa Sven Tariq Uma Vera Wen Xaver Yara Zoe".split()  # noqa: E501
+LAST = "Abebe Becker Costa Dimitrov Engel Fischer Garcia Hoffmann Ivanova Jansen Kowalski Lindqvist Moreau Novak Okafor Petrov Quispe Rossi Schmidt Tanaka Usman Varga Weber Yilmaz Zhang".split()  # noqa: E501
+TEAM_NAMES = "Aurora Borealis Comet Delta Equinox Fjord Glacier Horizon Island Jetstream Kestrel Lagoon Monsoon Nebula Orbit".split()  # noqa: E501
+VERBS = "export import filter search share schedule archive compare approve tag sync audit".split()
+OBJECTS = (
+    "invoices reports orders dashboards contracts alerts payments users shipments forecasts".split()
+)
+ROLES_TEXT = "account manager,warehouse clerk,finance lead,customer,support agent,auditor".split(
+    ","
+)
+SPRINT_GOALS = [
+    "Customers can pay invoices online end to end",
+    "Order tracking visible to every customer",
+    "Cut checkout errors by half",
+    "Self-service onboarding for new accounts",
+    "Audit trail for every approval",
+    "Faster search on large catalogues",
+]
+KINDS = (["feature"] * 13) + (["defect"] * 4) + (["debt"] * 2) + ["risk"]
+POINTS = [1, 2, 2, 3, 3, 3, 5, 5, 8, 13]
+WSJF = [1, 2, 3, 5, 8, 13, 20]
+
+
+def slugs_for(size: str) -> list[str]:
+    if size == "demo":
+        return ["atlas"]
+    if size == "max":
+        return ["atlas-max"]
+    return [f"fleet-{i}" for i in range(1, SIZES[size].flow_teams + 1)]
+
+
+def email_prefix(size: str, index: int) -> str:
+    return {"demo": "", "max": "max-"}.get(size, f"f{index}-")
+
+
+def is_loaded(size: str) -> bool:
+    return FlowTeam.objects.filter(slug__in=slugs_for(size)).exists()
+
+
+@transaction.atomic
+def reset(size: str) -> None:
+    teams = FlowTeam.objects.filter(slug__in=slugs_for(size))
+    user_ids = list(Membership.objects.filter(flow_team__in=teams).values_list("user", flat=True))
+    # Stories protect their Scrum Team, so they go first.
+    Story.objects.filter(flow_team__in=teams).delete()
+    teams.delete()
+    User.objects.filter(pk__in=user_ids, memberships__isnull=True).delete()
+
+
+def build(size: str, seed: int = 1, today: date | None = None) -> dict[str, int]:
+    """Build every Flow Team of the data set; returns counts per model."""
+    spec = SIZES[size]
+    password = make_password("demo")  # one hash for all: PBKDF2 per user would take minutes
+    started = time.monotonic()
+    for index, slug in enumerate(slugs_for(size), start=1):
+        rng = random.Random(f"{seed}:{slug}")
+        name = {"demo": "Atlas", "max": "Atlas Max"}.get(size, f"Fleet {index}")
+        with transaction.atomic():
+            _FlowTeamBuilder(
+                rng,
+                spec,
+                slug=slug,
+                name=name,
+                prefix=email_prefix(size, index),
+                password=password,
+                today=today,
+            ).build()
+    counts = _counts(slugs_for(size))
+    counts["seconds"] = round(time.monotonic() - started, 2)
+    return counts
+
+
+def _counts(slugs: list[str]) -> dict[str, int]:
+    teams = FlowTeam.objects.filter(slug__in=slugs)
+    return {
+        "flow teams": teams.count(),
+        "scrum teams": teams.aggregate(n=Count("scrum_teams"))["n"],
+        "members": Membership.objects.filter(flow_team__in=teams).count(),
+        "epics": Epic.objects.filter(flow_team__in=teams).count(),
+        "stories": Story.objects.filter(flow_team__in=teams).count(),
+        "state changes": StateChange.objects.filter(flow_team__in=teams).count(),
+        "flow sprints": FlowSprint.objects.filter(flow_team__in=teams).count(),
+        "commitments": SprintCommitment.objects.filter(
+            team_sprint__flow_sprint__flow_team__in=teams
+        ).count(),
+    }
+
+
+class _FlowTeamBuilder:
+    def __init__(self, rng, spec: Size, *, slug, name, prefix, password, today):
+        self.rng, self.spec, self.slug, self.name = rng, spec, slug, name
+        self.prefix, self.password = prefix, password
+        self.tz_name = "Europe/Berlin"
+        self.today = today
+
+    # -- time helpers ---------------------------------------------------------
+
+    def at(self, day: date, hour: float) -> datetime:
+        """A UTC timestamp at a local hour of a local day."""
+        local = datetime(day.year, day.month, day.day, tzinfo=self.tz) + timedelta(hours=hour)
+        return local.astimezone(UTC)
+
+    def build(self):
+        spec = self.spec
+        probe = FlowTeam(timezone=self.tz_name)
+        self.tz = probe.tzinfo
+        today = self.today or probe.today()
+        self.now = datetime.now(UTC) if self.today is None else self.at(today, 17)
+        current_start = today - timedelta(days=today.weekday())  # Monday of this week
+        anchor = current_start - timedelta(weeks=2 * spec.past_sprints)
+        self.flow_team = team_services.flow_team_create(
+            name=self.name,
+            slug=self.slug,
+            cadence_anchor=anchor,
+            sprint_length_weeks=2,
+            timezone=self.tz_name,
+        )
+        self.scrum_teams = [
+            team_services.scrum_team_create(flow_team=self.flow_team, name=TEAM_NAMES[i])
+            for i in range(spec.scrum_teams)
+        ]
+        self._people()
+        self._sprints(anchor)
+        self._roadmap(anchor)
+        self._stories()
+        self._registers()
+
+    # -- people ---------------------------------------------------------------
+
+    def _people(self):
+        rng, spec, p = self.rng, self.spec, self.prefix
+        seats = []  # (email, [(role, team index or None)])
+        seats.append((f"{p}cpo@example.com", [(Role.CPO, None)]))
+        seats.append((f"{p}csm@example.com", [(Role.CSM, None)]))
+        seats.append((f"{p}architect@example.com", [(Role.ARCHITECT, None)]))
+        seats.append((f"{p}stakeholder@example.com", [(Role.STAKEHOLDER, None)]))
+        per_team, extra = divmod(spec.members - len(seats), spec.scrum_teams)
+        for t in range(spec.scrum_teams):
+            n = t + 1
+            headcount = per_team + (1 if t < extra else 0)
+            seats.append((f"{p}po{n}@example.com", [(Role.PO, t)]))
+            seats.append((f"{p}sm{n}@example.com", [(Role.SM, t)]))
+            for d in range(1, headcount - 1):
+                suffix = "" if d == 1 else f"-{d}"
+                seats.append((f"{p}dev{n}{suffix}@example.com", [(Role.DEVELOPER, t)]))
+        staff = {f"{p}cpo@example.com", f"{p}csm@example.com", f"{p}architect@example.com"}
+        users = User.objects.bulk_create(
+            User(
+                email=email,
+                full_name=f"{rng.choice(FIRST)} {rng.choice(LAST)}",
+                password=self.password,
+                is_staff=email in staff,
+            )
+            for email, _ in seats
+        )
+        memberships = Membership.objects.bulk_create(
+            Membership(flow_team=self.flow_team, user=user, seat=i)
+            for i, user in enumerate(users, start=1)
+        )
+        RoleAssignment.objects.bulk_create(
+            RoleAssignment(
+                membership=m,
+                flow_team=self.flow_team,
+                role=role,
+                scrum_team=self.scrum_teams[t] if t is not None else None,
+            )
+            for m, (_, roles) in zip(memberships, seats, strict=True)
+            for role, t in roles
+        )
+        self.users = {email: u for (email, _), u in zip(seats, users, strict=True)}
+        self.cpo = self.users[f"{p}cpo@example.com"]
+        self.architect = self.users[f"{p}architect@example.com"]
+        self.team_people = [[] for _ in self.scrum_teams]
+        for (_, roles), user in zip(seats, users, strict=True):
+            for _, t in roles:
+                if t is not None:
+                    self.team_people[t].append(user)
+
+    # -- cadence --------------------------------------------------------------
+
+    def _sprints(self, anchor: date):
+        rng = self.rng
+        rows = []
+        for i in range(self.spec.past_sprints + 1):
+            start = anchor + timedelta(weeks=2 * i)
+            current = i == self.spec.past_sprints
+            rows.append(
+                FlowSprint(
+                    flow_team=self.flow_team,
+                    number=i + 1,
+                    start=start,
+                    end=start + timedelta(days=13),
+                    goal=rng.choice(SPRINT_GOALS),
+                    state=FlowSprint.State.ACTIVE if current else FlowSprint.State.CLOSED,
+                    closed_at=None if current else self.at(start + timedelta(days=13), 18),
+                )
+            )
+        self.sprints = FlowSprint.objects.bulk_create(rows)
+        team_sprints = TeamSprint.objects.bulk_create(
+            TeamSprint(
+                flow_sprint=sprint,
+                scrum_team=team,
+                goal=f"{rng.choice(VERBS).capitalize()} {rng.choice(OBJECTS)} for "
+                f"{rng.choice(ROLES_TEXT)}s",
+                capacity_days=len(self.team_people[t]) * 9,
+                capacity_points=len(self.team_people[t]) * 4,
+            )
+            for sprint in self.sprints
+            for t, team in enumerate(self.scrum_teams)
+        )
+        self.team_sprint = {(ts.flow_sprint_id, ts.scrum_team_id): ts for ts in team_sprints}
+
+    def sprint_at(self, day: date):
+        index = (day - self.sprints[0].start).days // 14
+        if 0 <= index < len(self.sprints):
+            return self.sprints[index]
+        return None
+
+    # -- roadmap --------------------------------------------------------------
+
+    def _roadmap(self, anchor: date):
+        rng, spec = self.rng, self.spec
+        ProductGoal.objects.create(
+            flow_team=self.flow_team,
+            statement="Become the simplest way for mid-sized firms to get paid on time",
+            target_date=anchor + timedelta(weeks=2 * spec.past_sprints + 26),
+        )
+        self.milestones = Milestone.objects.bulk_create(
+            Milestone(
+                flow_team=self.flow_team,
+                name=f"M{i + 1}: {rng.choice(SPRINT_GOALS)}",
+                objective=f"{rng.randint(20, 80)}% of active accounts use it weekly",
+                start=anchor + timedelta(weeks=9 * i),
+                end=anchor + timedelta(weeks=9 * (i + 1)),
+                order=i + 1,
+            )
+            for i in range(max(5, spec.past_sprints * 2 // 9 + 3))
+        )
+        states = ["done", "in_progress", "in_progress", "ready", "funnel", "funnel"]
+        feas = ["feasible", "feasible", "concerns", "unassessed", "infeasible"]
+        epics = []
+        for i in range(spec.epics):
+            state = states[min(len(states) - 1, i * len(states) // spec.epics)]
+            epics.append(
+                Epic(
+                    flow_team=self.flow_team,
+                    title=f"{rng.choice(VERBS).capitalize()} {rng.choice(OBJECTS)} at scale",
+                    description="Why it matters, for whom, and how we will know.",
+                    acceptance_conditions="Measured in production for two weeks.",
+                    milestone=self.milestones[i % len(self.milestones)],
+                    rank=(i + 1) * GAP,
+                    business_value=rng.choice(WSJF),
+                    time_criticality=rng.choice(WSJF),
+                    risk_reduction=rng.choice(WSJF),
+                    job_size=rng.choice(WSJF),
+                    state=state,
+                    feasibility=rng.choice(feas),
+                    feasibility_note="Fits the current architecture." if rng.random() < 0.5 else "",
+                )
+            )
+        self.epics = Epic.objects.bulk_create(epics)
+        first = self.at(anchor, 9)
+        StateChange.objects.bulk_create(
+            StateChange(
+                flow_team=self.flow_team,
+                epic=e,
+                from_state="",
+                to_state="funnel",
+                at=first,
+                by=self.cpo,
+            )
+            for e in self.epics
+        )
+
+    # -- stories and their history -------------------------------------------
+
+    def _stories(self):
+        rng, spec = self.rng, self.spec
+        start = self.sprints[0].start - timedelta(days=14)
+        span_days = (self.now.date() - start).days
+        stories, histories, meta = [], [], []
+        per_team = [spec.stories // spec.scrum_teams] * spec.scrum_teams
+        for t in range(spec.stories % spec.scrum_teams):
+            per_team[t] += 1
+        for t, team in enumerate(self.scrum_teams):
+            devs = self.team_people[t][2:] or self.team_people[t]
+            for i in range(per_team[t]):
+                # Older stories are more likely done: creation skews to the past.
+                created_day = start + timedelta(days=int(span_days * rng.random() ** 0.8))
+                created = self.at(created_day, rng.uniform(8, 17))
+                timeline = self._timeline(created)
+                state = timeline[-1][1]
+                verb, obj = rng.choice(VERBS), rng.choice(OBJECTS)
+                stories.append(
+                    Story(
+                        flow_team=self.flow_team,
+                        scrum_team=team,
+                        epic=rng.choice(self.epics) if rng.random() < 0.8 else None,
+                        title=f"{verb.capitalize()} {obj}",
+                        as_a=f"a {rng.choice(ROLES_TEXT)}",
+                        i_want=f"to {verb} {obj}",
+                        so_that="I spend less time on it",
+                        kind=rng.choice(KINDS),
+                        points=rng.choice(POINTS)
+                        if state != "backlog" or rng.random() < 0.5
+                        else None,
+                        rank=(i + 1) * GAP,
+                        assignee=rng.choice(devs) if state not in ("backlog", "ready") else None,
+                        state=state,
+                    )
+                )
+                histories.append(timeline)
+                meta.append(created)
+        stories = Story.objects.bulk_create(stories, batch_size=2000)
+        # auto_now_add ignores given values: put the real creation times back.
+        for story, created in zip(stories, meta, strict=True):
+            story.created_at = story.updated_at = created
+        Story.objects.bulk_update(stories, ["created_at", "updated_at"], batch_size=2000)
+
+        changes, criteria, tasks, blockers, commitments = [], [], [], [], []
+        for story, timeline, t_index in zip(
+            stories, histories, self._team_index(stories), strict=True
+        ):
+            by = story.assignee or self.team_people[t_index][0]
+            prev = ""
+            for at, to_state in timeline:
+                changes.append(
+                    StateChange(
+                        flow_team=self.flow_team,
+                        story=story,
+                        from_state=prev,
+                        to_state=to_state,
+                        at=at,
+                        by=by,
+                    )
+                )
+                prev = to_state
+            n_criteria = rng.randint(1, 4) if story.points is not None else rng.randint(0, 2)
+            for pos in range(1, n_criteria + 1):
+                checked = story.state == "done" or (story.state == "in_review" and pos > 1)
+                criteria.append(
+                    AcceptanceCriterion(
+                        story=story,
+                        position=pos,
+                        text=f"{story.title} works for {rng.choice(ROLES_TEXT)}s ({pos})",
+                        checked=checked,
+                        checked_by=by if checked else None,
+                        checked_at=timeline[-1][0] if checked else None,
+                    )
+                )
+            if story.state in ("in_progress", "in_review"):
+                for k in range(rng.randint(2, 4)):
+                    tasks.append(
+                        Task(
+                            story=story,
+                            title=f"Step {k + 1}: {rng.choice(VERBS)}",
+                            assignee=story.assignee,
+                            done=rng.random() < 0.5,
+                        )
+                    )
+            blockers.extend(self._blockers(story, timeline, by))
+            commitments.extend(self._commitments(story, timeline, by))
+        StateChange.objects.bulk_create(changes, batch_size=5000)
+        AcceptanceCriterion.objects.bulk_create(criteria, batch_size=5000)
+        Task.objects.bulk_create(tasks, batch_size=5000)
+        Blocker.objects.bulk_create(blockers, batch_size=5000)
+        SprintCommitment.objects.bulk_create(commitments, batch_size=5000)
+        blocked = {b.story_id: b.reason for b in blockers if b.cleared_at is None}
+        if blocked:
+            still = [s for s in stories if s.pk in blocked]
+            for s in still:
+                s.blocked, s.blocked_reason = True, blocked[s.pk]
+            Story.objects.bulk_update(still, ["blocked", "blocked_reason"])
+        self.stories = stories
+
+    def _team_index(self, stories):
+        index = {team.pk: t for t, team in enumerate(self.scrum_teams)}
+        return [index[s.scrum_team_id] for s in stories]
+
+    def _timeline(self, created: datetime) -> list[tuple[datetime, str]]:
+        """The states a story went through, with when. Stops at now."""
+        rng, now = self.rng, self.now
+        steps = [(created, "backlog")]
+        t = created + timedelta(days=rng.expovariate(1 / 4))
+        if t >= now:
+            return steps
+        steps.append((t, "ready"))
+        # Work starts in the first days of a Flow Sprint (taken at planning).
+        sprint = self.sprint_at(t.astimezone(self.tz).date())
+        if sprint is not None:
+            next_start = sprint.end + timedelta(days=1)
+            t = self.at(next_start, 0) + timedelta(hours=rng.uniform(10, 4 * 24))
+        else:
+            t += timedelta(days=rng.uniform(1, 5))
+        if t >= now:
+            return steps
+        steps.append((t, "in_progress"))
+        rounds = 2 if rng.random() < 0.05 else 1  # ~5% are reopened once
+        for r in range(rounds):
+            if r:
+                t += timedelta(days=rng.uniform(0.5, 3))
+                if t >= now:
+                    return steps
+                steps.append((t, "in_progress"))
+            work_days = min(20.0, rng.lognormvariate(1.1, 0.6))
+            t += timedelta(days=work_days * 0.7)
+            if t >= now:
+                return steps
+            if rng.random() < 0.85:  # some skip the review
+                steps.append((t, "in_review"))
+                if rng.random() < 0.3:  # review sends it back once
+                    t += timedelta(days=rng.uniform(0.2, 1.5))
+                    if t >= now:
+                        return steps
+                    steps.append((t, "in_progress"))
+                    t += timedelta(days=rng.uniform(0.5, 2))
+                    if t >= now:
+                        return steps
+                    steps.append((t, "in_review"))
+                t += timedelta(days=work_days * 0.3)
+                if t >= now:
+                    return steps
+            steps.append((t, "done"))
+        return steps
+
+    def _blockers(self, story, timeline, by):
+        rng = self.rng
+        starts = [at for at, s in timeline if s == "in_progress"]
+        if not starts or rng.random() >= 0.08:
+            return []
+        raised = starts[0] + timedelta(hours=rng.uniform(2, 30))
+        finish = timeline[-1][0] if story.state == "done" else self.now
+        if raised >= finish:
+            return []
+        cleared = raised + timedelta(hours=rng.uniform(4, 72))
+        reason = rng.choice(
+            [
+                "Waiting for the payments API of Team 2",
+                "Test environment down",
+                "Unclear acceptance criterion",
+                "Licence approval pending",
+            ]
+        )
+        if cleared >= finish:
+            if story.state == "done":
+                cleared = raised + (finish - raised) / 2
+            else:
+                cleared = None  # still blocked now
+        return [
+            Blocker(
+                story=story,
+                reason=reason,
+                raised_at=raised,
+                raised_by=by,
+                cleared_at=cleared,
+                cleared_by=by if cleared else None,
+            )
+        ]
+
+    def _commitments(self, story, timeline, by):
+        """Planned into the sprint where work started; carried over while unfinished."""
+        starts = [at for at, s in timeline if s == "in_progress"]
+        if not starts:
+            return []
+        first = self.sprint_at(starts[0].astimezone(self.tz).date())
+        if first is None:
+            return []
+        done_at = timeline[-1][0] if story.state == "done" else None
+        done_sprint = self.sprint_at(done_at.astimezone(self.tz).date()) if done_at else None
+        rows = []
+        for sprint in self.sprints[self.sprints.index(first) :]:
+            if done_sprint is not None and sprint.number > done_sprint.number:
+                break
+            if sprint.state == FlowSprint.State.ACTIVE:
+                outcome = "done" if done_sprint == sprint else "open"
+            else:
+                outcome = "done" if done_sprint == sprint else "carried_over"
+            rows.append(
+                SprintCommitment(
+                    team_sprint=self.team_sprint[(sprint.pk, story.scrum_team_id)],
+                    story=story,
+                    points_at_planning=story.points,
+                    planned=True,
+                    outcome=outcome,
+                    committed_at=self.at(sprint.start, 10),
+                    committed_by=by,
+                )
+            )
+        return rows
+
+    # -- dependency and risk registers ---------------------------------------
+
+    def _registers(self):
+        rng = self.rng
+        open_stories = [s for s in self.stories if s.state != "done"]
+        deps = []
+        for _ in range(max(3, len(self.stories) // 15)):
+            a, b = rng.sample(open_stories, 2)
+            if a.scrum_team_id == b.scrum_team_id:
+                continue
+            deps.append(
+                Dependency(
+                    flow_team=self.flow_team,
+                    from_story=a,
+                    to_story=b,
+                    needed_by=self.sprints[-1],
+                    description=f"{a.title} needs {b.title}",
+                    state=rng.choice(["open", "open", "resolved"]),
+                )
+            )
+        deps = Dependency.objects.bulk_create(deps)
+        Risk.objects.bulk_create(
+            Risk(
+                flow_team=self.flow_team,
+                scrum_team=rng.choice(self.scrum_teams),
+                title=f"{rng.choice(OBJECTS).capitalize()} load may exceed capacity",
+                owner=rng.choice(self.team_people[0]),
+                impact=rng.choice(["low", "medium", "high", "critical"]),
+                roam=rng.choice(["open", "resolved", "owned", "accepted", "mitigated"]),
+                mitigation="Load test before release; fallback queue.",
+                dependency=rng.choice(deps) if deps and rng.random() < 0.3 else None,
+            )
+            for _ in range(len(self.scrum_teams) * 2)
+        )
