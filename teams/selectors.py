@@ -57,3 +57,32 @@ def membership_list(*, actor: Actor) -> QuerySet[Membership]:
             Prefetch("roles", queryset=RoleAssignment.objects.select_related("scrum_team"))
         )
     )
+
+
+def flow_team_overview(*, actor: Actor) -> dict:
+    """Scrum Teams with their people by role, and the Flow roles: three queries in all."""
+    assignments = list(
+        RoleAssignment.objects.filter(flow_team=actor.flow_team)
+        .select_related("membership__user")
+        .order_by("role", "membership__user__full_name")
+    )
+    teams = list(ScrumTeam.objects.filter(flow_team=actor.flow_team).order_by("number"))
+    by_team = {team.pk: {"team": team, "po": None, "sm": None, "developers": []} for team in teams}
+    flow_roles = defaultdict(list)
+    for a in assignments:
+        user = a.membership.user
+        if a.scrum_team_id is None:
+            flow_roles[a.role].append(user)
+        elif a.role == "developer":
+            by_team[a.scrum_team_id]["developers"].append(user)
+        else:
+            by_team[a.scrum_team_id][a.role] = user
+    return {
+        "flow_team": actor.flow_team,
+        "scrum_teams": list(by_team.values()),
+        "cpo": flow_roles["cpo"][:1],
+        "csm": flow_roles["csm"][:1],
+        "architects": flow_roles["architect"],
+        "stakeholders": flow_roles["stakeholder"],
+        "member_count": Membership.objects.filter(flow_team=actor.flow_team).count(),
+    }

@@ -55,3 +55,9 @@ def flow(db):
 def foreign(db):
     """Another Flow Team in the same installation: never visible to ``flow``'s people."""
     return build_flow_team(prefix="Other", teams=3)
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hasher(settings):
+    # PBKDF2's deliberate slowness buys nothing in tests; production keeps Django's default.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
