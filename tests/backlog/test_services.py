@@ -1,0 +1,190 @@
+import pytest
+
+from backlog import services
+from backlog.models import Blocker, StateChange, Story
+from sem.errors import PermissionRefused, RuleViolation, VersionConflict
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def story(flow):
+    return services.story_create(
+        actor=flow.actor("po1"),
+        scrum_team=flow.scrum_teams[0],
+        title="Export invoices",
+        points=3,
+        criteria=["CSV has every column", "Totals match"],
+    )
+
+
+def history(story):
+    return list(StateChange.objects.filter(story=story).values_list("from_state", "to_state"))
+
+
+def move(flow, story, state, who="dev1", **kw):
+    return services.story_transition(actor=flow.actor(who), story=story, to_state=state, **kw)
+
+
+def check_all(flow, story):
+    for criterion in story.criteria.all():
+        services.criterion_check(actor=flow.actor("dev1"), criterion=criterion, checked=True)
+
+
+def test_creation_writes_the_first_history_row(flow, story):
+    assert history(story) == [("", "backlog")]
+    assert list(story.criteria.values_list("position", "text")) == [
+        (1, "CSV has every column"),
+        (2, "Totals match"),
+    ]
+
+
+def test_full_workflow_writes_one_row_per_transition(flow, story):
+    for state in ("ready", "in_progress", "in_review"):
+        before = StateChange.objects.count()
+        story = move(flow, story, state)
+        assert StateChange.objects.count() == before + 1
+    check_all(flow, story)
+    story = move(flow, story, "done")
+    change = StateChange.objects.filter(story=story).last()
+    assert (change.from_state, change.to_state, change.by) == ("in_review", "done", flow.dev1)
+    assert Story.objects.get(pk=story.pk).state == "done"
+
+
+@pytest.mark.parametrize(
+    ("points", "criteria", "field", "message"),
+    [
+        (None, ["one"], "points", "ready needs an estimate (story points)"),
+        (3, [], "criteria", "ready needs at least one acceptance criterion"),
+    ],
+)
+def test_ready_needs_definition_of_ready(flow, points, criteria, field, message):
+    story = services.story_create(
+        actor=flow.actor("po1"),
+        scrum_team=flow.scrum_teams[0],
+        title="S",
+        points=points,
+        criteria=criteria,
+    )
+    version = Story.objects.get(pk=story.pk).version
+    with pytest.raises(RuleViolation) as refusal:
+        move(flow, story, "ready")
+    assert refusal.value.detail == {field: [message]}
+    assert history(story) == [("", "backlog")]
+    assert Story.objects.get(pk=story.pk).version == version
+    # Skipping ahead needs it just the same.
+    with pytest.raises(RuleViolation):
+        move(flow, story, "in_progress")
+
+
+def test_done_needs_every_criterion_checked(flow, story):
+    story = move(flow, story, "ready")
+    story = move(flow, story, "in_progress")
+    services.criterion_check(
+        actor=flow.actor("dev1"), criterion=story.criteria.first(), checked=True
+    )
+    with pytest.raises(RuleViolation) as refusal:
+        move(flow, story, "done")
+    assert refusal.value.detail == {
+        "criteria": ["done needs every acceptance criterion checked (1 unchecked)"]
+    }
+    assert history(story)[-1] == ("ready", "in_progress")
+
+
+def test_backward_move_reopens_and_same_state_is_refused(flow, story):
+    story = move(flow, story, "ready")
+    story = move(flow, story, "in_progress")
+    check_all(flow, story)
+    story = move(flow, story, "done")
+    story = move(flow, story, "in_progress")  # reopen
+    assert history(story)[-1] == ("done", "in_progress")
+    with pytest.raises(RuleViolation, match="already in progress"):
+        move(flow, story, "in_progress")
+
+
+def test_skipping_forward_is_allowed_when_ready(flow, story):
+    story = move(flow, story, "in_review")
+    assert history(story)[-1] == ("backlog", "in_review")
+
+
+def test_unknown_state_is_refused(flow, story):
+    with pytest.raises(RuleViolation) as refusal:
+        move(flow, story, "shipped")
+    assert refusal.value.field == "state"
+
+
+def test_blocked_story_cannot_be_done_until_cleared(flow, story):
+    story = move(flow, story, "in_progress")
+    check_all(flow, story)
+    story = services.blocker_raise(actor=flow.actor("dev1"), story=story, reason="API down")
+    with pytest.raises(RuleViolation, match="clear the blocker"):
+        move(flow, story, "done")
+    story = services.blocker_clear(actor=flow.actor("sm1"), story=story)
+    move(flow, story, "done")
+    blocker = Blocker.objects.get(story=story)
+    assert blocker.cleared_at is not None and blocker.cleared_by == flow.sm1
+
+
+def test_other_teams_developer_cannot_move_the_story(flow, story):
+    with pytest.raises(PermissionRefused):
+        move(flow, story, "ready", who="dev2")
+    with pytest.raises(PermissionRefused):
+        move(flow, story, "ready", who="cpo")  # the CPO reads story status
+    assert history(story) == [("", "backlog")]
+
+
+def test_stale_version_is_a_conflict_and_writes_nothing(flow, story):
+    services.story_update(actor=flow.actor("po1"), story=story, data={"title": "New"})
+    with pytest.raises(VersionConflict) as conflict:
+        move(flow, story, "ready", expected_version=1)
+    assert conflict.value.current_version == 2
+    assert history(story) == [("", "backlog")]
+
+
+def test_update_refuses_fields_the_role_may_not_write(flow, story):
+    with pytest.raises(PermissionRefused):
+        services.story_update(actor=flow.actor("stakeholder"), story=story, data={"title": "x"})
+    with pytest.raises(RuleViolation) as refusal:
+        services.story_update(actor=flow.actor("cpo"), story=story, data={"assignee": flow.dev1})
+    assert refusal.value.field == "assignee"
+    with pytest.raises(RuleViolation) as refusal:
+        services.story_update(actor=flow.actor("dev1"), story=story, data={"state": "done"})
+    assert refusal.value.field == "state"
+    updated = services.story_update(
+        actor=flow.actor("dev1"), story=story, data={"points": 5, "assignee": flow.dev1}
+    )
+    assert (updated.points, updated.assignee, updated.version) == (5, flow.dev1, 2)
+
+
+def test_points_off_the_scale_and_foreign_assignee_refused(flow, foreign, story):
+    with pytest.raises(RuleViolation) as refusal:
+        services.story_update(actor=flow.actor("po1"), story=story, data={"points": 4})
+    assert refusal.value.field == "points"
+    with pytest.raises(RuleViolation) as refusal:
+        services.story_update(actor=flow.actor("po1"), story=story, data={"assignee": foreign.dev1})
+    assert refusal.value.field == "assignee"
+
+
+def test_epic_rights_cpo_wsjf_architect_feasibility(flow):
+    epic = services.epic_create(actor=flow.actor("cpo"), title="Payments", job_size=8)
+    with pytest.raises(PermissionRefused):
+        services.epic_create(actor=flow.actor("po1"), title="Nope")
+    with pytest.raises(RuleViolation) as refusal:
+        services.epic_update(actor=flow.actor("architect"), epic=epic, data={"job_size": 3})
+    assert refusal.value.field == "job_size"
+    epic = services.epic_update(
+        actor=flow.actor("architect"), epic=epic, data={"feasibility": "concerns"}
+    )
+    assert epic.feasibility == "concerns"
+    with pytest.raises(RuleViolation) as refusal:
+        services.epic_update(actor=flow.actor("cpo"), epic=epic, data={"business_value": 4})
+    assert refusal.value.detail == {
+        "business_value": ["business value is one of 1, 2, 3, 5, 8, 13, 20"]
+    }
+
+
+def test_one_active_product_goal_through_the_service(flow):
+    services.product_goal_create(actor=flow.actor("cpo"), statement="Be the best")
+    with pytest.raises(RuleViolation) as refusal:
+        services.product_goal_create(actor=flow.actor("cpo"), statement="Another")
+    assert refusal.value.field == "status"
