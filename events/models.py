@@ -48,7 +48,7 @@ class Event(TimeStampedModel):
     facilitator = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    participant_roles = models.JSONField(default=list)
+    participant_roles = models.JSONField(default=list, blank=True)
     inputs = models.TextField(blank=True)
     outputs = models.TextField(blank=True)
     state = models.CharField(max_length=10, choices=State.choices, default=State.SCHEDULED)
@@ -101,7 +101,7 @@ class ScrumOfScrumsReport(TimeStampedModel):
     in_others_way = models.TextField("about to put something in another team's way", blank=True)
     dependencies = models.TextField("new dependencies found, or a way to resolve one", blank=True)
     submitted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     version = models.PositiveIntegerField(default=1)
 
@@ -198,7 +198,7 @@ class RetroCard(TimeStampedModel):
     column = models.PositiveSmallIntegerField()
     text = models.CharField(max_length=500)
     author = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     # Cards grouped together point at the group's first card.
     group = models.ForeignKey(
@@ -237,7 +237,7 @@ class ReviewFeedback(TimeStampedModel):
         Epic, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     author = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     text = models.TextField()
     backlog_story = models.ForeignKey(

@@ -99,7 +99,7 @@ class SprintCommitment(models.Model):
     outcome = models.CharField(max_length=14, choices=Outcome.choices, default=Outcome.OPEN)
     committed_at = models.DateTimeField()
     committed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
 
     class Meta:

@@ -58,4 +58,4 @@ class MetricSnapshotFactory(DjangoModelFactory):
     flow_team = factory.SubFactory(FlowTeamFactory)
     as_of = factory.LazyFunction(datetime.date.today)
     computed_at = factory.LazyFunction(timezone.now)
-    data = factory.LazyFunction(dict)
+    data = factory.LazyFunction(lambda: {"throughput": []})
