@@ -52,6 +52,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "sem.middleware.ApiBodyLimitMiddleware",
     "csp.middleware.CSPMiddleware",
     # Axes must come last: it reads the outcome of authentication.
     "axes.middleware.AxesMiddleware",
@@ -149,6 +150,7 @@ CACHES = {
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "teams.authentication.BearerTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -157,14 +159,43 @@ REST_FRAMEWORK = {
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "sem.api.Pagination",
     "PAGE_SIZE": 50,
+    "EXCEPTION_HANDLER": "sem.api.problem_exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["sem.throttling.PerClientThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"client": env("API_RATE", default="1200/min")},
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
+API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=256 * 1024)
 SPECTACULAR_SETTINGS = {
     "TITLE": "SEM Flow API",
-    "DESCRIPTION": "Run a Flow Team: Scrum Teams, Flow Sprints, epics and stories.",
+    "DESCRIPTION": (
+        "Run a Flow Team: Scrum Teams, Flow Sprints, epics and stories.\n\n"
+        "Authenticate with `Authorization: Bearer <token>` (create one on your tokens page "
+        "or with `python manage.py api_token EMAIL`). Everything is scoped to your Flow "
+        "Team: other Flow Teams' objects answer 404.\n\n"
+        "**No lost updates.** Single objects carry an `ETag`; send it back in `If-Match` "
+        "on every write (428 without it, 412 with the current version when someone else "
+        "changed the object first). `If-None-Match` answers 304.\n\n"
+        "**Errors** are RFC 9457 problem details: `errors` names each bad field and why, "
+        "and nothing is written."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "/static/vendor/swagger-ui",
+    "SWAGGER_UI_FAVICON_HREF": "/static/vendor/swagger-ui/favicon-32x32.png",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "StoryStateEnum": "backlog.models.Story.State",
+        "EpicStateEnum": "backlog.models.Epic.State",
+        "StoryKindEnum": "backlog.models.Story.Kind",
+        "DependencyStateEnum": "backlog.models.Dependency.State",
+        "FlowSprintStateEnum": "flow.models.FlowSprint.State",
+        "EventStateEnum": "events.models.Event.State",
+        "EventKindEnum": "events.models.Event.Kind",
+    },
 }
 
 # Content-Security-Policy: everything is vendored, so 'self' suffices.

@@ -5,11 +5,14 @@ services pick the next free number under a lock on the Flow Team row and turn
 what the database would refuse into a message naming the field.
 """
 
+import hashlib
+import secrets
 import zoneinfo
 from datetime import date
 
 from django.db import IntegrityError, transaction
 from django.db.models import Max
+from django.utils import timezone
 
 from sem.errors import RuleViolation
 from teams.models import (
@@ -17,6 +20,7 @@ from teams.models import (
     MAX_MEMBERS,
     MAX_SCRUM_TEAMS,
     TEAM_ROLES,
+    ApiToken,
     FlowTeam,
     Membership,
     Role,
@@ -158,3 +162,44 @@ def role_revoke(*, membership: Membership, role: str, scrum_team: ScrumTeam | No
         membership=membership, role=role, scrum_team=scrum_team
     ).delete()
     return deleted
+
+
+def _token_hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def api_token_create(*, user: User, name: str) -> tuple["ApiToken", str]:
+    """A new personal token; returns it with its secret, which is never stored or shown again."""
+    name = name.strip()
+    if not name:
+        raise RuleViolation("name the token (what uses it)", field="name")
+    if len(name) > 80:
+        raise RuleViolation("at most 80 characters", field="name")
+    secret = "sf_" + secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(
+        user=user, name=name, prefix=secret[:10], token_hash=_token_hash(secret)
+    )
+    return token, secret
+
+
+def api_token_revoke(*, user: User, token_id: int) -> "ApiToken":
+    token = ApiToken.objects.filter(user=user, pk=token_id, revoked_at__isnull=True).first()
+    if token is None:
+        raise RuleViolation("no such active token", field="token")
+    token.revoked_at = timezone.now()
+    token.save(update_fields=["revoked_at"])
+    return token
+
+
+def api_token_authenticate(*, secret: str) -> "ApiToken | None":
+    token = (
+        ApiToken.objects.select_related("user")
+        .filter(token_hash=_token_hash(secret), revoked_at__isnull=True, user__is_active=True)
+        .first()
+    )
+    if token is not None:
+        now = timezone.now()
+        # Record use at most once a minute: no write on every request.
+        if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
+            ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    return token

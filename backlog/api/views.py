@@ -1,0 +1,471 @@
+"""Backlog resources. Views parse, call one service, render; rules live in backlog.services."""
+
+from django.db import transaction
+from django.db.models import Prefetch
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+
+from backlog import services
+from backlog.api import serializers as s
+from backlog.models import (
+    AcceptanceCriterion,
+    Dependency,
+    Epic,
+    Milestone,
+    ProductGoal,
+    Story,
+    Task,
+)
+from sem.api import (
+    READ_ERRORS,
+    VERSIONED_WRITE_ERRORS,
+    WRITE_ERRORS,
+    VersionedObjectMixin,
+    expected_version,
+)
+from sem.errors import VersionConflict
+from teams.api.scope import ActorMixin
+
+
+def _neighbour(queryset, pk, field):
+    if pk is None:
+        return None
+    found = queryset.filter(pk=pk).first()
+    if found is None:
+        raise ValidationError({field: [f"no item {pk} in this list"]})
+    return found
+
+
+class StoryFilter(filters.FilterSet):
+    team = filters.NumberFilter(field_name="scrum_team")
+    state = filters.MultipleChoiceFilter(choices=Story.State.choices)
+    kind = filters.MultipleChoiceFilter(choices=Story.Kind.choices)
+    flow_sprint = filters.NumberFilter(
+        field_name="commitments__team_sprint__flow_sprint",
+        distinct=True,
+        label="Flow Sprint the story is committed to",
+    )
+    updated_since = filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+
+    class Meta:
+        model = Story
+        fields = [
+            "team",
+            "epic",
+            "state",
+            "assignee",
+            "kind",
+            "blocked",
+            "flow_sprint",
+            "updated_since",
+        ]
+
+
+PATCH_DOC = (
+    "Edit a story and/or move it through its workflow by sending `state`. Requires "
+    "`If-Match` with the `ETag` you read. Refused transitions say which rule failed "
+    "(ready needs an estimate and a criterion; done needs every criterion checked)."
+)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Stories of your Flow Team", responses={200: s.StorySerializer, **READ_ERRORS}
+    ),
+    retrieve=extend_schema(
+        summary="A story (with its ETag)",
+        responses={
+            200: s.StorySerializer,
+            304: OpenApiResponse(description="Not modified (If-None-Match)"),
+            **READ_ERRORS,
+        },
+    ),
+    create=extend_schema(
+        summary="Create a story at the bottom of its team's backlog",
+        responses={201: s.StorySerializer, **WRITE_ERRORS},
+    ),
+    partial_update=extend_schema(
+        summary="Edit a story or change its state",
+        description=PATCH_DOC,
+        request=s.StoryUpdateSerializer,
+        responses={200: s.StorySerializer, **VERSIONED_WRITE_ERRORS},
+    ),
+)
+class StoryViewSet(
+    ActorMixin,
+    VersionedObjectMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    model = Story
+    serializer_class = s.StorySerializer
+    filterset_class = StoryFilter
+    ordering_fields = ["rank", "updated_at", "created_at", "points", "id"]
+    ordering = ["scrum_team", "rank"]
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def scoped_queryset(self):
+        return Story.objects.filter(flow_team=self.actor.flow_team).prefetch_related(
+            Prefetch("criteria", queryset=AcceptanceCriterion.objects.order_by("position"))
+        )
+
+    def perform_create(self, serializer):
+        data = dict(serializer.validated_data)
+        criteria = data.pop("acceptance_criteria", [])
+        serializer.instance = services.story_create(actor=self.actor, criteria=criteria, **data)
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        self.perform_create(serializer)
+        story = self.scoped_queryset().get(pk=serializer.instance.pk)
+        return self.versioned(story, status_code=201)
+
+    @transaction.atomic
+    def partial_update(self, request, *args, **kwargs):
+        story = self.get_object()
+        version = expected_version(request)
+        update = s.StoryUpdateSerializer(data=request.data, context=self.get_serializer_context())
+        update.is_valid(raise_exception=True)
+        data = dict(update.validated_data)
+        state = data.pop("state", None)
+        if data:
+            story = services.story_update(
+                actor=self.actor, story=story, data=data, expected_version=version
+            )
+            version = story.version
+        if state is not None:
+            story = services.story_transition(
+                actor=self.actor, story=story, to_state=state, expected_version=version
+            )
+        if not data and state is None and story.version != version:
+            raise VersionConflict(story.version)
+        return self.versioned(self.scoped_queryset().get(pk=story.pk))
+
+    @extend_schema(
+        summary="Move a story in its team's ranked backlog",
+        description="One row is written. Requires `If-Match`.",
+        request=s.RankSerializer,
+        responses={200: s.StorySerializer, **VERSIONED_WRITE_ERRORS},
+    )
+    @action(detail=True, methods=["post"])
+    def rank(self, request, pk=None):
+        story = self.get_object()
+        version = expected_version(request)
+        body = s.RankSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        team_stories = Story.objects.filter(scrum_team=story.scrum_team)
+        story = services.story_rank_move(
+            actor=self.actor,
+            story=story,
+            expected_version=version,
+            after=_neighbour(team_stories, body.validated_data.get("after"), "after"),
+            before=_neighbour(team_stories, body.validated_data.get("before"), "before"),
+        )
+        return self.versioned(self.scoped_queryset().get(pk=story.pk))
+
+    @extend_schema(
+        summary="Raise a blocker on a story",
+        request=s.BlockSerializer,
+        responses={200: s.StorySerializer, **VERSIONED_WRITE_ERRORS},
+    )
+    @action(detail=True, methods=["post"])
+    def block(self, request, pk=None):
+        story = self.get_object()
+        version = expected_version(request)
+        body = s.BlockSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        story = services.blocker_raise(
+            actor=self.actor,
+            story=story,
+            reason=body.validated_data["reason"],
+            expected_version=version,
+        )
+        return self.versioned(self.scoped_queryset().get(pk=story.pk))
+
+    @extend_schema(
+        summary="Clear a story's blocker",
+        request=None,
+        responses={200: s.StorySerializer, **VERSIONED_WRITE_ERRORS},
+    )
+    @action(detail=True, methods=["post"])
+    def unblock(self, request, pk=None):
+        story = self.get_object()
+        story = services.blocker_clear(
+            actor=self.actor, story=story, expected_version=expected_version(request)
+        )
+        return self.versioned(self.scoped_queryset().get(pk=story.pk))
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Acceptance criteria", responses={200: s.CriterionSerializer, **READ_ERRORS}
+    ),
+    retrieve=extend_schema(
+        summary="An acceptance criterion", responses={200: s.CriterionSerializer, **READ_ERRORS}
+    ),
+    create=extend_schema(
+        summary="Add a criterion at the end of a story's list",
+        responses={201: s.CriterionSerializer, **WRITE_ERRORS},
+    ),
+    partial_update=extend_schema(
+        summary="Check or uncheck a criterion",
+        request=s.CriterionCheckSerializer,
+        responses={200: s.CriterionSerializer, **WRITE_ERRORS},
+    ),
+)
+class CriterionViewSet(
+    ActorMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    model = AcceptanceCriterion
+    serializer_class = s.CriterionSerializer
+    filterset_fields = ["story", "checked"]
+    ordering = ["story", "position"]
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def scoped_queryset(self):
+        return AcceptanceCriterion.objects.filter(story__flow_team=self.actor.flow_team)
+
+    def perform_create(self, serializer):
+        serializer.instance = services.criterion_add(
+            actor=self.actor,
+            story=serializer.validated_data["story"],
+            text=serializer.validated_data["text"],
+        )
+
+    def partial_update(self, request, *args, **kwargs):
+        criterion = self.get_object()
+        body = s.CriterionCheckSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        criterion = services.criterion_check(
+            actor=self.actor, criterion=criterion, checked=body.validated_data["checked"]
+        )
+        return Response(self.get_serializer(criterion).data)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Tasks", responses={200: s.TaskSerializer, **READ_ERRORS}),
+    retrieve=extend_schema(summary="A task", responses={200: s.TaskSerializer, **READ_ERRORS}),
+    create=extend_schema(
+        summary="Add a task to a story", responses={201: s.TaskSerializer, **WRITE_ERRORS}
+    ),
+    partial_update=extend_schema(
+        summary="Edit or finish a task",
+        request=s.TaskUpdateSerializer,
+        responses={200: s.TaskSerializer, **WRITE_ERRORS},
+    ),
+)
+class TaskViewSet(
+    ActorMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    model = Task
+    serializer_class = s.TaskSerializer
+    filterset_fields = ["story", "assignee", "done"]
+    ordering = ["story", "id"]
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def scoped_queryset(self):
+        return Task.objects.filter(story__flow_team=self.actor.flow_team)
+
+    def perform_create(self, serializer):
+        serializer.instance = services.task_create(actor=self.actor, **serializer.validated_data)
+
+    def partial_update(self, request, *args, **kwargs):
+        task = self.get_object()
+        body = s.TaskUpdateSerializer(data=request.data, context=self.get_serializer_context())
+        body.is_valid(raise_exception=True)
+        task = services.task_update(actor=self.actor, task=task, data=dict(body.validated_data))
+        return Response(self.get_serializer(task).data)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Epics in rank order", responses={200: s.EpicSerializer, **READ_ERRORS}
+    ),
+    retrieve=extend_schema(
+        summary="An epic (with its ETag)", responses={200: s.EpicSerializer, **READ_ERRORS}
+    ),
+    create=extend_schema(
+        summary="Create an epic (CPO)", responses={201: s.EpicSerializer, **WRITE_ERRORS}
+    ),
+    partial_update=extend_schema(
+        summary="Edit an epic: WSJF and roadmap (CPO), feasibility (Architect), state (CPO)",
+        request=s.EpicUpdateSerializer,
+        responses={200: s.EpicSerializer, **VERSIONED_WRITE_ERRORS},
+    ),
+)
+class EpicViewSet(
+    ActorMixin,
+    VersionedObjectMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    model = Epic
+    serializer_class = s.EpicSerializer
+    filterset_fields = ["state", "milestone", "feasibility"]
+    ordering_fields = ["rank", "updated_at", "id"]
+    ordering = ["rank"]
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def scoped_queryset(self):
+        return Epic.objects.filter(flow_team=self.actor.flow_team)
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        epic = services.epic_create(actor=self.actor, **serializer.validated_data)
+        return self.versioned(epic, status_code=201)
+
+    @transaction.atomic
+    def partial_update(self, request, *args, **kwargs):
+        epic = self.get_object()
+        version = expected_version(request)
+        body = s.EpicUpdateSerializer(data=request.data, context=self.get_serializer_context())
+        body.is_valid(raise_exception=True)
+        data = dict(body.validated_data)
+        state = data.pop("state", None)
+        if data:
+            epic = services.epic_update(
+                actor=self.actor, epic=epic, data=data, expected_version=version
+            )
+            version = epic.version
+        if state is not None:
+            epic = services.epic_transition(
+                actor=self.actor, epic=epic, to_state=state, expected_version=version
+            )
+        if not data and state is None and epic.version != version:
+            raise VersionConflict(epic.version)
+        return self.versioned(epic)
+
+    @extend_schema(
+        summary="Move an epic in the ranked roadmap (CPO)",
+        request=s.RankSerializer,
+        responses={200: s.EpicSerializer, **VERSIONED_WRITE_ERRORS},
+    )
+    @action(detail=True, methods=["post"])
+    def rank(self, request, pk=None):
+        epic = self.get_object()
+        version = expected_version(request)
+        if epic.version != version:
+            raise VersionConflict(epic.version)
+        body = s.RankSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        epics = self.scoped_queryset()
+        epic = services.epic_rank_move(
+            actor=self.actor,
+            epic=epic,
+            after=_neighbour(epics, body.validated_data.get("after"), "after"),
+            before=_neighbour(epics, body.validated_data.get("before"), "before"),
+        )
+        return self.versioned(epic)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="The dependency register", responses={200: s.DependencySerializer, **READ_ERRORS}
+    ),
+    retrieve=extend_schema(
+        summary="A dependency (with its ETag)",
+        responses={200: s.DependencySerializer, **READ_ERRORS},
+    ),
+    create=extend_schema(
+        summary="Record a dependency between two items",
+        responses={201: s.DependencySerializer, **WRITE_ERRORS},
+    ),
+    partial_update=extend_schema(
+        summary="Resolve, break or describe a dependency",
+        request=s.DependencyUpdateSerializer,
+        responses={200: s.DependencySerializer, **VERSIONED_WRITE_ERRORS},
+    ),
+)
+class DependencyViewSet(
+    ActorMixin,
+    VersionedObjectMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    model = Dependency
+    serializer_class = s.DependencySerializer
+    filterset_fields = ["state", "from_story", "to_story", "from_epic", "to_epic"]
+    ordering = ["-created_at"]
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def scoped_queryset(self):
+        return Dependency.objects.filter(flow_team=self.actor.flow_team)
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        dependency = services.dependency_create(
+            actor=self.actor,
+            source=data.get("from_story") or data.get("from_epic"),
+            target=data.get("to_story") or data.get("to_epic"),
+            description=data.get("description", ""),
+        )
+        return self.versioned(dependency, status_code=201)
+
+    def partial_update(self, request, *args, **kwargs):
+        dependency = self.get_object()
+        body = s.DependencyUpdateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        dependency = services.dependency_update(
+            actor=self.actor,
+            dependency=dependency,
+            data=dict(body.validated_data),
+            expected_version=expected_version(request),
+        )
+        return self.versioned(dependency)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Product Goals", responses={200: s.ProductGoalSerializer, **READ_ERRORS}
+    ),
+    retrieve=extend_schema(
+        summary="A Product Goal", responses={200: s.ProductGoalSerializer, **READ_ERRORS}
+    ),
+)
+class ProductGoalViewSet(ActorMixin, viewsets.ReadOnlyModelViewSet):
+    model = ProductGoal
+    serializer_class = s.ProductGoalSerializer
+    filterset_fields = ["status"]
+    ordering = ["-created_at"]
+
+    def scoped_queryset(self):
+        return ProductGoal.objects.filter(flow_team=self.actor.flow_team)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Roadmap milestones", responses={200: s.MilestoneSerializer, **READ_ERRORS}
+    ),
+    retrieve=extend_schema(
+        summary="A milestone", responses={200: s.MilestoneSerializer, **READ_ERRORS}
+    ),
+)
+class MilestoneViewSet(ActorMixin, viewsets.ReadOnlyModelViewSet):
+    model = Milestone
+    serializer_class = s.MilestoneSerializer
+    ordering = ["order"]
+
+    def scoped_queryset(self):
+        return Milestone.objects.filter(flow_team=self.actor.flow_team)

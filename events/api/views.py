@@ -1,0 +1,51 @@
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import serializers, viewsets
+
+from events.models import Event
+from sem.api import READ_ERRORS
+from teams.api.scope import ActorMixin
+
+
+class EventSerializer(serializers.ModelSerializer):
+    ends_at = serializers.DateTimeField(read_only=True)
+
+    class Meta:
+        model = Event
+        fields = [
+            "id",
+            "kind",
+            "level",
+            "flow_sprint",
+            "scrum_team",
+            "occurrence",
+            "starts_at",
+            "ends_at",
+            "duration_minutes",
+            "facilitator",
+            "participant_roles",
+            "inputs",
+            "outputs",
+            "state",
+        ]
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Events of the Flow Sprints", responses={200: EventSerializer, **READ_ERRORS}
+    ),
+    retrieve=extend_schema(summary="An event", responses={200: EventSerializer, **READ_ERRORS}),
+)
+class EventViewSet(ActorMixin, viewsets.ReadOnlyModelViewSet):
+    model = Event
+    serializer_class = EventSerializer
+    filterset_fields = {
+        "kind": ["exact"],
+        "flow_sprint": ["exact"],
+        "scrum_team": ["exact"],
+        "state": ["exact"],
+        "starts_at": ["gte", "lt"],
+    }
+    ordering = ["starts_at"]
+
+    def scoped_queryset(self):
+        return Event.objects.filter(flow_team=self.actor.flow_team)

@@ -1,0 +1,27 @@
+"""The /api/v1/ router. Names app view modules by string: sem imports no app."""
+
+from django.utils.module_loading import import_string
+from rest_framework.routers import DefaultRouter
+
+ROUTES = [
+    ("flow-teams", "teams.api.views.FlowTeamViewSet"),
+    ("scrum-teams", "teams.api.views.ScrumTeamViewSet"),
+    ("members", "teams.api.views.MemberViewSet"),
+    ("product-goals", "backlog.api.views.ProductGoalViewSet"),
+    ("milestones", "backlog.api.views.MilestoneViewSet"),
+    ("epics", "backlog.api.views.EpicViewSet"),
+    ("stories", "backlog.api.views.StoryViewSet"),
+    ("tasks", "backlog.api.views.TaskViewSet"),
+    ("acceptance-criteria", "backlog.api.views.CriterionViewSet"),
+    ("dependencies", "backlog.api.views.DependencyViewSet"),
+    ("risks", "flow.api.views.RiskViewSet"),
+    ("flow-sprints", "flow.api.views.FlowSprintViewSet"),
+    ("team-sprints", "flow.api.views.TeamSprintViewSet"),
+    ("events", "events.api.views.EventViewSet"),
+]
+
+router = DefaultRouter()
+for prefix, viewset in ROUTES:
+    router.register(prefix, import_string(viewset), basename=prefix)
+
+urlpatterns = router.urls

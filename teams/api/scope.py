@@ -1,0 +1,29 @@
+from django.http import Http404
+from rest_framework.request import Request
+
+from teams.selectors import actor_for
+
+
+class ActorMixin:
+    """Resolve the caller's Actor once per request and scope every queryset with it.
+
+    Views define ``model`` and ``scoped_queryset()``; a person in no Flow Team
+    gets 404 on every route.
+    """
+
+    request: Request
+    model = None
+
+    @property
+    def actor(self):
+        request = self.request
+        if not hasattr(request, "_sem_actor"):
+            request._sem_actor = actor_for(user=request.user)
+        if request._sem_actor is None:
+            raise Http404("not a member of any Flow Team")
+        return request._sem_actor
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation has no caller
+            return self.model.objects.none()
+        return self.scoped_queryset()
