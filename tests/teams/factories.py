@@ -3,7 +3,7 @@ import datetime
 import factory
 from factory.django import DjangoModelFactory
 
-from teams.models import FlowTeam, Membership, Role, RoleAssignment, ScrumTeam, User
+from teams.models import ApiToken, FlowTeam, Membership, Role, RoleAssignment, ScrumTeam, User
 
 
 class UserFactory(DjangoModelFactory):
@@ -60,3 +60,13 @@ class RoleAssignmentFactory(DjangoModelFactory):
             else None
         )
     )
+
+
+class ApiTokenFactory(DjangoModelFactory):
+    class Meta:
+        model = ApiToken
+
+    user = factory.SubFactory(UserFactory)
+    name = "script"
+    prefix = factory.Sequence(lambda n: f"sf_{n:07d}")
+    token_hash = factory.Sequence(lambda n: f"{n:064x}")
