@@ -86,3 +86,9 @@ def flow_team_overview(*, actor: Actor) -> dict:
         "stakeholders": flow_roles["stakeholder"],
         "member_count": Membership.objects.filter(flow_team=actor.flow_team).count(),
     }
+
+
+def api_token_list(*, user: User):
+    from teams.models import ApiToken
+
+    return ApiToken.objects.filter(user=user).order_by("revoked_at", "-created_at")

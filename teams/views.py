@@ -26,3 +26,37 @@ def flow_team_page(request):
         "teams/flow_team.html",
         {"overview": selectors.flow_team_overview(actor=actor)},
     )
+
+
+@login_required
+def api_tokens(request):
+    """A person's personal API tokens: create (the secret is shown once), list, revoke."""
+    from django.contrib import messages
+    from django.shortcuts import redirect
+
+    from sem.errors import RuleViolation
+    from teams import services
+
+    new_secret, errors = None, {}
+    if request.method == "POST":
+        try:
+            if "revoke" in request.POST:
+                token = services.api_token_revoke(
+                    user=request.user, token_id=int(request.POST["revoke"])
+                )
+                messages.success(request, f"Revoked “{token.name}”. Scripts using it now get 401.")
+                return redirect("teams:api-tokens")
+            _, new_secret = services.api_token_create(
+                user=request.user, name=request.POST.get("name", "")
+            )
+        except (RuleViolation, ValueError) as refusal:
+            errors = getattr(refusal, "detail", {"token": ["no such token"]})
+    return render(
+        request,
+        "teams/api_tokens.html",
+        {
+            "tokens": selectors.api_token_list(user=request.user),
+            "new_secret": new_secret,
+            "errors": errors,
+        },
+    )

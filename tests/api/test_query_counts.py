@@ -1,0 +1,92 @@
+"""Every list endpoint runs the same number of queries at 10 and at 200 rows."""
+
+import datetime
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from backlog.models import AcceptanceCriterion, Dependency, ProductGoal, Task
+from tests.backlog.factories import EpicFactory, MilestoneFactory, StoryFactory
+from tests.events.factories import EventFactory
+from tests.flow.factories import FlowSprintFactory, RiskFactory, TeamSprintFactory
+from tests.teams.factories import ScrumTeamFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def fill(flow, n, offset=0):
+    team = flow.scrum_teams[0]
+    stories = [StoryFactory(scrum_team=team) for _ in range(n)]
+    AcceptanceCriterion.objects.bulk_create(
+        AcceptanceCriterion(story=s, position=p, text="c") for s in stories for p in (1, 2)
+    )
+    Task.objects.bulk_create(Task(story=s, title="t") for s in stories)
+    for _ in range(n):
+        EpicFactory(flow_team=flow.flow_team)
+        RiskFactory(flow_team=flow.flow_team)
+    Dependency.objects.bulk_create(
+        Dependency(flow_team=flow.flow_team, from_story=a, to_story=b)
+        for a, b in zip(stories, stories[1:] + stories[:1], strict=True)
+    )
+    for i in range(offset, offset + n):
+        MilestoneFactory(flow_team=flow.flow_team, order=i + 1)
+        ProductGoal.objects.create(flow_team=flow.flow_team, statement=f"g{i}", status="achieved")
+        sprint = FlowSprintFactory(
+            flow_team=flow.flow_team,
+            number=i + 1,
+            start=datetime.date(2026, 1, 5) + datetime.timedelta(weeks=2 * i),
+        )
+        TeamSprintFactory(flow_sprint=sprint, scrum_team=team)
+        EventFactory(flow_sprint=sprint)
+    for i in range(3, min(offset + n, 15)):
+        if not flow.flow_team.scrum_teams.filter(number=i + 1).exists():
+            ScrumTeamFactory(flow_team=flow.flow_team, number=i + 1, name=f"X{i}")
+
+
+ROUTES = [
+    "flow-teams",
+    "scrum-teams",
+    "members",
+    "product-goals",
+    "milestones",
+    "epics",
+    "stories",
+    "tasks",
+    "acceptance-criteria",
+    "dependencies",
+    "risks",
+    "flow-sprints",
+    "team-sprints",
+    "events",
+]
+
+
+def count_queries(client, route):
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(f"/api/v1/{route}/", {"limit": 200})
+    assert response.status_code == 200
+    return len(ctx.captured_queries), response.json()["count"]
+
+
+@pytest.fixture
+def counts_at(api, flow):
+    filled = []
+
+    def measure(n):
+        fill(flow, n, offset=sum(filled))
+        filled.append(n)
+        client = api("dev1")
+        client.get("/api/v1/flow-teams/")  # token last-used write happens once, not per list
+        return {route: count_queries(client, route) for route in ROUTES}
+
+    return measure
+
+
+def test_list_query_counts_do_not_grow_with_rows(counts_at):
+    small = counts_at(10)
+    large = counts_at(190)  # 10 + 190 = 200 rows on the row-per-call routes
+    for route in ROUTES:
+        assert small[route][0] == large[route][0], (route, small[route], large[route])
+    assert large["stories"][1] == 200
+    assert large["epics"][1] == 200
