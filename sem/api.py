@@ -13,6 +13,9 @@ stale, with the current version in the body).
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
+from django.views.decorators.csrf import csrf_exempt
+from django_filters import rest_framework as filters
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from rest_framework import exceptions, serializers, status
 from rest_framework.pagination import LimitOffsetPagination
@@ -127,8 +130,43 @@ def problem_exception_handler(exc, context):
 
 
 class Pagination(LimitOffsetPagination):
+    """50 per page by default, at most 200. A malformed limit or offset is a 400, not ignored."""
+
     default_limit = 50
     max_limit = 200
+
+    def _strict(self, request, name):
+        raw = request.query_params.getlist(name)
+        if not raw:
+            return
+        if len(raw) > 1 or not raw[0].isdigit():
+            raise exceptions.ValidationError({name: ["a whole number, given once"]})
+
+    def get_limit(self, request):
+        self._strict(request, self.limit_query_param)
+        limit = super().get_limit(request)
+        return limit if limit else self.default_limit
+
+    def get_offset(self, request):
+        self._strict(request, self.offset_query_param)
+        return super().get_offset(request)
+
+
+@csrf_exempt  # it writes nothing; a CSRF page would hide the API's 404
+def api_not_found(request, *args, **kwargs):
+    """Unknown /api/ URLs answer in the API's own error shape, not an HTML page."""
+    from django.http import JsonResponse
+
+    return JsonResponse(
+        {
+            "type": PROBLEM_BASE + "not-found",
+            "title": "Not found",
+            "status": 404,
+            "detail": "no such API resource",
+        },
+        status=404,
+        content_type=PROBLEM_CONTENT_TYPE,
+    )
 
 
 class StrictFieldsMixin:
@@ -208,23 +246,64 @@ def _problem(description):
     return OpenApiResponse(response=PROBLEM_SCHEMA, description=description)
 
 
-READ_ERRORS = {
-    401: _problem("Not authenticated: send a session cookie or `Authorization: Bearer <token>`."),
-    404: _problem("No such object in your Flow Team (another Flow Team's data looks like this)."),
-    429: _problem("Too many requests for this token; retry after `Retry-After` seconds."),
-}
+def _errors(**descriptions) -> dict:
+    """Error responses keyed (status, media type): they are problem+json, not plain JSON."""
+    return {
+        (int(code[1:]), PROBLEM_CONTENT_TYPE): _problem(text) for code, text in descriptions.items()
+    }
+
+
+READ_ERRORS = _errors(
+    s400="Invalid query parameter or filter: `errors` names each one and why.",
+    s401="Not authenticated: send a session cookie or `Authorization: Bearer <token>`.",
+    s404="No such object in your Flow Team (another Flow Team's data looks like this).",
+    s429="Too many requests for this token; retry after `Retry-After` seconds.",
+)
 WRITE_ERRORS = {
     **READ_ERRORS,
-    400: _problem("Invalid input: `errors` names each bad field and why; nothing was written."),
-    403: _problem("Your role may not make this change."),
-    413: _problem("Request body too large."),
+    **_errors(
+        s400="Invalid input: `errors` names each bad field and why; nothing was written.",
+        s403="Your role may not make this change.",
+        s413="Request body too large.",
+    ),
 }
 VERSIONED_WRITE_ERRORS = {
     **WRITE_ERRORS,
-    412: _problem("Stale `If-Match`: someone changed the object; `current_version` says to what."),
-    428: _problem("`If-Match` missing: send the `ETag` you read."),
+    **_errors(
+        s412="Stale `If-Match`: someone changed the object; `current_version` says to what.",
+        s428="`If-Match` missing: send the `ETag` you read.",
+    ),
 }
 
 
 def api_body_limit() -> int:
     return getattr(settings, "API_MAX_BODY_BYTES", 256 * 1024)
+
+
+class StrictFilterBackend(DjangoFilterBackend):
+    """django-filter quietly ignores empty or malformed values; the API refuses them (400)."""
+
+    def get_filterset(self, request, queryset, view):
+        filterset = super().get_filterset(request, queryset, view)
+        if filterset is None:
+            return None
+        errors = {}
+        for name, field in filterset.filters.items():
+            values = request.query_params.getlist(name)
+            if not values:
+                continue
+            if len(values) > 1 and not isinstance(field, filters.MultipleChoiceFilter):
+                errors[name] = ["give this filter once"]
+                continue
+            for value in values:
+                if value == "":
+                    errors[name] = ["may not be empty; leave the parameter out instead"]
+                elif isinstance(field, filters.NumberFilter | filters.ModelChoiceFilter) and not (
+                    value.lstrip("-").isdigit()
+                ):
+                    errors[name] = ["a whole number"]
+                elif isinstance(field, filters.BooleanFilter) and value not in ("true", "false"):
+                    errors[name] = ["true or false"]
+        if errors:
+            raise exceptions.ValidationError(errors)
+        return filterset

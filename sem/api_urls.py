@@ -1,5 +1,6 @@
 """The /api/v1/ router. Names app view modules by string: sem imports no app."""
 
+from django.urls import re_path
 from django.utils.module_loading import import_string
 from rest_framework.routers import DefaultRouter
 
@@ -24,4 +25,6 @@ router = DefaultRouter()
 for prefix, viewset in ROUTES:
     router.register(prefix, import_string(viewset), basename=prefix)
 
-urlpatterns = router.urls
+from sem.api import api_not_found  # noqa: E402
+
+urlpatterns = [*router.urls, re_path(r"^.*$", api_not_found)]

@@ -61,3 +61,13 @@ def foreign(db):
 def fast_password_hasher(settings):
     # PBKDF2's deliberate slowness buys nothing in tests; production keeps Django's default.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    # Throttle counters live in the cache; ids repeat across tests, so start each clean.
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
