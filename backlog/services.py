@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models import F, Max
 from django.utils import timezone
 
+from backlog import webhooks
 from backlog.models import (
     STORY_POINTS,
     WSJF_SCALE,
@@ -192,6 +193,7 @@ def epic_create(*, actor: Actor, title: str, **fields) -> Epic:
         **fields,
     )
     _record(item=epic, from_state="", to_state=epic.state, by=actor.user)
+    webhooks.changed(epic, "created")
     return epic
 
 
@@ -219,6 +221,7 @@ def epic_update(
     for field, value in data.items():
         setattr(epic, field, value)
     _save_bumped(epic, data)
+    webhooks.changed(epic, "updated")
     return epic
 
 
@@ -241,6 +244,7 @@ def epic_transition(
     from_state, epic.state = epic.state, to_state
     _save_bumped(epic, ["state"])
     _record(item=epic, from_state=from_state, to_state=to_state, by=actor.user)
+    webhooks.changed(epic, "state_changed")
     return epic
 
 
@@ -258,6 +262,7 @@ def epic_rank_move(
     )
     epic.version = Epic.objects.get(pk=epic.pk).version
     _save_bumped(epic, ["rank"])
+    webhooks.changed(epic, "ranked")
     return epic
 
 
@@ -297,6 +302,7 @@ def story_create(
         if text.strip()
     )
     _record(item=story, from_state="", to_state=story.state, by=actor.user)
+    webhooks.changed(story, "created")
     return story
 
 
@@ -335,6 +341,7 @@ def story_update(
     for field, value in data.items():
         setattr(story, field, value)
     _save_bumped(story, data)
+    webhooks.changed(story, "updated")
     return story
 
 
@@ -389,6 +396,7 @@ def story_transition(
     from_state, story.state = story.state, to_state
     _save_bumped(story, ["state"])
     _record(item=story, from_state=from_state, to_state=to_state, by=actor.user)
+    webhooks.changed(story, "state_changed")
     return story
 
 
@@ -412,6 +420,7 @@ def story_rank_move(
         Story, item=story, scope_column="scrum_team_id", after=after, before=before
     )
     _save_bumped(story, ["rank"])
+    webhooks.changed(story, "ranked")
     return story
 
 
@@ -421,6 +430,7 @@ def story_rank_move(
 def _touch(story: Story) -> None:
     """A change to a story's parts is a change to the story: bump its version."""
     Story.objects.filter(pk=story.pk).update(version=F("version") + 1, updated_at=timezone.now())
+    webhooks.changed(story, "updated", reread=True)
 
 
 @transaction.atomic
@@ -508,6 +518,7 @@ def blocker_raise(
     Blocker.objects.create(story=story, reason=reason.strip(), raised_at=now, raised_by=actor.user)
     story.blocked, story.blocked_reason = True, reason.strip()[:300]
     _save_bumped(story, ["blocked", "blocked_reason"])
+    webhooks.changed(story, "blocked")
     return story
 
 
@@ -523,6 +534,7 @@ def blocker_clear(*, actor: Actor, story: Story, expected_version: int | None = 
     )
     story.blocked, story.blocked_reason = False, ""
     _save_bumped(story, ["blocked", "blocked_reason"])
+    webhooks.changed(story, "unblocked")
     return story
 
 
@@ -548,7 +560,7 @@ def dependency_create(
     )
     if needed_by is not None and needed_by.flow_team_id != actor.flow_team_id:
         raise RuleViolation("the Flow Sprint is not in this Flow Team", field="needed_by")
-    return Dependency.objects.create(
+    dependency = Dependency.objects.create(
         flow_team_id=actor.flow_team_id,
         from_story=source if isinstance(source, Story) else None,
         from_epic=source if isinstance(source, Epic) else None,
@@ -557,6 +569,8 @@ def dependency_create(
         needed_by=needed_by,
         description=description,
     )
+    webhooks.changed(dependency, "created")
+    return dependency
 
 
 @transaction.atomic
@@ -577,4 +591,5 @@ def dependency_update(
     for field, value in data.items():
         setattr(dependency, field, value)
     _save_bumped(dependency, data)
+    webhooks.changed(dependency, "updated")
     return dependency

@@ -10,6 +10,8 @@ their version; writes must send ``If-Match`` with it (428 without, 412 when
 stale, with the current version in the body).
 """
 
+import re
+
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
@@ -24,6 +26,8 @@ from rest_framework.views import exception_handler
 
 from sem.errors import NotFound, PermissionRefused, RuleViolation, VersionConflict
 
+# ASCII digits only: str.isdigit() also accepts "²" and other Unicode digits.
+WHOLE_NUMBER = re.compile(r"[0-9]+")
 PROBLEM_BASE = "https://semflow.example.com/problems/"
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 
@@ -139,7 +143,7 @@ class Pagination(LimitOffsetPagination):
         raw = request.query_params.getlist(name)
         if not raw:
             return
-        if len(raw) > 1 or not raw[0].isdigit():
+        if len(raw) > 1 or not WHOLE_NUMBER.fullmatch(raw[0]):
             raise exceptions.ValidationError({name: ["a whole number, given once"]})
 
     def get_limit(self, request):
@@ -298,9 +302,9 @@ class StrictFilterBackend(DjangoFilterBackend):
             for value in values:
                 if value == "":
                     errors[name] = ["may not be empty; leave the parameter out instead"]
-                elif isinstance(field, filters.NumberFilter | filters.ModelChoiceFilter) and not (
-                    value.lstrip("-").isdigit()
-                ):
+                elif isinstance(
+                    field, filters.NumberFilter | filters.ModelChoiceFilter
+                ) and not WHOLE_NUMBER.fullmatch(value.removeprefix("-")):
                     errors[name] = ["a whole number"]
                 elif isinstance(field, filters.BooleanFilter) and value not in ("true", "false"):
                     errors[name] = ["true or false"]

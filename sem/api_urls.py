@@ -19,6 +19,8 @@ ROUTES = [
     ("flow-sprints", "flow.api.views.FlowSprintViewSet"),
     ("team-sprints", "flow.api.views.TeamSprintViewSet"),
     ("events", "events.api.views.EventViewSet"),
+    ("webhooks", "teams.api.webhooks.WebhookEndpointViewSet"),
+    ("webhook-deliveries", "teams.api.webhooks.WebhookDeliveryViewSet"),
 ]
 
 router = DefaultRouter()

@@ -271,3 +271,61 @@ class ApiToken(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class WebhookEndpoint(models.Model):
+    """An HTTPS URL of a Flow Team's that receives signed story, epic and dependency changes.
+
+    The secret is kept readable: each delivery is signed with it (HMAC-SHA256).
+    """
+
+    class EventType(models.TextChoices):
+        STORY = "story", "Story changes"
+        EPIC = "epic", "Epic changes"
+        DEPENDENCY = "dependency", "Dependency changes"
+
+    flow_team = models.ForeignKey(FlowTeam, on_delete=models.CASCADE, related_name="webhooks")
+    url = models.URLField(max_length=500)
+    secret = models.CharField(max_length=64)
+    # Families of events ("story", "epic", "dependency") this endpoint receives.
+    event_types = models.JSONField(default=list)
+    active = models.BooleanField(default=True)
+    created_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["flow_team", "created_at"]
+
+    def __str__(self):
+        return self.url
+
+
+class WebhookDelivery(models.Model):
+    """One event sent (or being sent) to one endpoint, with its outcome."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DELIVERED = "delivered", "Delivered"
+        FAILED = "failed", "Failed"
+
+    endpoint = models.ForeignKey(
+        WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    event = models.CharField(max_length=40)
+    payload = models.JSONField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=300, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["endpoint", "-created_at"])]
+
+    def __str__(self):
+        return f"{self.event} to {self.endpoint} ({self.status})"

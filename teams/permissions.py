@@ -119,3 +119,8 @@ def can_give_feedback(actor: Actor) -> bool:
 def can_see_events(actor: Actor) -> bool:
     """Everyone but a stakeholder-only member sees the event schedule and SoS."""
     return not actor.is_stakeholder_only
+
+
+def can_manage_webhooks(actor: Actor) -> bool:
+    """Registering where the Flow Team's changes are sent: the CPO and the CSM."""
+    return actor.is_cpo or actor.is_csm
