@@ -155,7 +155,12 @@ def webhook_emit(*, flow_team_id: int, event: str, payload: dict | Callable[[], 
         WebhookDelivery(
             endpoint=endpoint,
             event=event,
-            payload={"event": event, "flow_team": flow_team_id, "occurred_at": now, "data": body},
+            payload={
+                "event": event,
+                "flow_team": flow_team_id,
+                "occurred_at": now.isoformat(),
+                "data": body,
+            },
             next_attempt_at=now,
         )
         for endpoint in endpoints
