@@ -6,6 +6,8 @@ import pytest
 
 from backlog import services
 from backlog.models import Epic
+from teams.models import WebhookDelivery
+from teams.webhooks import webhook_endpoint_create
 from tests.flow.factories import FlowSprintFactory, TeamSprintFactory
 
 pytestmark = pytest.mark.django_db
@@ -26,6 +28,8 @@ LIST_ROUTES = [
     "flow-sprints",
     "team-sprints",
     "events",
+    "webhooks",
+    "webhook-deliveries",
 ]
 
 
@@ -67,7 +71,15 @@ def populate(ns):
     from tests.events.factories import EventFactory
 
     EventFactory(flow_sprint=sprint)
+    # Registered last: the writes above send nothing (and nothing is sent in these tests).
+    webhook = webhook_endpoint_create(
+        actor=cpo, url=f"https://hooks.example.com/{ns.flow_team.slug}", event_types=["story"]
+    )
+    WebhookDelivery.objects.create(
+        endpoint=webhook, event="story.updated", payload={"data": {"id": story.pk}}
+    )
     return {
+        "webhook": webhook,
         "epic": epic,
         "story": story,
         "other": other,
@@ -141,6 +153,19 @@ def _writes(ns, objs):
             {"story": s.pk},
             None,
         ),
+        "register webhook": (
+            "post",
+            "/api/v1/webhooks/",
+            {"url": "https://ci.example.com/sem", "event_types": ["epic"]},
+            None,
+        ),
+        "pause webhook": (
+            "patch",
+            f"/api/v1/webhooks/{objs['webhook'].pk}/",
+            {"active": False},
+            None,
+        ),
+        "remove webhook": ("delete", f"/api/v1/webhooks/{objs['webhook'].pk}/", {}, None),
     }
 
 
@@ -168,6 +193,9 @@ ALLOWED = {
     "record team risk": {"cpo", "csm", "architect", "po1", "sm1"},
     "roam risk": {"cpo", "csm", "architect", "po1", "sm1"},
     "claim story": {"po1", "sm1", "dev1"},
+    "register webhook": {"cpo", "csm"},
+    "pause webhook": {"cpo", "csm"},
+    "remove webhook": {"cpo", "csm"},
 }
 # Roles that may edit epics but not this field get 400 naming the field.
 SPECIAL = {("score epic", "architect"): 400, ("assess epic", "cpo"): 400}
@@ -180,13 +208,14 @@ def test_writes_follow_the_role_rules(api, flow, foreign, world, action, role):
     method, url, body, versioned = _writes(flow, own)[action]
     headers = if_match(versioned)
     response = getattr(api(role), method)(url, body, format="json", **headers)
-    created = action.startswith(("create", "add", "record", "claim"))
-    ok = 201 if created else 200
+    created = action.startswith(("create", "add", "record", "claim", "register"))
+    ok = 201 if created else 204 if method == "delete" else 200
     expected = ok if role in ALLOWED[action] else SPECIAL.get((action, role), 403)
     assert response.status_code == expected, response.json()
 
     # The same write aimed at the other Flow Team's objects: 404 or a refused id, never done.
-    if action == "create epic":  # names no object: it lands in the caller's own Flow Team
+    # These name no object: they land in the caller's own Flow Team.
+    if action in ("create epic", "register webhook"):
         return
     method, url, body, versioned = _writes(foreign, theirs)[action]
     headers = if_match(versioned)

@@ -7,6 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from backlog.models import AcceptanceCriterion, Dependency, ProductGoal, Task
+from teams.models import WebhookDelivery, WebhookEndpoint
 from tests.backlog.factories import EpicFactory, MilestoneFactory, StoryFactory
 from tests.events.factories import EventFactory
 from tests.flow.factories import FlowSprintFactory, RiskFactory, TeamSprintFactory
@@ -39,6 +40,15 @@ def fill(flow, n, offset=0):
         )
         TeamSprintFactory(flow_sprint=sprint, scrum_team=team)
         EventFactory(flow_sprint=sprint)
+    endpoints = WebhookEndpoint.objects.bulk_create(
+        WebhookEndpoint(flow_team=flow.flow_team, url=f"https://h.example.com/{i}", secret="s")
+        for i in range(n)
+    )
+    WebhookDelivery.objects.bulk_create(
+        WebhookDelivery(endpoint=e, event="story.updated", payload={}, status=status)
+        for e in endpoints
+        for status in ("delivered", "failed")
+    )
     for i in range(3, min(offset + n, 15)):
         if not flow.flow_team.scrum_teams.filter(number=i + 1).exists():
             ScrumTeamFactory(flow_team=flow.flow_team, number=i + 1, name=f"X{i}")
@@ -59,6 +69,8 @@ ROUTES = [
     "flow-sprints",
     "team-sprints",
     "events",
+    "webhooks",
+    "webhook-deliveries",
 ]
 
 
