@@ -1,5 +1,7 @@
 """Backlog resources. Views parse, call one service, render; rules live in backlog.services."""
 
+from contextlib import nullcontext
+
 from django.db import transaction
 from django.db.models import Prefetch
 from django_filters import rest_framework as filters
@@ -127,26 +129,33 @@ class StoryViewSet(
         story = self.scoped_queryset().get(pk=serializer.instance.pk)
         return self.versioned(story, status_code=201)
 
-    @transaction.atomic
     def partial_update(self, request, *args, **kwargs):
-        story = self.get_object()
+        read = self.get_object()
         version = expected_version(request)
         update = s.StoryUpdateSerializer(data=request.data, context=self.get_serializer_context())
         update.is_valid(raise_exception=True)
         data = dict(update.validated_data)
         state = data.pop("state", None)
-        if data:
-            story = services.story_update(
-                actor=self.actor, story=story, data=data, expected_version=version
-            )
-            version = story.version
-        if state is not None:
-            story = services.story_transition(
-                actor=self.actor, story=story, to_state=state, expected_version=version
-            )
-        if not data and state is None and story.version != version:
-            raise VersionConflict(story.version)
-        return self.versioned(self.scoped_queryset().get(pk=story.pk))
+        if not data and state is None:
+            if read.version != version:
+                raise VersionConflict(read.version)
+            return self.versioned(read)
+        # Each service is one transaction; an edit and a move together are one as well.
+        with transaction.atomic() if data and state is not None else nullcontext():
+            story = read
+            if data:
+                story = services.story_update(
+                    actor=self.actor, story=story, data=data, expected_version=version
+                )
+                version = story.version
+            if state is not None:
+                story = services.story_transition(
+                    actor=self.actor, story=story, to_state=state, expected_version=version
+                )
+        # Edits and moves leave the criteria as read (a criterion change bumps the version,
+        # which If-Match has just checked): answer without reading them again.
+        story._prefetched_objects_cache = read._prefetched_objects_cache
+        return self.versioned(story)
 
     @extend_schema(
         summary="Move a story in its team's ranked backlog",

@@ -23,6 +23,13 @@ class ActorMixin:
             raise Http404("not a member of any Flow Team")
         return request._sem_actor
 
+    def filter_queryset(self, queryset):
+        # Filters and ordering shape lists; a single object is found by its id alone
+        # (building a FilterSet on every detail request costs more than the query).
+        if self.detail:
+            return queryset
+        return super().filter_queryset(queryset)
+
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation has no caller
             return self.model.objects.none()

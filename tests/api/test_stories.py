@@ -184,3 +184,26 @@ def test_unauthenticated_and_bad_token(client, story):
     response = client.get(URL, HTTP_AUTHORIZATION="Bearer sf_nope")
     assert response.status_code == 401
     assert response.json()["detail"] == "unknown or revoked token"
+
+
+def test_empty_patch_changes_nothing_but_still_checks_if_match(api, story):
+    client = api("dev1")
+    same = patch(client, story.pk, {}, '"1"')
+    assert same.status_code == 200 and same["ETag"] == '"1"'
+    assert [c["text"] for c in same.json()["criteria"]] == ["CSV has every column"]
+    patch(client, story.pk, {"title": "Export all invoices"}, '"1"')
+    stale = patch(client, story.pk, {}, '"1"')
+    assert stale.status_code == 412 and stale.json()["current_version"] == 2
+
+
+def test_edit_and_move_in_one_patch_is_one_change(api, story):
+    client = api("dev1")
+    response = patch(client, story.pk, {"points": 5, "state": "ready"}, '"1"')
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    assert (body["points"], body["state"], body["version"]) == (5, "ready", 3)
+    assert response["ETag"] == '"3"'
+    # A refused move undoes the edit sent with it: nothing is written on an error.
+    refused = patch(client, story.pk, {"title": "Renamed", "state": "done"}, '"3"')
+    assert refused.status_code == 400
+    assert Story.objects.get(pk=story.pk).title == "Export invoices"
