@@ -19,6 +19,7 @@ import hmac
 import ipaddress
 import json
 import secrets
+import socket
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -193,6 +194,15 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
 _opener = urllib.request.build_opener(_NoRedirects)
 
 
+def _resolves_to_public(host: str) -> bool:
+    """A name registered as public may later resolve inside the server's network."""
+    try:
+        infos = socket.getaddrinfo(host, None)
+    except OSError:
+        return True  # unresolvable: the connection attempt reports it
+    return all(ipaddress.ip_address(info[4][0].split("%")[0]).is_global for info in infos)
+
+
 def _send(delivery: WebhookDelivery) -> tuple[int | None, str]:
     """POST the delivery once. Returns (HTTP status or None, error text)."""
     body = json.dumps(
@@ -205,6 +215,9 @@ def _send(delivery: WebhookDelivery) -> tuple[int | None, str]:
     request.add_header("X-SEM-Delivery", str(delivery.pk))
     request.add_header("X-SEM-Signature", signature(delivery.endpoint.secret, body))
     timeout = _setting("WEBHOOK_TIMEOUT_SECONDS", 10)
+    host = urllib.parse.urlsplit(delivery.endpoint.url).hostname or ""
+    if not _setting("WEBHOOK_ALLOW_LOOPBACK", False) and not _resolves_to_public(host):
+        return None, "not sent: the host resolves to a private or loopback address"
     try:
         with _opener.open(request, timeout=timeout) as response:
             return response.status, ""

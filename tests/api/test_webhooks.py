@@ -231,3 +231,16 @@ def test_paused_endpoint_gets_nothing(api, story, receiver, django_capture_on_co
     with django_capture_on_commit_callbacks(execute=True):
         move_to_ready(api, story)
     assert hook.received == [] and not WebhookDelivery.objects.exists()
+
+
+def test_host_resolving_inside_the_network_is_not_sent_to(api, flow, story, settings):
+    # Registered while it looked public; it now resolves to loopback (DNS changed).
+    endpoint = WebhookEndpoint.objects.create(
+        flow_team=flow.flow_team, url="https://127.0.0.1:9/x", secret="s", event_types=["story"]
+    )
+    move_to_ready(api, story)
+    delivery = WebhookDelivery.objects.get(endpoint=endpoint)
+    assert webhooks.webhook_attempt(delivery_id=delivery.pk) == 30
+    delivery.refresh_from_db()
+    assert delivery.last_error == "not sent: the host resolves to a private or loopback address"
+    assert delivery.attempts == 1 and delivery.status == "pending"
