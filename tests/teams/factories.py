@@ -3,7 +3,17 @@ import datetime
 import factory
 from factory.django import DjangoModelFactory
 
-from teams.models import ApiToken, FlowTeam, Membership, Role, RoleAssignment, ScrumTeam, User
+from teams.models import (
+    ApiToken,
+    FlowTeam,
+    Membership,
+    Role,
+    RoleAssignment,
+    ScrumTeam,
+    User,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 
 
 class UserFactory(DjangoModelFactory):
@@ -70,3 +80,22 @@ class ApiTokenFactory(DjangoModelFactory):
     name = "script"
     prefix = factory.Sequence(lambda n: f"sf_{n:07d}")
     token_hash = factory.Sequence(lambda n: f"{n:064x}")
+
+
+class WebhookEndpointFactory(DjangoModelFactory):
+    class Meta:
+        model = WebhookEndpoint
+
+    flow_team = factory.SubFactory(FlowTeamFactory)
+    url = factory.Sequence(lambda n: f"https://hooks.example.com/sem/{n}")
+    secret = factory.Sequence(lambda n: f"{n:064x}")
+    event_types = factory.LazyFunction(lambda: ["story", "epic", "dependency"])
+
+
+class WebhookDeliveryFactory(DjangoModelFactory):
+    class Meta:
+        model = WebhookDelivery
+
+    endpoint = factory.SubFactory(WebhookEndpointFactory)
+    event = "story.updated"
+    payload = factory.LazyFunction(lambda: {"event": "story.updated", "data": {"id": 1}})
