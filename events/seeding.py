@@ -31,6 +31,7 @@ from backlog.models import (
     Task,
 )
 from backlog.ranking import GAP
+from events.services import cadence_roll
 from flow.models import FlowSprint, Risk, SprintCommitment, TeamSprint
 from teams import services as team_services
 from teams.models import FlowTeam, Membership, Role, RoleAssignment, User
@@ -178,6 +179,8 @@ class _FlowTeamBuilder:
         self._roadmap(anchor)
         self._stories()
         self._registers()
+        # The cadence job's own work: future sprints and every open sprint's calendar.
+        cadence_roll(flow_team=self.flow_team, today=today)
 
     # -- people ---------------------------------------------------------------
 

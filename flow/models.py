@@ -24,6 +24,9 @@ class FlowSprint(TimeStampedModel):
     goal = models.TextField("Flow Sprint Goal", blank=True)
     state = models.CharField(max_length=8, choices=State.choices, default=State.PLANNED)
     closed_at = models.DateTimeField(null=True, blank=True)
+    # Frozen at closing: committed and done points per team, so later edits cannot
+    # rewrite what the sprint achieved.
+    figures = models.JSONField(null=True, blank=True)
 
     class Meta:
         ordering = ["flow_team", "number"]

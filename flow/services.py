@@ -1,4 +1,6 @@
-"""Writes of the flow layer: claiming stories into Team Sprints, the risk register."""
+"""Writes of the flow layer: the cadence, claiming stories into Team Sprints, risks."""
+
+from datetime import timedelta
 
 from django.db import transaction
 from django.db.models import F
@@ -112,3 +114,129 @@ def risk_update(
     )
     risk.version += 1
     return risk
+
+
+# --- Cadence -------------------------------------------------------------------
+
+DEFAULT_HORIZON = 6
+
+
+@transaction.atomic
+def flow_sprints_ensure(*, flow_team, today=None, horizon: int = DEFAULT_HORIZON) -> dict:
+    """Keep the Flow Team's sprints scheduled ``horizon`` sprints ahead, with a Team Sprint
+    for every Scrum Team. Idempotent: a second run writes nothing. Past and started
+    sprints are never rewritten; planned ones follow a changed sprint length."""
+    from flow.cadence import SprintDates, schedule
+    from teams.models import FlowTeam, ScrumTeam
+
+    FlowTeam.objects.select_for_update().get(pk=flow_team.pk)
+    today = today or flow_team.today()
+    sprints = list(FlowSprint.objects.filter(flow_team=flow_team).order_by("number"))
+    kept = [
+        SprintDates(s.number, s.start, s.end)
+        for s in sprints
+        if s.state != FlowSprint.State.PLANNED or s.start <= today
+    ]
+    plan = schedule(
+        kept,
+        anchor=flow_team.cadence_anchor,
+        length_weeks=flow_team.sprint_length_weeks,
+        today=today,
+        horizon=horizon,
+    )
+    by_number = {s.number: s for s in sprints}
+    created, moved = [], []
+    for dates in plan[len(kept) :]:
+        sprint = by_number.get(dates.number)
+        if sprint is None:
+            created.append(
+                FlowSprint(
+                    flow_team=flow_team, number=dates.number, start=dates.start, end=dates.end
+                )
+            )
+        elif (sprint.start, sprint.end) != (dates.start, dates.end):
+            sprint.start, sprint.end = dates.start, dates.end
+            moved.append(sprint)
+    if moved:
+        # Start dates are unique per Flow Team: park moved rows first, then set them.
+        FlowSprint.objects.filter(pk__in=[s.pk for s in moved]).update(
+            start=F("start") + timedelta(days=36500), end=F("end") + timedelta(days=36500)
+        )
+        FlowSprint.objects.bulk_update(moved, ["start", "end"])
+    if created:
+        FlowSprint.objects.bulk_create(created)
+    team_ids = list(ScrumTeam.objects.filter(flow_team=flow_team).values_list("pk", flat=True))
+    have = set(
+        TeamSprint.objects.filter(flow_sprint__flow_team=flow_team).values_list(
+            "flow_sprint_id", "scrum_team_id"
+        )
+    )
+    sprint_ids = (
+        FlowSprint.objects.filter(flow_team=flow_team)
+        .exclude(state=FlowSprint.State.CLOSED)
+        .values_list("pk", flat=True)
+    )
+    missing = [
+        TeamSprint(flow_sprint_id=sid, scrum_team_id=tid)
+        for sid in sprint_ids
+        for tid in team_ids
+        if (sid, tid) not in have
+    ]
+    if missing:
+        TeamSprint.objects.bulk_create(missing)
+    return {"created": len(created), "moved": len(moved), "team_sprints": len(missing)}
+
+
+@transaction.atomic
+def flow_sprint_close(*, flow_sprint: FlowSprint) -> FlowSprint:
+    """Close a finished sprint: committed stories not done are carried over (their history
+    stays), done ones are marked done, and the sprint's figures are frozen."""
+    sprint = FlowSprint.objects.select_for_update().get(pk=flow_sprint.pk)
+    if sprint.state == FlowSprint.State.CLOSED:
+        return sprint
+    commitments = SprintCommitment.objects.filter(
+        team_sprint__flow_sprint=sprint, outcome=SprintCommitment.Outcome.OPEN
+    )
+    commitments.filter(story__state=Story.State.DONE).update(outcome=SprintCommitment.Outcome.DONE)
+    commitments.exclude(story__state=Story.State.DONE).update(
+        outcome=SprintCommitment.Outcome.CARRIED_OVER
+    )
+    figures = {}
+    rows = SprintCommitment.objects.filter(team_sprint__flow_sprint=sprint).values_list(
+        "team_sprint__scrum_team_id", "planned", "outcome", "points_at_planning"
+    )
+    for team_id, planned, outcome, points in rows:
+        team = figures.setdefault(str(team_id), {"committed_points": 0, "done_points": 0})
+        if planned:
+            team["committed_points"] += points or 0
+            if outcome == SprintCommitment.Outcome.DONE:
+                team["done_points"] += points or 0
+    sprint.state, sprint.closed_at, sprint.figures = (
+        FlowSprint.State.CLOSED,
+        timezone.now(),
+        figures,
+    )
+    sprint.save(update_fields=["state", "closed_at", "figures", "updated_at"])
+    return sprint
+
+
+@transaction.atomic
+def flow_sprints_roll(*, flow_team, today=None, horizon: int = DEFAULT_HORIZON) -> dict:
+    """The cadence job's work for one Flow Team: schedule ahead, close the finished
+    sprints, activate the current one. Running it again changes nothing."""
+    today = today or flow_team.today()
+    result = flow_sprints_ensure(flow_team=flow_team, today=today, horizon=horizon)
+    finished = FlowSprint.objects.filter(flow_team=flow_team, end__lt=today).exclude(
+        state=FlowSprint.State.CLOSED
+    )
+    for sprint in finished:
+        flow_sprint_close(flow_sprint=sprint)
+    current = FlowSprint.objects.filter(
+        flow_team=flow_team, start__lte=today, end__gte=today, state=FlowSprint.State.PLANNED
+    ).first()
+    if current is not None:
+        FlowSprint.objects.filter(pk=current.pk).update(
+            state=FlowSprint.State.ACTIVE, updated_at=timezone.now()
+        )
+    result.update(closed=len(finished), activated=int(current is not None))
+    return result

@@ -11,4 +11,9 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 # The one beat schedule; each entry says why it runs when it does.
-app.conf.beat_schedule = {}
+app.conf.beat_schedule = {
+    # Keep every Flow Team's sprints and event calendars scheduled ahead, activate the
+    # current sprint and close the finished one. Every 15 minutes, so a sprint flips
+    # shortly after local midnight in any timezone; a run with nothing to do writes nothing.
+    "cadence-tick": {"task": "events.tasks.cadence_tick", "schedule": 15 * 60},
+}

@@ -1,0 +1,196 @@
+import datetime
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from backlog import services as backlog_services
+from events.models import Event
+from events.services import cadence_roll, event_cancel, event_move
+from flow import services
+from flow.models import FlowSprint, SprintCommitment, TeamSprint
+from sem.errors import PermissionRefused
+
+pytestmark = pytest.mark.django_db
+D = datetime.date
+
+
+def writes(ctx):
+    return [
+        q["sql"]
+        for q in ctx.captured_queries
+        if q["sql"].lstrip().split(" ")[0] in ("INSERT", "UPDATE", "DELETE")
+    ]
+
+
+def sprints(flow_team):
+    return list(
+        FlowSprint.objects.filter(flow_team=flow_team)
+        .order_by("number")
+        .values_list("number", "start", "end", "state")
+    )
+
+
+def test_schedule_keeps_horizon_ahead_and_second_run_writes_nothing(flow):
+    today = D(2026, 2, 18)  # anchor 2026-01-05: sprint 4 runs 16 Feb - 1 Mar
+    first = cadence_roll(flow_team=flow.flow_team, today=today)
+    rows = sprints(flow.flow_team)
+    assert [r[0] for r in rows] == list(range(1, 11))  # 4 started + 6 ahead
+    assert rows[3] == (4, D(2026, 2, 16), D(2026, 3, 1), "active")
+    assert all(r[3] == "closed" for r in rows[:3]) and all(r[3] == "planned" for r in rows[4:])
+    assert first["events_created"] > 0
+    assert TeamSprint.objects.filter(flow_sprint__flow_team=flow.flow_team).count() == 10 * 3
+    with CaptureQueriesContext(connection) as ctx:
+        again = cadence_roll(flow_team=flow.flow_team, today=today)
+    assert writes(ctx) == []
+    assert sprints(flow.flow_team) == rows
+    assert again["created"] == again["events_created"] == 0
+
+
+def test_every_scrum_team_shares_the_dates(flow):
+    cadence_roll(flow_team=flow.flow_team, today=D(2026, 1, 7))
+    per_sprint = TeamSprint.objects.filter(flow_sprint__number=2).values_list(
+        "flow_sprint__start", "scrum_team"
+    )
+    assert {start for start, _ in per_sprint} == {D(2026, 1, 19)}
+    assert len(per_sprint) == 3
+
+
+def test_changed_sprint_length_applies_to_future_sprints_only(flow):
+    today = D(2026, 1, 7)
+    services.flow_sprints_roll(flow_team=flow.flow_team, today=today)
+    before = sprints(flow.flow_team)
+    flow.flow_team.sprint_length_weeks = 3
+    flow.flow_team.save()
+    services.flow_sprints_roll(flow_team=flow.flow_team, today=today)
+    after = sprints(flow.flow_team)
+    assert after[0] == before[0]  # the active sprint keeps its dates
+    assert after[1][1:3] == (D(2026, 1, 19), D(2026, 2, 8))  # three weeks from now on
+    for prev, nxt in zip(after, after[1:], strict=False):
+        assert nxt[1] == prev[2] + datetime.timedelta(days=1)
+
+
+def test_past_sprints_are_never_rewritten(flow):
+    services.flow_sprints_roll(flow_team=flow.flow_team, today=D(2026, 3, 4))
+    closed = [r for r in sprints(flow.flow_team) if r[3] == "closed"]
+    flow.flow_team.cadence_anchor = D(2026, 1, 12)
+    flow.flow_team.save()
+    services.flow_sprints_roll(flow_team=flow.flow_team, today=D(2026, 3, 4))
+    assert [r for r in sprints(flow.flow_team) if r[3] == "closed"] == closed
+
+
+def test_closing_carries_over_exactly_the_unfinished_committed_stories(flow):
+    services.flow_sprints_roll(flow_team=flow.flow_team, today=D(2026, 1, 7))
+    po = flow.actor("po1")
+    done, open_, untouched = (
+        backlog_services.story_create(
+            actor=po, scrum_team=flow.scrum_teams[0], title=t, points=3, criteria=["ok"]
+        )
+        for t in ("done", "open", "not committed")
+    )
+    team_sprint = TeamSprint.objects.get(flow_sprint__number=1, scrum_team=flow.scrum_teams[0])
+    for story in (done, open_):
+        services.story_claim(actor=po, team_sprint=team_sprint, story=story)
+    SprintCommitment.objects.update(planned=True)
+    done = backlog_services.story_transition(actor=po, story=done, to_state="in_progress")
+    backlog_services.criterion_check(actor=po, criterion=done.criteria.get(), checked=True)
+    backlog_services.story_transition(actor=po, story=done, to_state="done")
+    history_before = open_.history.count()
+
+    services.flow_sprints_roll(flow_team=flow.flow_team, today=D(2026, 1, 20))
+    outcomes = dict(SprintCommitment.objects.values_list("story__title", "outcome"))
+    assert outcomes == {"done": "done", "open": "carried_over"}
+    assert open_.history.count() == history_before
+    sprint = FlowSprint.objects.get(flow_team=flow.flow_team, number=1)
+    assert sprint.state == "closed"
+    assert sprint.figures[str(flow.scrum_teams[0].pk)] == {"committed_points": 6, "done_points": 3}
+    assert FlowSprint.objects.get(flow_team=flow.flow_team, number=2).state == "active"
+
+
+def test_dst_change_keeps_local_wall_clock_times(flow):
+    # Sprint 7 of a Berlin team spans the switch to summer time (Sunday 28 March 2027).
+    flow.flow_team.cadence_anchor = D(2027, 3, 22)
+    flow.flow_team.save()
+    cadence_roll(flow_team=flow.flow_team, today=D(2027, 3, 1))
+    dailies = Event.objects.filter(
+        flow_sprint__number=1, kind="daily_scrum", scrum_team=flow.scrum_teams[0]
+    ).order_by("starts_at")
+    utc_hours = {
+        e.starts_at.astimezone(datetime.UTC).date(): e.starts_at.astimezone(datetime.UTC).hour
+        for e in dailies
+    }
+    assert utc_hours[D(2027, 3, 23)] == 8  # 09:15 CET
+    assert utc_hours[D(2027, 3, 29)] == 7  # 09:15 CEST
+    berlin = flow.flow_team.tzinfo
+    assert {e.starts_at.astimezone(berlin).time() for e in dailies} == {datetime.time(9, 15)}
+
+
+def test_calendar_holds_every_event_of_the_method(flow):
+    cadence_roll(flow_team=flow.flow_team, today=D(2026, 1, 5))
+    kinds = {}
+    for kind in Event.objects.filter(flow_sprint__number=1).values_list("kind", flat=True):
+        kinds[kind] = kinds.get(kind, 0) + 1
+    teams = 3
+    assert kinds == {
+        "planning_1": 1,
+        "team_planning": teams,
+        "planning_2": 1,
+        "daily_scrum": teams * 9,
+        "scrum_of_scrums": 2,
+        "backlog_refinement": teams * 2,
+        "roadmap_refinement": 1,
+        "review": 1,
+        "team_retro": teams,
+        "flow_retro": 1,
+    }
+    sos = Event.objects.filter(flow_sprint__number=1, kind="scrum_of_scrums").first()
+    assert sos.facilitator == flow.csm and "po" in sos.participant_roles
+    retro = Event.objects.get(
+        flow_sprint__number=1, kind="team_retro", scrum_team=flow.scrum_teams[1]
+    )
+    assert retro.facilitator == flow.sm2
+    # Roadmap Refinement is monthly: sprint 2 starts in January too, so it holds none.
+    assert not Event.objects.filter(flow_sprint__number=2, kind="roadmap_refinement").exists()
+    assert Event.objects.filter(flow_sprint__number=3, kind="roadmap_refinement").exists()
+
+
+def test_csm_moves_and_cancels_an_event_and_the_job_leaves_them(flow):
+    cadence_roll(flow_team=flow.flow_team, today=D(2026, 1, 5))
+    sos = Event.objects.filter(flow_sprint__number=2, kind="scrum_of_scrums").first()
+    review = Event.objects.get(flow_sprint__number=2, kind="review")
+    with pytest.raises(PermissionRefused):
+        event_move(actor=flow.actor("po1"), event=sos, starts_at=sos.starts_at)
+    new_time = sos.starts_at + datetime.timedelta(hours=3)
+    event_move(actor=flow.actor("csm"), event=sos, starts_at=new_time)
+    event_cancel(actor=flow.actor("csm"), event=review)
+    flow.flow_team.sprint_length_weeks = 3  # even a cadence change leaves them alone
+    flow.flow_team.save()
+    cadence_roll(flow_team=flow.flow_team, today=D(2026, 1, 5))
+    sos.refresh_from_db()
+    review.refresh_from_db()
+    assert sos.starts_at == new_time
+    assert review.state == "cancelled"
+
+
+def test_celery_tick_rolls_every_flow_team(flow, foreign, django_capture_on_commit_callbacks):
+    from events.tasks import cadence_tick
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        assert cadence_tick.delay().get() == 2
+    assert len(callbacks) == 2
+    assert FlowSprint.objects.filter(flow_team=foreign.flow_team).exists()
+    assert Event.objects.filter(flow_team=flow.flow_team).exists()
+
+
+def test_work_rolled_back_enqueues_nothing(flow):
+    from unittest import mock
+
+    from django.db import transaction
+
+    from events.tasks import cadence_tick
+
+    with mock.patch("events.tasks.cadence_roll.delay") as delay:
+        with pytest.raises(RuntimeError), transaction.atomic():
+            cadence_tick()
+            raise RuntimeError("rolled back")
+        delay.assert_not_called()
