@@ -180,7 +180,9 @@ def test_rate_limit_answers_429_with_retry_after(api, story, settings):
 
 
 def test_unauthenticated_and_bad_token(client, story):
-    assert client.get(URL).status_code in (401, 403)
+    anonymous = client.get(URL)
+    assert anonymous.status_code == 401 and anonymous["WWW-Authenticate"] == "Bearer"
+    assert anonymous["Content-Type"] == "application/problem+json"
     response = client.get(URL, HTTP_AUTHORIZATION="Bearer sf_nope")
     assert response.status_code == 401
     assert response.json()["detail"] == "unknown or revoked token"
