@@ -4,6 +4,7 @@ import hashlib
 import hmac
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -22,12 +23,14 @@ class Receiver:
     def __init__(self, codes=(200,)):
         self.codes = list(codes)
         self.received = []
+        self.times = []
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 receiver.received.append((self.headers, body))  # case-insensitive
+                receiver.times.append(time.monotonic())
                 code = receiver.codes.pop(0) if len(receiver.codes) > 1 else receiver.codes[0]
                 self.send_response(code)
                 self.end_headers()
