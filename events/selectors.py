@@ -19,3 +19,17 @@ def events_on_day(*, actor: Actor, day: date) -> QuerySet[Event]:
         .select_related("scrum_team", "facilitator")
         .order_by("starts_at", "kind")
     )
+
+
+def events_upcoming(*, actor: Actor, scope: str = "mine", days: int = 28) -> QuerySet[Event]:
+    """Events from today on, for the person (flow-level + their teams) or the whole Flow Team."""
+    tz = actor.flow_team.tzinfo
+    start = datetime.combine(actor.flow_team.today(), time.min, tzinfo=tz)
+    events = Event.objects.filter(
+        flow_team=actor.flow_team, starts_at__gte=start, starts_at__lt=start + timedelta(days=days)
+    )
+    if scope == "mine":
+        events = events.filter(Q(scrum_team__isnull=True) | Q(scrum_team__in=actor.scrum_team_ids))
+    return events.select_related("scrum_team", "facilitator", "flow_sprint").order_by(
+        "starts_at", "kind"
+    )

@@ -4,4 +4,6 @@ from events import views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("calendar/", views.calendar_page, name="calendar"),
+    path("calendar/<str:token>.ics", views.calendar_feed, name="calendar-feed"),
 ]

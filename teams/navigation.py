@@ -22,6 +22,7 @@ class NavItem:
 
 NAV = [
     NavItem("Flow Team", "Home", "home"),
+    NavItem("Flow Team", "Calendar", "calendar"),
     NavItem("Flow Team", "People and teams", "teams:flow-team"),
     NavItem("Integrations", "API tokens", "teams:api-tokens"),
     NavItem("Integrations", "API docs", "api-docs"),
