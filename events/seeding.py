@@ -33,6 +33,7 @@ from backlog.models import (
 from backlog.ranking import GAP
 from events.services import cadence_roll
 from flow.models import FlowSprint, Risk, SprintCommitment, TeamSprint
+from flow.tasks import metrics_compute
 from teams import services as team_services
 from teams.models import FlowTeam, Membership, Role, RoleAssignment, User
 
@@ -181,6 +182,10 @@ class _FlowTeamBuilder:
         self._registers()
         # The cadence job's own work: future sprints and every open sprint's calendar.
         cadence_roll(flow_team=self.flow_team, today=today)
+        # And the metrics job's, once this Flow Team is committed: today's snapshots, so the
+        # metrics page has charts from the first start (in-process when tasks run eagerly).
+        pk, day = self.flow_team.pk, today.isoformat()
+        transaction.on_commit(lambda: metrics_compute.delay(pk, day))
 
     # -- people ---------------------------------------------------------------
 

@@ -1,7 +1,11 @@
-from datetime import date
+import zoneinfo
+from datetime import date, datetime, time, timedelta
 
-from flow.models import FlowSprint
-from teams.models import FlowTeam
+from backlog.models import Blocker, Epic, Milestone, StateChange, Story
+from flow.metrics.items import StoryRow, build_items
+from flow.metrics.snapshot import Inputs
+from flow.models import FlowSprint, MetricSnapshot, SprintCommitment
+from teams.models import FlowTeam, ScrumTeam
 
 
 def flow_sprint_current(*, flow_team: FlowTeam, today: date | None = None) -> FlowSprint | None:
@@ -12,3 +16,140 @@ def flow_sprint_current(*, flow_team: FlowTeam, today: date | None = None) -> Fl
         .exclude(state=FlowSprint.State.CLOSED)
         .first()
     )
+
+
+def metrics_inputs(*, flow_team: FlowTeam, as_of: date) -> Inputs:
+    """Everything the flow metrics need for one Flow Team, as it stood at the end of as_of.
+
+    A fixed number of queries whatever the size: teams, stories, history, blockers,
+    sprints, commitments, milestones with their epics.
+    """
+    tz = flow_team.tzinfo
+    until = datetime.combine(as_of + timedelta(days=1), time.min, tzinfo=tz)
+    numbers = dict(flow_team.scrum_teams.values_list("pk", "number"))
+    stories = [
+        StoryRow(id=pk, team=numbers[team_id], kind=kind, points=points, title=title, epic_id=epic)
+        for pk, team_id, kind, points, title, epic in Story.objects.filter(
+            flow_team=flow_team
+        ).values_list("pk", "scrum_team_id", "kind", "points", "title", "epic_id")
+    ]
+    changes = (
+        StateChange.objects.filter(flow_team=flow_team, story__isnull=False, at__lt=until)
+        .order_by("story_id", "at", "pk")
+        .values_list("story_id", "to_state", "at")
+    )
+    blockers = Blocker.objects.filter(story__flow_team=flow_team, raised_at__lt=until).values_list(
+        "story_id", "raised_at", "cleared_at"
+    )
+    items = build_items(stories, changes.iterator(chunk_size=5000), blockers, tz=tz, until=until)
+
+    sprints = list(
+        FlowSprint.objects.filter(flow_team=flow_team, start__lte=as_of + timedelta(days=1))
+        .order_by("number")
+        .values("pk", "number", "start", "end", "state", "figures")
+    )
+    following = (
+        FlowSprint.objects.filter(flow_team=flow_team, start__gt=as_of + timedelta(days=1))
+        .order_by("number")
+        .values("pk", "number", "start", "end", "state", "figures")
+        .first()
+    )
+    if following:
+        sprints.append(following)
+    state_of = {item.story.id: item.state for item in items}
+    predictability, current_commitments = _commitment_figures(sprints, numbers, state_of, as_of)
+    return Inputs(
+        flow_team_id=flow_team.pk,
+        timezone=flow_team.timezone,
+        as_of=as_of,
+        teams=sorted(numbers.values()),
+        items=items,
+        sprints=[
+            {key: s[key] for key in ("number", "start", "end", "state")} | {"id": s["pk"]}
+            for s in sprints
+        ],
+        predictability=predictability,
+        current_commitments=current_commitments,
+        milestones=_milestones(flow_team, as_of, {s.epic_id for s in stories}),
+    )
+
+
+def _commitment_figures(sprints, numbers, state_of, as_of):
+    """Predictability per sprint and team: frozen figures of closed sprints, and for open
+    ones the planned commitments counted from the history's state at as_of."""
+    predictability: dict[int, dict[int, dict]] = {}
+    open_ids = []
+    for sprint in sprints:
+        if sprint["state"] == FlowSprint.State.CLOSED and sprint["figures"] is not None:
+            predictability[sprint["pk"]] = {
+                numbers[int(team_id)]: {
+                    "committed": f["committed_points"],
+                    "done": f["done_points"],
+                }
+                for team_id, f in sprint["figures"].items()
+                if int(team_id) in numbers
+            }
+        elif sprint["start"] <= as_of:
+            open_ids.append(sprint["pk"])
+    current = next((s["pk"] for s in sprints if s["start"] <= as_of <= s["end"]), None)
+    current_commitments = set()
+    rows = SprintCommitment.objects.filter(team_sprint__flow_sprint_id__in=open_ids).values_list(
+        "team_sprint__flow_sprint_id", "team_sprint__scrum_team_id", "story_id", "planned",
+        "points_at_planning",
+    )  # fmt: skip
+    for sprint_id, team_id, story_id, planned, points in rows:
+        if sprint_id == current:
+            current_commitments.add(story_id)
+        team = predictability.setdefault(sprint_id, {}).setdefault(
+            numbers[team_id], {"committed": 0, "done": 0}
+        )
+        if planned:
+            team["committed"] += points or 0
+            if state_of.get(story_id) == "done":
+                team["done"] += points or 0
+    return predictability, current_commitments
+
+
+def _milestones(flow_team, as_of, epics_with_stories):
+    milestones = {
+        m["pk"]: {**m, "id": m["pk"], "epic_ids": [], "epics_without_stories": 0}
+        for m in Milestone.objects.filter(flow_team=flow_team, end__gt=as_of)
+        .order_by("order")
+        .values("pk", "name", "end")
+    }
+    epics = Epic.objects.filter(milestone_id__in=milestones).exclude(
+        state__in=[Epic.State.DONE, Epic.State.CANCELLED]
+    )
+    for pk, milestone_id in epics.values_list("pk", "milestone_id"):
+        milestones[milestone_id]["epic_ids"].append(pk)
+        if pk not in epics_with_stories:
+            milestones[milestone_id]["epics_without_stories"] += 1
+    return list(milestones.values())
+
+
+def metric_snapshot_latest(*, flow_team: FlowTeam, team: ScrumTeam | None) -> MetricSnapshot | None:
+    """The newest snapshot of the Flow Team (team None) or of one of its Scrum Teams."""
+    return (
+        MetricSnapshot.objects.filter(flow_team=flow_team, scrum_team=team)
+        .order_by("-as_of")
+        .first()
+    )
+
+
+def metric_snapshots_due(*, now: datetime) -> list[tuple[int, date]]:
+    """(Flow Team id, local yesterday) for every Flow Team whose yesterday has no snapshot
+    computed after that day ended. Two queries whatever the number of Flow Teams."""
+    due = {}
+    for pk, tz_name in FlowTeam.objects.values_list("pk", "timezone"):
+        yesterday = now.astimezone(zoneinfo.ZoneInfo(tz_name)).date() - timedelta(days=1)
+        due[pk] = (
+            yesterday,
+            datetime.combine(
+                yesterday + timedelta(days=1), time.min, tzinfo=zoneinfo.ZoneInfo(tz_name)
+            ),
+        )
+    done = MetricSnapshot.objects.filter(
+        flow_team_id__in=due, scrum_team__isnull=True, as_of__in={d for d, _ in due.values()}
+    ).values_list("flow_team_id", "as_of", "computed_at")
+    complete = {(pk, as_of) for pk, as_of, computed_at in done if computed_at >= due[pk][1]}
+    return [(pk, day) for pk, (day, _) in due.items() if (pk, day) not in complete]

@@ -1,13 +1,17 @@
 """Writes of the flow layer: the cadence, claiming stories into Team Sprints, risks."""
 
+import json
 from datetime import timedelta
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
 from backlog.models import Story
-from flow.models import FlowSprint, Risk, SprintCommitment, TeamSprint
+from flow import selectors
+from flow.metrics import snapshot
+from flow.models import FlowSprint, MetricSnapshot, Risk, SprintCommitment, TeamSprint
 from sem.errors import PermissionRefused, RuleViolation, VersionConflict
 from teams.models import Membership
 from teams.permissions import Actor, can_work_story, can_write_register
@@ -240,3 +244,42 @@ def flow_sprints_roll(*, flow_team, today=None, horizon: int = DEFAULT_HORIZON) 
         )
     result.update(closed=len(finished), activated=int(current is not None))
     return result
+
+
+def metric_snapshots_compute(*, flow_team, as_of=None) -> dict:
+    """Compute and store the flow metrics of a Flow Team and each of its Scrum Teams as of
+    the end of a day (default: today so far). A snapshot whose figures did not change is
+    left alone, so running the job twice writes nothing the second time."""
+    as_of = as_of or flow_team.today()
+    inputs = selectors.metrics_inputs(flow_team=flow_team, as_of=as_of)
+    teams = dict(flow_team.scrum_teams.values_list("number", "pk"))
+    now = timezone.now()
+    with transaction.atomic():
+        existing = {
+            row.scrum_team_id: row
+            for row in MetricSnapshot.objects.select_for_update().filter(
+                flow_team=flow_team, as_of=as_of
+            )
+        }
+        created, changed = [], []
+        for number in [None, *inputs.teams]:
+            team_id = teams.get(number)
+            # Through JSON once, so the comparison sees what the database gives back.
+            data = json.loads(json.dumps(snapshot.build(inputs, number), cls=DjangoJSONEncoder))
+            row = existing.get(team_id)
+            if row is None:
+                created.append(
+                    MetricSnapshot(
+                        flow_team=flow_team,
+                        scrum_team_id=team_id,
+                        as_of=as_of,
+                        computed_at=now,
+                        data=data,
+                    )  # fmt: skip
+                )
+            elif row.data != data:
+                row.data, row.computed_at = data, now
+                changed.append(row)
+        MetricSnapshot.objects.bulk_create(created)
+        MetricSnapshot.objects.bulk_update(changed, ["data", "computed_at"])
+    return {"as_of": as_of.isoformat(), "created": len(created), "updated": len(changed)}

@@ -3,6 +3,7 @@
 import os
 
 from celery import Celery
+from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sem.settings")
 
@@ -16,4 +17,8 @@ app.conf.beat_schedule = {
     # current sprint and close the finished one. Every 15 minutes, so a sprint flips
     # shortly after local midnight in any timezone; a run with nothing to do writes nothing.
     "cadence-tick": {"task": "events.tasks.cadence_tick", "schedule": 15 * 60},
+    # Flow metrics of each finished day, once it has ended in the Flow Team's timezone.
+    # Hourly, so every timezone's midnight is followed within the hour; a Flow Team whose
+    # yesterday is already computed is skipped.
+    "metrics-tick": {"task": "flow.tasks.metrics_tick", "schedule": crontab(minute=15)},
 }

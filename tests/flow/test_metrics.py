@@ -1,0 +1,280 @@
+"""Flow metrics against answers computed by hand (metrics.md), without the database."""
+
+import math
+import zoneinfo
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from flow.metrics import figures, forecast
+from flow.metrics.items import StoryRow, build_items
+
+BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
+UNTIL = datetime(2026, 4, 1, tzinfo=UTC)
+
+
+def at(day: str, hour: float = 12.0, tz=UTC) -> datetime:
+    d = date.fromisoformat(day)
+    return datetime(d.year, d.month, d.day, tzinfo=tz) + timedelta(hours=hour)
+
+
+def items_of(*histories, blockers=(), tz=UTC, until=UNTIL, kinds=None):
+    """One story per history: a list of (state, datetime) from its creation on."""
+    stories = [
+        StoryRow(
+            id=n, team=1 + n % 2, kind=(kinds or {}).get(n, "feature"), points=3, title=f"S{n}"
+        )
+        for n in range(len(histories))
+    ]
+    changes = [(n, state, when) for n, history in enumerate(histories) for state, when in history]
+    return build_items(stories, changes, blockers, tz=tz, until=until)
+
+
+def test_same_day_finish_is_one_day():
+    [item] = items_of(
+        [
+            ("backlog", at("2026-03-01", 9)),
+            ("in_progress", at("2026-03-02", 9)),
+            ("done", at("2026-03-02", 17)),
+        ]  # fmt: skip
+    )
+    assert (item.start, item.finish) == (date(2026, 3, 2), date(2026, 3, 2))
+    assert item.cycle_time == 1
+    assert item.lead_time == 2
+
+
+def test_a_skipped_state_starts_at_the_first_started_state_entered():
+    review_first, straight_to_done = items_of(
+        [("backlog", at("2026-03-01")), ("ready", at("2026-03-02")),
+         ("in_review", at("2026-03-04")), ("done", at("2026-03-06"))],
+        [("backlog", at("2026-03-01")), ("done", at("2026-03-03"))],
+    )  # fmt: skip
+    assert review_first.start == date(2026, 3, 4)
+    assert review_first.cycle_time == 3
+    assert straight_to_done.start == straight_to_done.finish == date(2026, 3, 3)
+    assert straight_to_done.cycle_time == 1
+
+
+def test_a_backward_move_keeps_the_first_start_and_shows_in_cumulative_flow():
+    [item] = items_of(
+        [
+            ("backlog", at("2026-03-01")),
+            ("in_progress", at("2026-03-02")),
+            ("ready", at("2026-03-03")),
+            ("in_progress", at("2026-03-05")),
+            ("done", at("2026-03-06")),
+        ]  # fmt: skip
+    )
+    assert item.start == date(2026, 3, 2)
+    assert item.cycle_time == 5
+    cfd = figures.cumulative_flow([item], date(2026, 3, 1), date(2026, 3, 6))
+    assert cfd["backlog"] == [1, 0, 0, 0, 0, 0]
+    assert cfd["in_progress"] == [0, 1, 0, 0, 1, 0]
+    assert cfd["ready"] == [0, 0, 1, 1, 0, 0]  # back in Ready on the 3rd and 4th
+    assert cfd["done"] == [0, 0, 0, 0, 0, 1]
+
+
+def test_a_reopened_item_is_unfinished_until_done_again():
+    history = [
+        ("backlog", at("2026-03-01")), ("in_progress", at("2026-03-02")),
+        ("done", at("2026-03-04")), ("in_progress", at("2026-03-09")),
+    ]  # fmt: skip
+    [reopened] = items_of(history)
+    assert reopened.finish is None and reopened.cycle_time is None
+    assert reopened.state == "in_progress"
+    assert reopened.age(date(2026, 3, 10)) == 9
+    [done_again] = items_of([*history, ("done", at("2026-03-11"))])
+    assert done_again.finish == date(2026, 3, 11)  # the last time it entered done
+    assert done_again.cycle_time == 10
+    assert figures.daily_throughput([done_again], date(2026, 3, 1), date(2026, 3, 11)) == [
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1,
+    ]  # fmt: skip
+
+
+def test_a_blocked_period_is_not_active_time():
+    # In progress 2 days (48 h), review 1 day (24 h), blocked 10 h while in progress.
+    [item] = items_of(
+        [
+            ("backlog", at("2026-03-01", 0)),
+            ("in_progress", at("2026-03-02", 0)),
+            ("in_review", at("2026-03-04", 0)),
+            ("done", at("2026-03-05", 0)),
+        ],  # fmt: skip
+        blockers=[(0, at("2026-03-02", 6), at("2026-03-02", 16))],
+    )
+    assert item.span_hours == 72
+    assert item.active_hours == 62
+    assert figures.flow_efficiency([item])["ratio"] == round(62 / 72, 4)
+
+
+def test_a_backward_move_to_ready_is_not_active_time():
+    [item] = items_of(
+        [
+            ("backlog", at("2026-03-01", 0)),
+            ("in_progress", at("2026-03-02", 0)),
+            ("ready", at("2026-03-03", 0)),
+            ("in_progress", at("2026-03-04", 0)),
+            ("done", at("2026-03-05", 0)),
+        ]  # fmt: skip
+    )
+    assert (item.active_hours, item.span_hours) == (48, 72)
+
+
+def test_a_still_open_blocker_marks_the_item_blocked():
+    [item] = items_of(
+        [("backlog", at("2026-03-01")), ("in_progress", at("2026-03-02"))],
+        blockers=[(0, at("2026-03-03"), None)],
+    )
+    assert item.blocked
+
+
+def test_days_are_dates_in_the_flow_teams_timezone():
+    # 23:30 in Berlin is 22:30 UTC: still that Berlin date. 00:30 in Berlin is the UTC day before.
+    [item] = items_of(
+        [
+            ("backlog", at("2026-03-01", 10, BERLIN)),
+            ("in_progress", at("2026-03-02", 23.5, BERLIN)),
+            ("done", at("2026-03-04", 0.5, BERLIN)),
+        ],  # fmt: skip
+        tz=BERLIN,
+    )
+    assert item.start == date(2026, 3, 2)
+    assert item.finish == date(2026, 3, 4)
+    assert item.cycle_time == 3
+    [same_in_utc] = items_of(
+        [
+            ("backlog", at("2026-03-01", 10, BERLIN)),
+            ("in_progress", at("2026-03-02", 23.5, BERLIN)),
+            ("done", at("2026-03-04", 0.5, BERLIN)),
+        ],  # fmt: skip
+        tz=UTC,
+    )
+    assert same_in_utc.finish == date(2026, 3, 3)  # 23:30 UTC on the 3rd
+    assert same_in_utc.cycle_time == 2
+
+
+def test_changes_after_the_snapshot_moment_are_not_seen():
+    [item] = items_of(
+        [
+            ("backlog", at("2026-03-01")),
+            ("in_progress", at("2026-03-02")),
+            ("done", at("2026-03-09")),
+        ],  # fmt: skip
+        until=at("2026-03-05", 0),
+    )
+    assert item.state == "in_progress" and item.finish is None
+    assert item.age(date(2026, 3, 4)) == 3
+
+
+def test_wip_counts_an_item_on_the_day_it_finishes_and_throughput_keeps_zero_days():
+    items = items_of(
+        [("backlog", at("2026-03-01")), ("in_progress", at("2026-03-02")),
+         ("done", at("2026-03-04"))],
+        [("backlog", at("2026-03-01")), ("in_progress", at("2026-03-03"))],
+        [("backlog", at("2026-03-01"))],
+    )  # fmt: skip
+    first, last = date(2026, 3, 1), date(2026, 3, 6)
+    assert figures.daily_wip(items, first, last) == [0, 1, 2, 2, 1, 1]
+    assert figures.daily_throughput(items, first, last) == [0, 0, 0, 1, 0, 0]
+    assert figures.weekly_sums([0, 0, 0, 1, 0, 0], first) == [
+        {"week": "2026-02-23", "throughput": 0},  # Sunday 1 March ends the ISO week
+        {"week": "2026-03-02", "throughput": 1},
+    ]
+
+
+def test_percentiles_are_nearest_rank():
+    assert figures.percentile([4, 1, 3, 2], 50) == 2
+    assert figures.percentile(list(range(1, 21)), 85) == 17
+    assert figures.percentile([5], 95) == 5
+    assert figures.percentile([], 50) is None
+    values = [1, 1, 2, 3, 3, 3, 5, 8, 13, 21]
+    for p in figures.PERCENTILES:
+        value = figures.percentile(values, p)
+        assert sum(v <= value for v in values) >= p / 100 * len(values)  # literally true
+        assert sum(v < value for v in values) < p / 100 * len(values)  # and the smallest
+
+
+def test_flow_distribution_counts_finished_kinds():
+    items = items_of(
+        [("backlog", at("2026-03-01")), ("done", at("2026-03-02"))],
+        [("backlog", at("2026-03-01")), ("done", at("2026-03-02"))],
+        [("backlog", at("2026-03-01")), ("in_progress", at("2026-03-02"))],
+        kinds={1: "defect", 2: "defect"},
+    )  # fmt: skip
+    finished = [i for i in items if i.finish]
+    assert figures.distribution(finished) == {"feature": 1, "defect": 1, "debt": 0, "risk": 0}
+
+
+def test_sprint_rows_velocity_and_predictability():
+    items = items_of(
+        [("backlog", at("2026-03-01")), ("done", at("2026-03-03"))],  # team 1, 3 points
+        [("backlog", at("2026-03-01")), ("done", at("2026-03-04"))],  # team 2
+        [("backlog", at("2026-03-01")), ("done", at("2026-03-20"))],  # team 1, next sprint
+    )  # fmt: skip
+    sprints = [{"id": 7, "number": 1, "start": date(2026, 3, 2), "end": date(2026, 3, 15),
+                "state": "closed"}]  # fmt: skip
+    [row] = figures.sprint_rows(
+        items, sprints, {7: {1: {"committed": 8, "done": 6}, 2: {"committed": 5, "done": 5}}},
+        teams=[1, 2],
+    )  # fmt: skip
+    assert row["throughput"] == 2
+    assert row["velocity"] == {"1": 3, "2": 3}
+    assert row["predictability"]["teams"]["1"]["ratio"] == 0.75
+    assert (row["predictability"]["committed"], row["predictability"]["done"]) == (13, 11)
+    assert row["predictability"]["ratio"] == round(11 / 13, 4)
+
+
+# -- Monte Carlo ----------------------------------------------------------------------------
+
+
+def test_an_all_ones_history_finishes_n_items_in_exactly_n_days():
+    simulation = forecast.simulate([1] * 60, horizon=100, seed=1)
+    table = simulation.how_many_table()
+    for n in (1, 7, 60, 100):
+        assert forecast.when_done(table, n) == {"50": n, "70": n, "85": n, "95": n}
+    assert forecast.how_many(table, 30) == {"50": 30, "70": 30, "85": 30, "95": 30}
+    assert forecast.when_done(table, 101)["85"] is None  # beyond the horizon, said so
+    assert forecast.when_done(table, 0)["85"] == 0
+    assert simulation.chance_by(10, 10) == 1.0 and simulation.chance_by(9, 10) == 0.0
+
+
+def binomial_cdf(k: int, n: int) -> float:
+    return sum(math.comb(n, i) for i in range(k + 1)) / 2**n
+
+
+def test_a_zero_two_history_gives_twice_a_binomial():
+    d = 10
+    simulation = forecast.simulate([0, 2], horizon=d, trials=20_000, seed=7)
+    counts = simulation.cumulative[:, d - 1]
+    assert set(counts.tolist()) <= set(range(0, 2 * d + 1, 2))  # always even
+    for k in range(d + 1):  # each 2k within 4.5 standard errors of C(d, k) / 2^d
+        expected = math.comb(d, k) / 2**d
+        observed = (counts == 2 * k).mean()
+        assert abs(observed - expected) <= 4.5 * math.sqrt(expected * (1 - expected) / 20_000)
+    table = simulation.how_many_table()
+    # Exact: at least 85 % of 2·Bin(10, ½) reach 6 (P(X >= 3) = 0.945; P(X >= 4) = 0.828).
+    assert 1 - binomial_cdf(2, d) >= 0.85 > 1 - binomial_cdf(3, d)
+    assert forecast.how_many(table, d)["85"] == 6
+    assert forecast.how_many(table, d)["50"] == 10  # the median of 2·Bin(10, ½)
+
+
+def test_when_is_the_percentile_of_the_finishing_day_of_the_trials():
+    simulation = forecast.simulate([0, 0, 1, 3, 0, 2, 5, 0, 1], horizon=120, seed=3)
+    table = simulation.how_many_table()
+    n = 40
+    reached = simulation.cumulative >= n
+    finishing_day = reached.argmax(axis=1) + 1
+    assert reached.any(axis=1).all()
+    for p, day in forecast.when_done(table, n).items():
+        assert day == figures.percentile(finishing_day.tolist(), int(p))
+
+
+def test_the_same_seed_gives_the_same_forecast_and_nothing_moving_gives_none():
+    one = forecast.simulate([0, 1, 2], horizon=30, seed=11).how_many_table()
+    assert one == forecast.simulate([0, 1, 2], horizon=30, seed=11).how_many_table()
+    assert forecast.simulate([0, 0, 0], horizon=30, seed=11) is None
+
+
+@pytest.mark.parametrize(("window", "reliable"), [([1] * 9, False), ([1] * 10, True)])
+def test_fewer_than_ten_finished_items_is_unreliable(window, reliable):
+    assert forecast.simulate(window, horizon=5, seed=1).reliable is reliable
