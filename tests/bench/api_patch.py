@@ -27,43 +27,20 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/semflow_bench"
+from tests.bench import datasets
+
 PHASE_TIMEOUT = 300  # seconds; a phase that runs longer is cut and said so
 
 
-def setup_django(database_url: str) -> None:
-    os.environ["DATABASE_URL"] = database_url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.bench.settings")
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
-
-
-def ensure_database(database_url: str) -> None:
-    import psycopg
-
-    name = database_url.rsplit("/", 1)[1]
-    admin_url = database_url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
-
-
 def prepare(clients: int) -> list[dict]:
-    """Migrate, seed ``max`` if needed; one token and a set of stories per client."""
-    from django.core.management import call_command
+    """One token and a set of stories per client, from the ``max`` data set."""
     from django.db.models import Count
 
     from backlog.models import Story
     from teams.models import FlowTeam, RoleAssignment
     from teams.services import api_token_create
 
-    call_command("migrate", verbosity=0, interactive=False)
-    call_command("seed", size="max")
     flow_team = FlowTeam.objects.get(slug="atlas-max")
     # Team members who may move their team's stories: the POs, then the SMs.
     members = list(
@@ -178,11 +155,10 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
     parser.add_argument("--port", type=int, default=8765)
     args = parser.parse_args()
-    database_url = os.environ.get("DATABASE_URL", DEFAULT_DB)
+    database_url = os.environ.get("DATABASE_URL", datasets.database_url("max"))
     if not database_url.startswith("postgres"):
         raise SystemExit("the benchmark runs on PostgreSQL: set DATABASE_URL=postgres://…")
-    ensure_database(database_url)
-    setup_django(database_url)
+    datasets.use("max", database_url)
     plans = prepare(args.clients)
 
     env = {
@@ -214,7 +190,7 @@ def main() -> None:
             "--log-level",
             "warning",
         ],
-        cwd=ROOT,
+        cwd=datasets.ROOT,
         env=env,
     )
     try:
