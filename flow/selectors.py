@@ -2,9 +2,11 @@ import zoneinfo
 from datetime import date, datetime, time, timedelta
 
 from backlog.models import Blocker, Epic, Milestone, StateChange, Story
+from flow.metrics import report
 from flow.metrics.items import StoryRow, build_items
 from flow.metrics.snapshot import Inputs
 from flow.models import FlowSprint, MetricSnapshot, SprintCommitment
+from sem.errors import NotFound
 from teams.models import FlowTeam, ScrumTeam
 
 
@@ -153,3 +155,27 @@ def metric_snapshots_due(*, now: datetime) -> list[tuple[int, date]]:
     ).values_list("flow_team_id", "as_of", "computed_at")
     complete = {(pk, as_of) for pk, as_of, computed_at in done if computed_at >= due[pk][1]}
     return [(pk, day) for pk, (day, _) in due.items() if (pk, day) not in complete]
+
+
+def metrics_report(
+    *,
+    actor,
+    team_number: int | None = None,
+    team_id: int | None = None,
+    start: date | None = None,
+    end: date | None = None,
+) -> dict | None:
+    """The newest snapshot of the Flow Team or one of its Scrum Teams (by number on pages,
+    by id in the API), cut to a date range. None while the job has not computed one yet.
+    Another Flow Team's team is not found."""
+    team = None
+    if team_number is not None or team_id is not None:
+        lookup = {"number": team_number} if team_number is not None else {"pk": team_id}
+        team = ScrumTeam.objects.filter(flow_team=actor.flow_team, **lookup).first()
+        if team is None:
+            which = team_number if team_number is not None else f"with id {team_id}"
+            raise NotFound(f"the Flow Team has no Scrum Team {which}")
+    snapshot = metric_snapshot_latest(flow_team=actor.flow_team, team=team)
+    if snapshot is None:
+        return None
+    return report.build(snapshot.data, start, end) | {"computed_at": snapshot.computed_at}

@@ -14,7 +14,7 @@ from flow.metrics import snapshot
 from flow.models import FlowSprint, MetricSnapshot, Risk, SprintCommitment, TeamSprint
 from sem.errors import PermissionRefused, RuleViolation, VersionConflict
 from teams.models import Membership
-from teams.permissions import Actor, can_work_story, can_write_register
+from teams.permissions import Actor, can_refresh_metrics, can_work_story, can_write_register
 
 
 @transaction.atomic
@@ -283,3 +283,14 @@ def metric_snapshots_compute(*, flow_team, as_of=None) -> dict:
         MetricSnapshot.objects.bulk_create(created)
         MetricSnapshot.objects.bulk_update(changed, ["data", "computed_at"])
     return {"as_of": as_of.isoformat(), "created": len(created), "updated": len(changed)}
+
+
+def metrics_refresh_request(*, actor: Actor) -> None:
+    """Ask the metrics job to compute today's figures now (the page's button, the API's
+    refresh). Enqueued after commit, so nothing is asked if the request fails."""
+    if not can_refresh_metrics(actor):
+        raise PermissionRefused("stakeholders read the metrics; the hourly job refreshes them")
+    from flow.tasks import metrics_compute  # the tasks module imports this one
+
+    pk = actor.flow_team.pk
+    transaction.on_commit(lambda: metrics_compute.delay(pk))

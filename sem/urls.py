@@ -19,5 +19,6 @@ urlpatterns = [
         name="api-docs",
     ),
     path("", include("teams.urls")),
+    path("", include("flow.urls")),
     path("", include("events.urls")),
 ]

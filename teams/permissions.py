@@ -124,3 +124,9 @@ def can_see_events(actor: Actor) -> bool:
 def can_manage_webhooks(actor: Actor) -> bool:
     """Registering where the Flow Team's changes are sent: the CPO and the CSM."""
     return actor.is_cpo or actor.is_csm
+
+
+def can_refresh_metrics(actor: Actor) -> bool:
+    """Asking the metrics job to run now: anyone of the Flow Team who does the work or leads
+    it. Stakeholders read the metrics; the hourly job keeps them current."""
+    return not actor.is_stakeholder_only and bool(actor.all_roles)

@@ -2,7 +2,6 @@
 number of queries, written once, and due once per finished day."""
 
 import datetime
-import zoneinfo
 
 import pytest
 import time_machine
@@ -12,37 +11,11 @@ from django.test.utils import CaptureQueriesContext
 from backlog.models import Epic, StateChange
 from flow import selectors, services, tasks
 from flow.models import FlowSprint, MetricSnapshot
-from tests.backlog.factories import BlockerFactory, EpicFactory, MilestoneFactory, StoryFactory
+from tests.backlog.factories import BlockerFactory, EpicFactory, MilestoneFactory
 from tests.flow.factories import FlowSprintFactory, SprintCommitmentFactory, TeamSprintFactory
+from tests.flow.history import D, build_history, local, story_with
 
 pytestmark = pytest.mark.django_db
-D = datetime.date
-BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
-
-
-def local(day: str, hour: float = 12) -> datetime.datetime:
-    d = D.fromisoformat(day)
-    return datetime.datetime(d.year, d.month, d.day, tzinfo=BERLIN) + datetime.timedelta(hours=hour)
-
-
-def story_with(scrum_team, *steps, **fields):
-    """A story and its history: (state, local day[, hour]) from its creation on."""
-    story = StoryFactory(scrum_team=scrum_team, state=steps[-1][0], **fields)
-    previous = ""
-    rows = []
-    for state, day, *hour in steps:
-        rows.append(
-            StateChange(
-                flow_team=story.flow_team,
-                story=story,
-                from_state=previous,
-                to_state=state,
-                at=local(day, *hour),
-            )
-        )
-        previous = state
-    StateChange.objects.bulk_create(rows)
-    return story
 
 
 def writes(ctx):
@@ -60,14 +33,7 @@ def snapshot(flow_team, team=None, as_of=None):
 
 @pytest.fixture
 def history(flow):
-    one, two, _ = flow.scrum_teams
-    story_with(one, ("backlog", "2026-03-02"), ("in_progress", "2026-03-03"),
-               ("done", "2026-03-03", 18))  # fmt: skip
-    story_with(one, ("backlog", "2026-03-02"), ("in_progress", "2026-03-04"),
-               ("in_review", "2026-03-06"), ("done", "2026-03-09"))  # fmt: skip
-    story_with(two, ("backlog", "2026-03-02"), ("ready", "2026-03-03"),
-               ("in_progress", "2026-03-05"))  # fmt: skip
-    return flow
+    return build_history(flow)
 
 
 def test_a_snapshot_per_flow_team_and_scrum_team_and_a_second_run_writes_nothing(history):

@@ -1,0 +1,42 @@
+import re
+
+from django.core.management import call_command
+from playwright.sync_api import expect
+
+from flow.models import MetricSnapshot
+
+CANVASES = [
+    "chart-cycle-time", "chart-aging", "chart-throughput", "chart-cfd", "chart-wip",
+    "chart-distribution", "chart-velocity", "chart-predictability", "chart-forecast",
+]  # fmt: skip
+DRAWN = """ids => ids.map(id => {
+  const chart = Chart.getChart(document.getElementById(id));
+  return chart ? chart.data.datasets.reduce((n, d) => n + d.data.length, 0) : -1;
+})"""
+
+
+def test_cpo_reads_the_charts_and_narrows_them_to_a_team(transactional_db, settings, login):
+    settings.CELERY_TASK_ALWAYS_EAGER = True  # the seed's metrics run, in this process
+    call_command("seed", size="demo")
+    assert MetricSnapshot.objects.count() == 6  # the Flow Team and its 5 Scrum Teams
+
+    page = login("cpo@example.com")
+    page.get_by_role("link", name="Metrics").click()
+    expect(page.get_by_role("heading", name="Flow metrics", exact=True)).to_be_visible()
+    expect(page.locator("#metrics-scope")).to_contain_text("Whole Flow Team")
+    points = page.evaluate(DRAWN, CANVASES)
+    assert all(n > 0 for n in points), dict(zip(CANVASES, points, strict=True))
+    velocity_teams = page.evaluate("Chart.getChart('chart-velocity').data.datasets.length")
+    assert velocity_teams == 5
+
+    page.get_by_label("Team", exact=True).select_option(label="Team 2")
+    page.get_by_role("button", name="Show").click()
+    expect(page.locator("#metrics-scope")).to_contain_text("Team 2 ·")
+    expect(page).to_have_url(re.compile(r"/metrics/\?team=2"))
+    page.wait_for_function("Chart.getChart('chart-velocity')?.data.datasets.length === 1")
+    assert all(n > 0 for n in page.evaluate(DRAWN, CANVASES[:6]))
+
+    page.get_by_label("When will this many be done?").fill("25")
+    page.get_by_role("button", name="Ask").click()
+    expect(page.locator("#forecast-questions")).to_contain_text("When: your 25 stories")
+    assert page.console_errors == []  # CSP violations and script errors land here

@@ -1,0 +1,163 @@
+"""The metrics page, its CSVs and its refresh button: they read the stored snapshots, for the
+signed-in person's Flow Team only."""
+
+import csv
+import io
+
+import pytest
+import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from flow import services
+from flow.models import MetricSnapshot
+from tests.flow.history import AS_OF, compute_history, local, story_with
+from tests.teams.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+ROLES = ["cpo", "csm", "architect", "stakeholder", "po1", "sm1", "dev1", "po2", "dev3"]
+
+
+@pytest.fixture
+def computed(flow, foreign):
+    compute_history(flow, foreign)
+    with time_machine.travel(local("2026-03-10", 15), tick=False):
+        yield flow
+
+
+def page(client, user, query=""):
+    client.force_login(user)
+    return client.get(f"/metrics/{query}")
+
+
+def rows(response):
+    return list(csv.reader(io.StringIO(response.content.decode())))
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_role_reads_the_flow_teams_figures(client, computed, role):
+    response = page(client, computed.users[role])
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Whole Flow Team · 2026-03-02 to 2026-03-10" in html
+    # Cycle times 1 and 6 days: nearest rank gives 6 at the 85th percentile.
+    assert '<span class="value">6 days</span>' in html
+    assert "85 % of 2 stories finished within this" in html
+    assert "Invoice export" in html  # in the embedded chart data
+    assert "Foreign secret" not in html
+    for canvas in ("chart-cycle-time", "chart-cfd", "chart-throughput", "chart-aging",
+                   "chart-velocity", "chart-predictability", "chart-distribution"):  # fmt: skip
+        assert f'id="{canvas}"' in html
+
+
+def test_a_team_and_a_range_narrow_the_figures(client, computed):
+    html = page(client, computed.po2, "?team=1&start=2026-03-05&end=2026-03-09").content.decode()
+    assert "Team 1 · 2026-03-05 to 2026-03-09" in html
+    assert "85 % of 1 stories finished within this" in html  # only the one finished on the 9th
+    assert "Invoice export" in html and "Same-day fix" not in html
+
+
+def test_a_foreign_person_sees_only_their_own_flow_team(client, computed, foreign):
+    html = page(client, foreign.cpo).content.decode()
+    assert "Foreign secret" in html
+    assert "Invoice export" not in html and "Same-day fix" not in html
+
+
+def test_bad_filters_name_the_field_and_show_the_default_view(client, computed):
+    html = page(client, computed.cpo, "?start=2026-02-30&team=4").content.decode()
+    assert "From: Enter a valid date." in html
+    assert "Team: Select a valid choice. 4 is not one of the available choices." in html
+    assert "Whole Flow Team · 2026-03-02 to 2026-03-10" in html
+    html = page(client, computed.cpo, "?start=2026-03-09&end=2026-03-05").content.decode()
+    assert "To: must be on or after the From date" in html
+
+
+def test_a_person_without_a_flow_team_gets_404_and_a_visitor_the_login(client, computed):
+    assert page(client, UserFactory()).status_code == 404
+    client.logout()
+    response = client.get("/metrics/")
+    assert response.status_code == 302 and response["Location"].startswith("/login/")
+
+
+def test_before_the_first_run_the_page_says_so(client, flow):
+    html = page(client, flow.cpo).content.decode()
+    assert "The metrics job has not computed figures for this Flow Team yet." in html
+    assert client.get("/metrics/cycle-time.csv").status_code == 404
+
+
+def test_htmx_gets_only_the_body_for_the_new_filters(client, computed):
+    client.force_login(computed.cpo)
+    response = client.get("/metrics/?team=2", headers={"HX-Request": "true"})
+    html = response.content.decode()
+    assert html.lstrip().startswith('<div id="metrics-body"')
+    assert "<html" not in html and "Team 2 · " in html
+
+
+def test_forecast_questions_are_answered_from_the_stored_table(client, computed):
+    html = page(client, computed.cpo, "?items=3&by=2026-03-20").content.decode()
+    assert "When: your 3 stories" in html
+    assert "How many by 2026-03-20" in html
+
+
+def test_csv_holds_the_numbers_behind_each_chart(client, computed):
+    client.force_login(computed.dev1)
+    response = client.get("/metrics/cycle-time.csv?team=1")
+    assert response["Content-Disposition"] == (
+        'attachment; filename="team-1-cycle-time-2026-03-02-to-2026-03-10.csv"'
+    )
+    table = rows(response)
+    assert table[0][:8] == ["story", "title", "team", "kind", "points", "started", "finished",
+                            "cycle_time_days"]  # fmt: skip
+    assert [(r[1], r[3], r[5], r[6], r[7]) for r in table[1:]] == [
+        ("Same-day fix", "defect", "2026-03-03", "2026-03-03", "1"),
+        ("Invoice export", "feature", "2026-03-04", "2026-03-09", "6"),
+    ]
+    throughput = rows(client.get("/metrics/throughput.csv?start=2026-03-08"))
+    assert throughput == [["date", "finished"], ["2026-03-08", "0"], ["2026-03-09", "1"],
+                          ["2026-03-10", "0"]]  # fmt: skip
+    aging = rows(client.get("/metrics/aging.csv"))
+    assert [(r[1], r[4], r[6]) for r in aging[1:]] == [("Dunning letters", "in_progress", "6")]
+    # On the 3rd: one still in the backlog, one ready, one started and finished that day.
+    cfd = rows(client.get("/metrics/cumulative-flow.csv?end=2026-03-03"))
+    assert cfd == [["date", "backlog", "ready", "in_progress", "in_review", "done"],
+                   ["2026-03-02", "3", "0", "0", "0", "0"],
+                   ["2026-03-03", "1", "1", "0", "0", "1"]]  # fmt: skip
+    assert client.get("/metrics/burndown.csv").status_code == 404
+
+
+def test_the_page_runs_the_same_queries_for_a_small_and_a_large_history(client, computed):
+    client.force_login(computed.cpo)
+
+    def count():
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get("/metrics/?team=1").status_code == 200
+        return len(ctx)
+
+    small = count()
+    for n in range(40):
+        story_with(computed.scrum_teams[0], ("backlog", "2026-03-02"),
+                   ("in_progress", "2026-03-03"), ("done", f"2026-03-{4 + n % 6:02d}"))  # fmt: skip
+    services.metric_snapshots_compute(flow_team=computed.flow_team, as_of=AS_OF)
+    assert "42 stories finished" in client.get("/metrics/?team=1").content.decode()
+    # session, user, membership, roles, team numbers for the filter, the team, its snapshot
+    assert count() == small == 7
+
+
+def test_stakeholders_may_not_refresh_others_start_the_job_after_commit(
+    client, computed, settings, django_capture_on_commit_callbacks
+):
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    client.force_login(computed.stakeholder)
+    assert client.post("/metrics/refresh/").status_code == 403
+
+    MetricSnapshot.objects.all().delete()
+    client.force_login(computed.sm2)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = client.post("/metrics/refresh/", {"query": "team=2"})
+    assert response.status_code == 302 and response["Location"] == "/metrics/?team=2"
+    assert len(callbacks) == 1
+    assert set(MetricSnapshot.objects.values_list("flow_team", "as_of").distinct()) == {
+        (computed.flow_team.pk, AS_OF)
+    }
+    assert "Team 2 · 2026-03-02 to 2026-03-10" in client.get("/metrics/?team=2").content.decode()
+    assert client.get("/metrics/refresh/").status_code == 405
