@@ -18,6 +18,7 @@ ROUTES = [
     ("risks", "flow.api.views.RiskViewSet"),
     ("flow-sprints", "flow.api.views.FlowSprintViewSet"),
     ("team-sprints", "flow.api.views.TeamSprintViewSet"),
+    ("metrics", "flow.api.views.MetricsViewSet"),
     ("events", "events.api.views.EventViewSet"),
     ("webhooks", "teams.api.webhooks.WebhookEndpointViewSet"),
     ("webhook-deliveries", "teams.api.webhooks.WebhookDeliveryViewSet"),

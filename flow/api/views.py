@@ -1,11 +1,17 @@
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from backlog.models import Dependency, Story
-from flow import services
+from flow import selectors, services
+from flow.metrics import CONVENTIONS, report
 from flow.models import FlowSprint, Risk, SprintCommitment, TeamSprint
 from sem.api import (
     READ_ERRORS,
@@ -16,6 +22,7 @@ from sem.api import (
     expected_version,
 )
 from sem.api_fields import ScopedPrimaryKeyRelatedField
+from sem.errors import NotFound
 from teams.api.scope import ActorMixin
 from teams.models import ScrumTeam, User
 
@@ -206,3 +213,132 @@ class RiskViewSet(
             actor=self.actor, risk=risk, data=dict(body.validated_data), expected_version=version
         )
         return self.versioned(risk)
+
+
+class MetricsQuerySerializer(serializers.Serializer):
+    scrum_team = serializers.IntegerField(
+        required=False, min_value=1, help_text="A Scrum Team's id; without it, the Flow Team."
+    )
+    start = serializers.DateField(
+        required=False, help_text="First day (default: 90 days before as_of)."
+    )
+    end = serializers.DateField(required=False, help_text="Last day (default: as_of).")
+    items = serializers.IntegerField(
+        required=False, min_value=1, max_value=100_000, help_text="When will this many be done?"
+    )
+    by = serializers.DateField(required=False, help_text="How many will be done by this date?")
+
+    def validate(self, data):
+        if data.get("start") and data.get("end") and data["start"] > data["end"]:
+            raise serializers.ValidationError({"end": ["must be on or after start"]})
+        return data
+
+
+class MetricsReportSerializer(serializers.Serializer):
+    """The shape of a report; every figure follows metrics.md (see `conventions`)."""
+
+    as_of = serializers.DateField(help_text="Figures count up to the end of this day.")
+    timezone = serializers.CharField(help_text="The Flow Team's timezone: days are its days.")
+    team = serializers.IntegerField(allow_null=True, help_text="Scrum Team number, or null.")
+    computed_at = serializers.DateTimeField()
+    range = serializers.JSONField(help_text="start, end and first_day of the history.")
+    cycle_time = serializers.JSONField(
+        help_text="items (finished stories) and percentiles / lead_time_percentiles in days."
+    )
+    throughput = serializers.JSONField(help_text="dates, daily and weekly counts, total.")
+    wip = serializers.JSONField(help_text="dates and daily work in progress.")
+    cumulative_flow = serializers.JSONField(help_text="dates and daily counts per state.")
+    aging = serializers.JSONField(help_text="started, unfinished stories with age in days.")
+    flow_efficiency = serializers.JSONField(help_text="ratio of active to elapsed hours.")
+    distribution = serializers.JSONField(help_text="finished stories per kind, per Flow Sprint.")
+    sprints = serializers.JSONField(help_text="velocity and predictability per Flow Sprint.")
+    forecast = serializers.JSONField(help_text="Monte Carlo: window, how_many, questions.")
+    answers = serializers.JSONField(help_text="answers to `items` and `by`, when asked.")
+    conventions = serializers.JSONField(help_text="How each figure is counted.")
+
+
+class MetricsTableSerializer(serializers.Serializer):
+    chart = serializers.ChoiceField(choices=report.CHARTS)
+    team = serializers.IntegerField(allow_null=True)
+    as_of = serializers.DateField()
+    range = serializers.JSONField()
+    columns = serializers.ListField(child=serializers.CharField())
+    rows = serializers.ListField(child=serializers.ListField(child=serializers.JSONField()))
+
+
+NOT_COMPUTED = "the metrics job has not computed this Flow Team's metrics yet"
+METRICS_PARAMETERS = [MetricsQuerySerializer]
+
+
+class MetricsViewSet(ActorMixin, viewsets.ViewSet):
+    """Flow metrics read from the stored snapshots (never computed in the request)."""
+
+    lookup_field = "chart"
+    lookup_value_regex = "|".join(report.CHARTS)
+
+    def _report(self, request):
+        query = MetricsQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        params = query.validated_data
+        try:
+            found = selectors.metrics_report(
+                actor=self.actor,
+                team_id=params.get("scrum_team"),
+                start=params.get("start"),
+                end=params.get("end"),
+            )
+        except NotFound as missing:
+            # A filter naming a team the caller cannot see is bad input, like any other.
+            raise serializers.ValidationError({"scrum_team": [str(missing)]}) from missing
+        if found is None:
+            raise NotFound(NOT_COMPUTED)
+        return found, params
+
+    @extend_schema(
+        summary="Flow metrics of the Flow Team or one Scrum Team over a date range",
+        description="Cycle and lead time with percentiles (the 85th is the SLE), throughput, "
+        "WIP, cumulative flow, aging work in progress, flow efficiency, flow distribution, "
+        "velocity and predictability per Flow Sprint, and Monte Carlo forecasts, from the "
+        "newest snapshot the metrics job stored. 404 until the job has run once.",
+        parameters=METRICS_PARAMETERS,
+        responses={200: MetricsReportSerializer, **READ_ERRORS},
+    )
+    def list(self, request):
+        found, params = self._report(request)
+        answers = report.answer(found, items=params.get("items"), by=params.get("by"))
+        return Response(found | {"answers": answers, "conventions": dict(CONVENTIONS)})
+
+    @extend_schema(
+        summary="The numbers behind one chart, as columns and rows (as the page's CSV)",
+        parameters=[
+            OpenApiParameter("chart", str, OpenApiParameter.PATH, enum=[*report.CHARTS]),
+            *METRICS_PARAMETERS,
+        ],
+        responses={200: MetricsTableSerializer, **READ_ERRORS},
+    )
+    def retrieve(self, request, chart=None):
+        found, _ = self._report(request)
+        columns, rows = report.table(found, chart)
+        return Response(
+            {
+                "chart": chart,
+                "team": found["team"],
+                "as_of": found["as_of"],
+                "range": found["range"],
+                "columns": columns,
+                "rows": rows,
+            }
+        )
+
+    @extend_schema(
+        summary="Ask the metrics job to compute today's figures now",
+        request=None,
+        responses={
+            202: inline_serializer("MetricsRefresh", {"detail": serializers.CharField()}),
+            **WRITE_ERRORS,
+        },
+    )
+    @action(detail=False, methods=["post"])
+    def refresh(self, request):
+        services.metrics_refresh_request(actor=self.actor)
+        return Response({"detail": "the metrics job is computing today's figures"}, status=202)
