@@ -14,6 +14,7 @@ run: uv
 	$(UV) sync --frozen
 	$(UV) run python manage.py migrate --noinput
 	$(UV) run python manage.py seed --size demo
+	$(UV) run python manage.py beat_once
 	@echo ""
 	@echo "  ┌──────────────────────────────────────────────────────────────┐"
 	@echo "  │ SEM Flow runs on http://127.0.0.1:8000   (password: demo)    │"
