@@ -66,7 +66,9 @@ def start_worker():
 
 
 def producer():
-    return Celery(broker=BROKER)
+    # Not the current app: shared tasks would bind to this bare one (no Django settings,
+    # never eager) in every later test of the process.
+    return Celery(broker=BROKER, set_as_current=False)
 
 
 def wait_for(condition, seconds=60, every=0.2):
