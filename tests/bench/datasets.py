@@ -7,7 +7,7 @@ created, migrated and seeded on first use and reused afterwards:
     fleet  semflow_bench_fleet    (10 Flow Teams, 60,000 stories)
 
 The server is ``BENCH_POSTGRES`` (default ``postgres://postgres@127.0.0.1:5432``).
-Loading ``fleet`` takes about a minute. A data set cut off half-way (fewer Flow
+Loading ``fleet`` takes under a minute on PostgreSQL. A data set cut off half-way (fewer Flow
 Teams than it should have) is rebuilt with ``seed --reset``.
 
     uv run python -m tests.bench.datasets max fleet    # load them ahead of a benchmark
