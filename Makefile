@@ -16,14 +16,13 @@ run: uv
 	$(UV) run python manage.py seed --size demo
 	$(UV) run python manage.py beat_once
 	@echo ""
-	@echo "  ┌──────────────────────────────────────────────────────────────┐"
-	@echo "  │ SEM Flow runs on http://127.0.0.1:8000   (password: demo)    │"
-	@echo "  │   CPO        cpo@example.com                                 │"
-	@echo "  │   CSM        csm@example.com                                 │"
-	@echo "  │   Architect  architect@example.com                           │"
-	@echo "  │   Team 1     po1@example.com  sm1@example.com  dev1@example.com │"
-	@echo "  │   Team 2..5  po2@ … sm5@ … dev5@example.com                  │"
-	@echo "  └──────────────────────────────────────────────────────────────┘"
+	@echo "  SEM Flow runs on http://127.0.0.1:8000 (every password: demo)"
+	@echo "    CPO          cpo@example.com"
+	@echo "    CSM          csm@example.com"
+	@echo "    Architect    architect@example.com"
+	@echo "    Stakeholder  stakeholder@example.com"
+	@echo "    Team 1       po1@example.com  sm1@example.com  dev1@example.com"
+	@echo "    Teams 2-5    po2@ … po5@, sm2@ … sm5@, dev2@ … dev5@example.com"
 	@echo ""
 	$(UV) run python manage.py runserver 127.0.0.1:8000
 
