@@ -290,6 +290,9 @@
     Chart.defaults.color = c.ink;
     Chart.defaults.borderColor = c.line;
     Chart.defaults.font.family = getComputedStyle(document.body).fontFamily;
+    // Compact legends: on a phone they would otherwise take half of each chart.
+    Chart.defaults.plugins.legend.labels.boxWidth = 12;
+    Chart.defaults.plugins.legend.labels.font = { size: 11 };
     [cycleTime, aging, throughput, cumulativeFlow, wip, distribution, sprints, forecastFan].forEach((draw) => draw(report, c));
   }
 

@@ -40,3 +40,15 @@ def test_cpo_reads_the_charts_and_narrows_them_to_a_team(transactional_db, setti
     page.get_by_role("button", name="Ask").click()
     expect(page.locator("#forecast-questions")).to_contain_text("When: your 25 stories")
     assert page.console_errors == []  # CSP violations and script errors land here
+
+
+def test_the_pages_fit_a_phone_screen(transactional_db, settings, login, live_server):
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    call_command("seed", size="demo")
+    page = login("po2@example.com")
+    page.set_viewport_size({"width": 390, "height": 844})
+    for path in ("/", "/calendar/", "/metrics/?team=2", "/flow-team/", "/account/tokens/"):
+        page.goto(live_server.url + path)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, f"{path} is {width} px wide on a 390 px screen"
+    assert page.console_errors == []
