@@ -71,3 +71,17 @@ def fresh_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture
+def metrics_history(flow, foreign):
+    """``flow`` with the hand-computed story history of tests/flow/history.py and a foreign
+    Flow Team's finished story, both computed by the metrics job on AS_OF; the clock stands
+    at 15:00 that day."""
+    import time_machine
+
+    from tests.flow.history import compute_history, local
+
+    compute_history(flow, foreign)
+    with time_machine.travel(local("2026-03-10", 15), tick=False):
+        yield flow

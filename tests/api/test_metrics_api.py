@@ -2,27 +2,19 @@
 job to run now. Every role of the own Flow Team reads them; nobody sees another's."""
 
 import pytest
-import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from flow import services
 from flow.models import MetricSnapshot
-from tests.flow.history import AS_OF, compute_history, local, story_with
+from tests.flow.history import AS_OF, story_with
 
 pytestmark = pytest.mark.django_db
 ROLES = ["cpo", "csm", "architect", "stakeholder", "po1", "sm1", "dev1", "po2", "dev2"]
 
 
-@pytest.fixture
-def computed(flow, foreign):
-    compute_history(flow, foreign)
-    with time_machine.travel(local("2026-03-10", 15), tick=False):
-        yield flow
-
-
 @pytest.mark.parametrize("role", ROLES)
-def test_every_role_reads_its_own_flow_teams_metrics(api, computed, foreign, role):
+def test_every_role_reads_its_own_flow_teams_metrics(api, metrics_history, foreign, role):
     body = api(role).get("/api/v1/metrics/").json()
     assert body["team"] is None and body["as_of"] == "2026-03-10"
     assert body["range"] == {"start": "2026-03-02", "end": "2026-03-10", "first_day": "2026-03-02"}
@@ -39,8 +31,8 @@ def test_every_role_reads_its_own_flow_teams_metrics(api, computed, foreign, rol
     }
 
 
-def test_a_scrum_team_a_range_and_the_forecast_questions(api, computed):
-    team = computed.scrum_teams[0].pk
+def test_a_scrum_team_a_range_and_the_forecast_questions(api, metrics_history):
+    team = metrics_history.scrum_teams[0].pk
     body = (
         api("dev2")
         .get(f"/api/v1/metrics/?scrum_team={team}&start=2026-03-05&items=2&by=2026-03-31")
@@ -55,7 +47,7 @@ def test_a_scrum_team_a_range_and_the_forecast_questions(api, computed):
     assert counts["50"] >= counts["85"]  # the safer bet is the smaller number
 
 
-def test_the_numbers_behind_one_chart(api, computed):
+def test_the_numbers_behind_one_chart(api, metrics_history):
     body = api("sm1").get("/api/v1/metrics/throughput/?start=2026-03-08").json()
     assert body == {
         "chart": "throughput",
@@ -80,7 +72,7 @@ def test_the_numbers_behind_one_chart(api, computed):
         ("scrum_team=abc", {"scrum_team": ["A valid integer is required."]}),
     ],
 )
-def test_bad_queries_name_the_field_and_why(api, computed, query, errors):
+def test_bad_queries_name_the_field_and_why(api, metrics_history, query, errors):
     response = api("po1").get(f"/api/v1/metrics/?{query}")
     assert response.status_code == 400
     assert response["Content-Type"] == "application/problem+json"
@@ -96,9 +88,9 @@ def test_before_the_first_run_it_is_404_and_without_credentials_401(api, flow):
     assert APIClient().get("/api/v1/metrics/").status_code == 401
 
 
-def test_reads_run_the_same_queries_for_a_small_and_a_large_history(api, computed):
+def test_reads_run_the_same_queries_for_a_small_and_a_large_history(api, metrics_history):
     client = api("cpo")
-    team = computed.scrum_teams[0].pk
+    team = metrics_history.scrum_teams[0].pk
 
     def count():
         with CaptureQueriesContext(connection) as ctx:
@@ -109,25 +101,27 @@ def test_reads_run_the_same_queries_for_a_small_and_a_large_history(api, compute
     count()  # the token's first use records when it was last used (once a minute)
     small = count()
     for n in range(40):
-        story_with(computed.scrum_teams[0], ("backlog", "2026-03-02"),
+        story_with(metrics_history.scrum_teams[0], ("backlog", "2026-03-02"),
                    ("in_progress", "2026-03-03"), ("done", f"2026-03-{4 + n % 6:02d}"))  # fmt: skip
-    services.metric_snapshots_compute(flow_team=computed.flow_team, as_of=AS_OF)
+    services.metric_snapshots_compute(flow_team=metrics_history.flow_team, as_of=AS_OF)
     assert len(client.get("/api/v1/metrics/cycle-time/").json()["rows"]) == 42
     # per request: token, actor (membership, roles), snapshot; and the team for the first
     assert count() == small == 9
 
 
 def test_refresh_is_refused_to_stakeholders_and_runs_the_job_after_commit(
-    api, computed, settings, django_capture_on_commit_callbacks
+    api, metrics_history, settings, django_capture_on_commit_callbacks
 ):
     settings.CELERY_TASK_ALWAYS_EAGER = True
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         assert api("stakeholder").post("/api/v1/metrics/refresh/").status_code == 403
     assert callbacks == []
 
-    MetricSnapshot.objects.filter(flow_team=computed.flow_team).delete()
+    MetricSnapshot.objects.filter(flow_team=metrics_history.flow_team).delete()
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         response = api("dev1").post("/api/v1/metrics/refresh/")
     assert response.status_code == 202 and len(callbacks) == 1
-    assert MetricSnapshot.objects.filter(flow_team=computed.flow_team, as_of=AS_OF).count() == 4
+    assert (
+        MetricSnapshot.objects.filter(flow_team=metrics_history.flow_team, as_of=AS_OF).count() == 4
+    )
     assert api("dev1").get("/api/v1/metrics/").json()["throughput"]["total"] == 2

@@ -5,24 +5,16 @@ import csv
 import io
 
 import pytest
-import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from flow import services
 from flow.models import MetricSnapshot
-from tests.flow.history import AS_OF, compute_history, local, story_with
+from tests.flow.history import AS_OF, story_with
 from tests.teams.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 ROLES = ["cpo", "csm", "architect", "stakeholder", "po1", "sm1", "dev1", "po2", "dev3"]
-
-
-@pytest.fixture
-def computed(flow, foreign):
-    compute_history(flow, foreign)
-    with time_machine.travel(local("2026-03-10", 15), tick=False):
-        yield flow
 
 
 def page(client, user, query=""):
@@ -35,8 +27,8 @@ def rows(response):
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_every_role_reads_the_flow_teams_figures(client, computed, role):
-    response = page(client, computed.users[role])
+def test_every_role_reads_the_flow_teams_figures(client, metrics_history, role):
+    response = page(client, metrics_history.users[role])
     html = response.content.decode()
     assert response.status_code == 200
     assert "Whole Flow Team · 2026-03-02 to 2026-03-10" in html
@@ -50,29 +42,31 @@ def test_every_role_reads_the_flow_teams_figures(client, computed, role):
         assert f'id="{canvas}"' in html
 
 
-def test_a_team_and_a_range_narrow_the_figures(client, computed):
-    html = page(client, computed.po2, "?team=1&start=2026-03-05&end=2026-03-09").content.decode()
+def test_a_team_and_a_range_narrow_the_figures(client, metrics_history):
+    html = page(
+        client, metrics_history.po2, "?team=1&start=2026-03-05&end=2026-03-09"
+    ).content.decode()
     assert "Team 1 · 2026-03-05 to 2026-03-09" in html
     assert "85 % of 1 stories finished within this" in html  # only the one finished on the 9th
     assert "Invoice export" in html and "Same-day fix" not in html
 
 
-def test_a_foreign_person_sees_only_their_own_flow_team(client, computed, foreign):
+def test_a_foreign_person_sees_only_their_own_flow_team(client, metrics_history, foreign):
     html = page(client, foreign.cpo).content.decode()
     assert "Foreign secret" in html
     assert "Invoice export" not in html and "Same-day fix" not in html
 
 
-def test_bad_filters_name_the_field_and_show_the_default_view(client, computed):
-    html = page(client, computed.cpo, "?start=2026-02-30&team=4").content.decode()
+def test_bad_filters_name_the_field_and_show_the_default_view(client, metrics_history):
+    html = page(client, metrics_history.cpo, "?start=2026-02-30&team=4").content.decode()
     assert "From: Enter a valid date." in html
     assert "Team: Select a valid choice. 4 is not one of the available choices." in html
     assert "Whole Flow Team · 2026-03-02 to 2026-03-10" in html
-    html = page(client, computed.cpo, "?start=2026-03-09&end=2026-03-05").content.decode()
+    html = page(client, metrics_history.cpo, "?start=2026-03-09&end=2026-03-05").content.decode()
     assert "To: must be on or after the From date" in html
 
 
-def test_a_person_without_a_flow_team_gets_404_and_a_visitor_the_login(client, computed):
+def test_a_person_without_a_flow_team_gets_404_and_a_visitor_the_login(client, metrics_history):
     assert page(client, UserFactory()).status_code == 404
     client.logout()
     response = client.get("/metrics/")
@@ -85,22 +79,22 @@ def test_before_the_first_run_the_page_says_so(client, flow):
     assert client.get("/metrics/cycle-time.csv").status_code == 404
 
 
-def test_htmx_gets_only_the_body_for_the_new_filters(client, computed):
-    client.force_login(computed.cpo)
+def test_htmx_gets_only_the_body_for_the_new_filters(client, metrics_history):
+    client.force_login(metrics_history.cpo)
     response = client.get("/metrics/?team=2", headers={"HX-Request": "true"})
     html = response.content.decode()
     assert html.lstrip().startswith('<div id="metrics-body"')
     assert "<html" not in html and "Team 2 · " in html
 
 
-def test_forecast_questions_are_answered_from_the_stored_table(client, computed):
-    html = page(client, computed.cpo, "?items=3&by=2026-03-20").content.decode()
+def test_forecast_questions_are_answered_from_the_stored_table(client, metrics_history):
+    html = page(client, metrics_history.cpo, "?items=3&by=2026-03-20").content.decode()
     assert "When: your 3 stories" in html
     assert "How many by 2026-03-20" in html
 
 
-def test_csv_holds_the_numbers_behind_each_chart(client, computed):
-    client.force_login(computed.dev1)
+def test_csv_holds_the_numbers_behind_each_chart(client, metrics_history):
+    client.force_login(metrics_history.dev1)
     response = client.get("/metrics/cycle-time.csv?team=1")
     assert response["Content-Disposition"] == (
         'attachment; filename="team-1-cycle-time-2026-03-02-to-2026-03-10.csv"'
@@ -125,8 +119,8 @@ def test_csv_holds_the_numbers_behind_each_chart(client, computed):
     assert client.get("/metrics/burndown.csv").status_code == 404
 
 
-def test_the_page_runs_the_same_queries_for_a_small_and_a_large_history(client, computed):
-    client.force_login(computed.cpo)
+def test_the_page_runs_the_same_queries_for_a_small_and_a_large_history(client, metrics_history):
+    client.force_login(metrics_history.cpo)
 
     def count():
         with CaptureQueriesContext(connection) as ctx:
@@ -135,29 +129,29 @@ def test_the_page_runs_the_same_queries_for_a_small_and_a_large_history(client, 
 
     small = count()
     for n in range(40):
-        story_with(computed.scrum_teams[0], ("backlog", "2026-03-02"),
+        story_with(metrics_history.scrum_teams[0], ("backlog", "2026-03-02"),
                    ("in_progress", "2026-03-03"), ("done", f"2026-03-{4 + n % 6:02d}"))  # fmt: skip
-    services.metric_snapshots_compute(flow_team=computed.flow_team, as_of=AS_OF)
+    services.metric_snapshots_compute(flow_team=metrics_history.flow_team, as_of=AS_OF)
     assert "42 stories finished" in client.get("/metrics/?team=1").content.decode()
     # session, user, membership, roles, team numbers for the filter, the team, its snapshot
     assert count() == small == 7
 
 
 def test_stakeholders_may_not_refresh_others_start_the_job_after_commit(
-    client, computed, settings, django_capture_on_commit_callbacks
+    client, metrics_history, settings, django_capture_on_commit_callbacks
 ):
     settings.CELERY_TASK_ALWAYS_EAGER = True
-    client.force_login(computed.stakeholder)
+    client.force_login(metrics_history.stakeholder)
     assert client.post("/metrics/refresh/").status_code == 403
 
     MetricSnapshot.objects.all().delete()
-    client.force_login(computed.sm2)
+    client.force_login(metrics_history.sm2)
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         response = client.post("/metrics/refresh/", {"query": "team=2"})
     assert response.status_code == 302 and response["Location"] == "/metrics/?team=2"
     assert len(callbacks) == 1
     assert set(MetricSnapshot.objects.values_list("flow_team", "as_of").distinct()) == {
-        (computed.flow_team.pk, AS_OF)
+        (metrics_history.flow_team.pk, AS_OF)
     }
     assert "Team 2 · 2026-03-02 to 2026-03-10" in client.get("/metrics/?team=2").content.decode()
     assert client.get("/metrics/refresh/").status_code == 405
