@@ -355,7 +355,7 @@ class _FlowTeamBuilder:
         rng, spec = self.rng, self.spec
         start = self.sprints[0].start - timedelta(days=14)
         span_days = (self.now.date() - start).days
-        stories, histories, meta = [], [], []
+        stories, histories = [], []
         per_team = [spec.stories // spec.scrum_teams] * spec.scrum_teams
         for t in range(spec.stories % spec.scrum_teams):
             per_team[t] += 1
@@ -387,10 +387,7 @@ class _FlowTeamBuilder:
                     )
                 )
                 histories.append(timeline)
-                meta.append(created)
         stories = Story.objects.bulk_create(stories, batch_size=2000)
-        for story, created in zip(stories, meta, strict=True):
-            story.created_at = story.updated_at = created
 
         changes, criteria, tasks, blockers, commitments = [], [], [], [], []
         flow_team_id = self.flow_team.pk
