@@ -251,7 +251,10 @@ class MetricsReportSerializer(serializers.Serializer):
     aging = serializers.JSONField(help_text="started, unfinished stories with age in days.")
     flow_efficiency = serializers.JSONField(help_text="ratio of active to elapsed hours.")
     distribution = serializers.JSONField(help_text="finished stories per kind, per Flow Sprint.")
-    sprints = serializers.JSONField(help_text="velocity and predictability per Flow Sprint.")
+    sprints = serializers.JSONField(
+        help_text="velocity and predictability per Flow Sprint; `predictable`: inside the band."
+    )
+    predictability_band = serializers.JSONField(help_text="healthy predictability: low, high.")
     forecast = serializers.JSONField(help_text="Monte Carlo: window, how_many, questions.")
     answers = serializers.JSONField(help_text="answers to `items` and `by`, when asked.")
     conventions = serializers.JSONField(help_text="How each figure is counted.")

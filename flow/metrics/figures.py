@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from flow.metrics.items import KINDS, STATES, Item
 
 PERCENTILES = (50, 70, 85, 95)
+PREDICTABILITY_HEALTHY = (0.8, 1.0)  # metrics.md: the healthy band of flow predictability
 
 
 def percentile(values: Sequence[int | float], p: float):
@@ -158,6 +159,12 @@ def sprint_rows(
             }
         )
     return rows
+
+
+def predictable(ratio: float | None) -> bool | None:
+    """Inside the healthy band of flow predictability; None when nothing was committed."""
+    low, high = PREDICTABILITY_HEALTHY
+    return None if ratio is None else low <= ratio <= high
 
 
 def _ratio(part: int, whole: int) -> float | None:

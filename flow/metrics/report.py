@@ -42,7 +42,13 @@ def build(data: dict, start: date | None = None, end: date | None = None) -> dic
     cycle_times = [row["cycle_time"] for row in finished]
     throughput = data["daily"]["throughput"][lo:hi]
     aging_columns = data["aging"]["columns"]
-    sprints = [s for s in data["sprints"] if s["end"] >= dates[0] and s["start"] <= dates[-1]]
+    sprints = [
+        s | {"predictable": figures.predictable(s["predictability"]["ratio"])}
+        for s in data["sprints"]
+        if s["end"] >= dates[0] and s["start"] <= dates[-1]
+    ]
+    cycle_time_percentiles = figures.percentiles(cycle_times)
+    band_low, band_high = figures.PREDICTABILITY_HEALTHY
     return {
         "as_of": data["as_of"],
         "timezone": data["timezone"],
@@ -50,7 +56,7 @@ def build(data: dict, start: date | None = None, end: date | None = None) -> dic
         "range": {"start": dates[0], "end": dates[-1], "first_day": data["first_day"]},
         "cycle_time": {
             "items": finished,
-            "percentiles": figures.percentiles(cycle_times),
+            "percentiles": cycle_time_percentiles,
             "lead_time_percentiles": figures.percentiles([row["lead_time"] for row in finished]),
         },
         "throughput": {
@@ -66,7 +72,7 @@ def build(data: dict, start: date | None = None, end: date | None = None) -> dic
         },
         "aging": {
             "items": [dict(zip(aging_columns, row, strict=True)) for row in data["aging"]["rows"]],
-            "percentiles": figures.percentiles(cycle_times),
+            "percentiles": cycle_time_percentiles,
         },
         "flow_efficiency": _efficiency(finished),
         "distribution": {
@@ -74,6 +80,7 @@ def build(data: dict, start: date | None = None, end: date | None = None) -> dic
             "sprints": [{"number": s["number"], **s["distribution"]} for s in sprints],
         },
         "sprints": sprints,
+        "predictability_band": {"low": band_low, "high": band_high},
         "forecast": _dated(data["forecast"], as_of),
     }
 

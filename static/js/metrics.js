@@ -10,6 +10,7 @@
   };
   const KINDS = ["feature", "defect", "debt", "risk"];
   const PERCENTILES = ["50", "70", "85", "95"];
+  const BAND_FLOOR = "band floor"; // the band's invisible lower line, kept out of legend and tooltips
   let charts = [];
 
   function css(name) {
@@ -42,8 +43,6 @@
   function make(id, config) {
     const canvas = document.getElementById(id);
     if (!canvas) return;
-    const existing = Chart.getChart(canvas);
-    if (existing) existing.destroy();
     config.options = Object.assign({ responsive: true, maintainAspectRatio: false }, config.options);
     charts.push(new Chart(canvas, config));
   }
@@ -226,14 +225,15 @@
     // A sprint still running has no predictability yet: leave it out rather than plot a dip.
     const pct = (s, ratio) => (s.state === "active" || ratio === null || ratio === undefined ? null : Math.round(ratio * 1000) / 10);
     const span = labels.length;
+    const band = { low: r.predictability_band.low * 100, high: r.predictability_band.high * 100 };
     make("chart-predictability", {
       type: "line",
       data: {
         labels,
         datasets: [
-          // The healthy band, 80 to 100 %, drawn as a filled area between two flat lines.
-          { label: "80 %", data: Array(span).fill(80), borderColor: "transparent", pointRadius: 0, fill: false },
-          { label: "Healthy 80–100 %", data: Array(span).fill(100), borderColor: withAlpha(c.ok, 0.4), backgroundColor: withAlpha(c.ok, 0.12), pointRadius: 0, fill: "-1" },
+          // The healthy band, drawn as a filled area between two flat lines.
+          { label: BAND_FLOOR, data: Array(span).fill(band.low), borderColor: "transparent", pointRadius: 0, fill: false },
+          { label: `Healthy ${band.low}–${band.high} %`, data: Array(span).fill(band.high), borderColor: withAlpha(c.ok, 0.4), backgroundColor: withAlpha(c.ok, 0.12), pointRadius: 0, fill: "-1" },
           ...teams.map((t, i) => ({
             label: `Team ${t}`,
             data: rows.map((s) => pct(s, s.predictability.teams[t]?.ratio)),
@@ -245,8 +245,8 @@
       options: {
         scales: { y: { beginAtZero: true, suggestedMax: 120, ticks: { callback: (v) => `${v} %` } } },
         plugins: {
-          legend: { display: teams.length <= 8, labels: { filter: (item) => item.text !== "80 %" } },
-          tooltip: { filter: (item) => item.dataset.label !== "80 %" },
+          legend: { display: teams.length <= 8, labels: { filter: (item) => item.text !== BAND_FLOOR } },
+          tooltip: { filter: (item) => item.dataset.label !== BAND_FLOOR },
         },
       },
     });
