@@ -157,6 +157,9 @@ def metric_snapshots_due(*, now: datetime) -> list[tuple[int, date]]:
     return [(pk, day) for pk, (day, _) in due.items() if (pk, day) not in complete]
 
 
+NOT_COMPUTED = "the metrics job has not computed this Flow Team's metrics yet"
+
+
 def metrics_report(
     *,
     actor,

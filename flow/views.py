@@ -73,7 +73,7 @@ def metrics_csv(request, chart: str):
     actor = _actor(request)
     _, _, found = _filtered_report(request, actor)
     if found is None:
-        raise Http404("the metrics job has not computed this Flow Team's metrics yet")
+        raise Http404(selectors.NOT_COMPUTED)
     header, rows = report.table(found, chart)
     scope = f"team-{found['team']}" if found["team"] else actor.flow_team.slug
     name = f"{scope}-{chart}-{found['range']['start']}-to-{found['range']['end']}.csv"

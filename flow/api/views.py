@@ -269,7 +269,6 @@ class MetricsTableSerializer(serializers.Serializer):
     rows = serializers.ListField(child=serializers.ListField(child=serializers.JSONField()))
 
 
-NOT_COMPUTED = "the metrics job has not computed this Flow Team's metrics yet"
 METRICS_PARAMETERS = [MetricsQuerySerializer]
 
 
@@ -294,7 +293,7 @@ class MetricsViewSet(ActorMixin, viewsets.ViewSet):
             # A filter naming a team the caller cannot see is bad input, like any other.
             raise serializers.ValidationError({"scrum_team": [str(missing)]}) from missing
         if found is None:
-            raise NotFound(NOT_COMPUTED)
+            raise NotFound(selectors.NOT_COMPUTED)
         return found, params
 
     @extend_schema(
