@@ -57,7 +57,6 @@ def metrics_page(request):
         else {},
         "conventions": CONVENTIONS,
         "percentiles": [str(p) for p in PERCENTILES],
-        "charts": report.CHARTS,
         "query": request.GET.urlencode(),
         "can_refresh": can_refresh_metrics(actor),
     }

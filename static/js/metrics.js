@@ -140,13 +140,24 @@
   }
 
   function throughput(r, c) {
+    const first = r.throughput.dates[0];
+    // Each week's total stands on its Monday (or the range's first day, for a partial week).
+    const weekly = r.throughput.weekly.map((w) => ({ x: w.week < first ? first : w.week, y: w.throughput }));
     make("chart-throughput", {
       type: "bar",
       data: {
         labels: r.throughput.dates,
-        datasets: [{ label: "Stories finished", data: r.throughput.daily, backgroundColor: c.ok }],
+        datasets: [
+          { label: "Per day", data: r.throughput.daily, backgroundColor: c.ok, yAxisID: "y" },
+          { type: "line", label: "Per week", data: weekly, borderColor: c.ink, backgroundColor: c.ink, stepped: "before", pointRadius: 2, yAxisID: "week" },
+        ],
       },
-      options: { scales: { y: { beginAtZero: true, ticks: { precision: 0 } } }, plugins: { legend: { display: false } } },
+      options: {
+        scales: {
+          y: { beginAtZero: true, ticks: { precision: 0 }, title: { display: true, text: "per day" } },
+          week: { position: "right", beginAtZero: true, ticks: { precision: 0 }, grid: { display: false }, title: { display: true, text: "per week" } },
+        },
+      },
     });
   }
 

@@ -155,3 +155,10 @@ def test_stakeholders_may_not_refresh_others_start_the_job_after_commit(
     }
     assert "Team 2 · 2026-03-02 to 2026-03-10" in client.get("/metrics/?team=2").content.decode()
     assert client.get("/metrics/refresh/").status_code == 405
+
+
+def test_lead_time_is_shown_beside_cycle_time(client, metrics_history):
+    html = page(client, metrics_history.cpo).content.decode()
+    lead = html[html.index('id="lead-time"') :].split("</dl>")[0]
+    # Created on the 2nd, done on the 3rd and the 9th: 2 and 8 days.
+    assert "<dt>50 %</dt><dd>≤ 2 d</dd>" in lead and "<dt>85 %</dt><dd>≤ 8 d</dd>" in lead
