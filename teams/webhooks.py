@@ -73,7 +73,7 @@ def _check_url(url: str) -> str:
     if parts.scheme != "https":
         raise RuleViolation("webhooks are sent over HTTPS only", field="url")
     # An address inside the server's own network would let a caller probe it.
-    if loopback or (address is not None and not address.is_global):
+    if loopback or (address is not None and not _is_public(address)):
         raise RuleViolation(
             "a public host; private and loopback addresses are refused", field="url"
         )

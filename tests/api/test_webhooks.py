@@ -194,6 +194,7 @@ def test_work_rolled_back_sends_nothing(
         ("http://hooks.example.com/x", "webhooks are sent over HTTPS only"),
         ("https://10.1.2.3/x", "a public host; private and loopback addresses are refused"),
         ("https://127.0.0.1/x", "a public host; private and loopback addresses are refused"),
+        ("https://[64:ff9b::a00:1]/x", "a public host; private and loopback addresses are refused"),
         ("https://user:pw@hooks.example.com/x", "no credentials in the URL"),
         ("ftp://hooks.example.com/x", "webhooks are sent over HTTPS only"),
     ],
