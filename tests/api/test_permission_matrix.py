@@ -71,6 +71,7 @@ def populate(ns):
     from tests.events.factories import EventFactory
 
     EventFactory(flow_sprint=sprint)
+    EventFactory(flow_sprint=sprint, kind="review")  # one a stakeholder sees, too
     # Registered last: the writes above send nothing (and nothing is sent in these tests).
     webhook = webhook_endpoint_create(
         actor=cpo, url=f"https://hooks.example.com/{ns.flow_team.slug}", event_types=["story"]
