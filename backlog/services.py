@@ -676,6 +676,8 @@ def dependency_update(
         raise RuleViolation("unknown or read-only field", field=refused[0])
     if "state" in data and data["state"] not in Dependency.State.values:
         raise RuleViolation("a dependency is open, resolved or broken", field="state")
+    if data.get("needed_by") is not None and data["needed_by"].flow_team_id != actor.flow_team_id:
+        raise RuleViolation("the Flow Sprint is not in this Flow Team", field="needed_by")
     for field, value in data.items():
         setattr(dependency, field, value)
     _save_bumped(dependency, data)

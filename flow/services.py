@@ -108,6 +108,14 @@ def risk_update(
     refused = sorted(set(data) - RISK_FIELDS)
     if refused:
         raise RuleViolation("unknown or read-only field", field=refused[0])
+    if "scrum_team" in data:
+        # Moving a risk is writing it into the other register: a PO or SM keeps only their own.
+        team = data["scrum_team"]
+        if not can_write_register(actor, team.pk if team else None):
+            raise RuleViolation(
+                "you may only move a risk into a register you keep (your own team's)",
+                field="scrum_team",
+            )
     merged = {"mitigation": risk.mitigation, **data}
     _check_risk(actor, merged)
     for field, value in data.items():

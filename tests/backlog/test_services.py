@@ -298,3 +298,23 @@ def test_rank_moves_check_the_version_they_were_given(flow):
     with pytest.raises(VersionConflict):
         services.epic_rank_move(actor=flow.actor("cpo"), epic=other, after=epic, expected_version=1)
     assert list(Epic.objects.filter(flow_team=flow.flow_team).order_by("rank")) == [other, epic]
+
+
+def test_a_dependency_cannot_be_needed_by_another_flow_teams_sprint(flow, foreign, story):
+    from tests.flow.factories import FlowSprintFactory
+
+    other = services.story_create(
+        actor=flow.actor("po2"), scrum_team=flow.scrum_teams[1], title="API"
+    )
+    dependency = services.dependency_create(actor=flow.actor("po1"), source=story, target=other)
+    theirs = FlowSprintFactory(flow_team=foreign.flow_team)
+    with pytest.raises(RuleViolation) as refusal:
+        services.dependency_update(
+            actor=flow.actor("po1"), dependency=dependency, data={"needed_by": theirs}
+        )
+    assert refusal.value.field == "needed_by"
+    # A PO of another team may not edit the source team's dependency.
+    with pytest.raises(PermissionRefused):
+        services.dependency_update(
+            actor=flow.actor("po2"), dependency=dependency, data={"state": "resolved"}
+        )
