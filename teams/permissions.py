@@ -100,22 +100,6 @@ def can_write_sos_report(actor: Actor, scrum_team_id: int) -> bool:
     return actor.is_csm or _in_team(actor, scrum_team_id, roles=(Role.PO, Role.SM))
 
 
-def can_join_flow_retro(actor: Actor) -> bool:
-    return bool(
-        actor.flow_roles & {Role.CPO, Role.CSM, Role.ARCHITECT}
-        or any(r & {Role.PO, Role.SM} for r in actor.team_roles.values())
-    )
-
-
-def can_join_team_retro(actor: Actor, scrum_team_id: int) -> bool:
-    return _in_team(actor, scrum_team_id)
-
-
-def can_give_feedback(actor: Actor) -> bool:
-    """Review feedback: everyone in the Flow Team, stakeholders included."""
-    return bool(actor.flow_roles or actor.team_roles)
-
-
 def can_see_events(actor: Actor) -> bool:
     """Everyone but a stakeholder-only member sees the event schedule and SoS."""
     return not actor.is_stakeholder_only
