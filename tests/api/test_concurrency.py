@@ -5,6 +5,7 @@ N clients read the same version and write at once with the same If-Match: exactl
 is in the object and its history. Real connections and row locks: PostgreSQL only.
 """
 
+import datetime
 import json
 import threading
 import urllib.error
@@ -41,7 +42,11 @@ def request(url, method, token, body=None, etag=None):
         with urllib.request.urlopen(req, timeout=30) as response:
             return response.status, response.headers.get("ETag"), json.loads(response.read())
     except urllib.error.HTTPError as error:
-        return error.code, None, json.loads(error.read() or b"{}")
+        raw = error.read()
+        try:
+            return error.code, None, json.loads(raw or b"{}")
+        except ValueError:  # a 500's HTML page: keep the status so the test names it
+            return error.code, None, {"raw": raw[:200].decode(errors="replace")}
 
 
 def race(count, work):
@@ -235,3 +240,29 @@ def test_retrying_writers_all_land_in_the_history(world):
     moves = StateChange.objects.filter(story=story).exclude(from_state="")
     assert moves.count() == len(accepted) == WRITERS
     assert Story.objects.get(pk=story.pk).version == WRITERS + 1
+
+
+def test_claims_of_one_story_race_one_commitment(world):
+    """Claims are not versioned, but the same story claimed at once is one commitment and
+    clear refusals, never a 500 from the unique constraint."""
+    from flow.models import FlowSprint, SprintCommitment, TeamSprint
+
+    flow, story = world["flow"], world["stories"][0]
+    sprint = FlowSprint.objects.create(
+        flow_team=flow.flow_team,
+        number=1,
+        start=flow.flow_team.today(),
+        end=flow.flow_team.today() + datetime.timedelta(days=13),
+    )
+    team_sprint = TeamSprint.objects.create(flow_sprint=sprint, scrum_team=story.scrum_team)
+    url = f"{world['api']}/team-sprints/{team_sprint.pk}/claim/"
+
+    def write(i):
+        return request(url, "POST", world["tokens"]["dev1"], {"story": story.pk})
+
+    results = race(WRITERS, write)
+    codes = sorted(status for status, _, _ in results.values())
+    assert codes == [201] + [400] * (WRITERS - 1), codes
+    refusals = [body for status, _, body in results.values() if status == 400]
+    assert all("story" in body["errors"] for body in refusals)
+    assert SprintCommitment.objects.filter(team_sprint=team_sprint, story=story).count() == 1
