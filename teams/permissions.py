@@ -100,22 +100,6 @@ def can_write_sos_report(actor: Actor, scrum_team_id: int) -> bool:
     return actor.is_csm or _in_team(actor, scrum_team_id, roles=(Role.PO, Role.SM))
 
 
-def can_join_flow_retro(actor: Actor) -> bool:
-    return bool(
-        actor.flow_roles & {Role.CPO, Role.CSM, Role.ARCHITECT}
-        or any(r & {Role.PO, Role.SM} for r in actor.team_roles.values())
-    )
-
-
-def can_join_team_retro(actor: Actor, scrum_team_id: int) -> bool:
-    return _in_team(actor, scrum_team_id)
-
-
-def can_give_feedback(actor: Actor) -> bool:
-    """Review feedback: everyone in the Flow Team, stakeholders included."""
-    return bool(actor.flow_roles or actor.team_roles)
-
-
 # The events a stakeholder takes part in (domain.md, "Events"): Flow Sprint Planning 2,
 # Product Roadmap Refinement and the Flow Sprint Review, spelled as events.Event.Kind
 # spells them (this lower app names them by string; a test holds the two together).
