@@ -91,3 +91,10 @@ def test_collectstatic_with_the_production_storage_fails_on_a_missing_source_map
     (static / "vendor/chartjs/chart.umd.min.js.map").unlink()
     with pytest.raises(ValueError, match="chart.umd.min.js.map"):
         collectstatic_production(tmp_path / "root", dirs=[static])
+
+
+def test_favicon_ico_leads_to_the_apps_icon(client):
+    # The admin's pages name no icon, so browsers ask for /favicon.ico.
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301
+    assert response["Location"] == "/static/img/favicon.svg"
