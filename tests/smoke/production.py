@@ -271,9 +271,9 @@ class Browse:
     def _path(self, url: str) -> str:
         return url.removeprefix(self.base)
 
-    def record(self, page: str, status, started: float, expect_html: bool = True):
+    def record(self, page: str, status, started: float):
         problems, self.problems = self.problems, []
-        if expect_html and status == 200:
+        if status == 200:
             problems += self._page_checks()
         self.add(page, status, started, problems)
         if self.shots is not None:
@@ -634,15 +634,19 @@ def main() -> int:
     parser.add_argument("--timeout", type=int, default=420, help="seconds for the whole run")
     args = parser.parse_args()
 
-    def out_of_time(*_):
-        raise TimedOut(f"the smoke ran over {args.timeout} s")
-
-    signal.signal(signal.SIGALRM, out_of_time)
-    signal.alarm(args.timeout)
     with tempfile.TemporaryDirectory(prefix="semflow-smoke-") as tmp:
         workdir = Path(tmp)
         port = free_port()
         services = Services(production_env(args, port, workdir / "staticfiles"), workdir)
+
+        def out_of_time(*_):
+            # A minute to wind down; should that hang too, stop the servers and leave.
+            signal.signal(signal.SIGALRM, lambda *_: (services.stop_all(), os._exit(2)))
+            signal.alarm(60)
+            raise TimedOut(f"the smoke ran over {args.timeout} s")
+
+        signal.signal(signal.SIGALRM, out_of_time)
+        signal.alarm(args.timeout)
         rows: list[Row] = []
         try:
             smoke(args, services, workdir, port, rows)
