@@ -3,7 +3,7 @@ them. Its own module: drf-spectacular's AutoSchema loads DRF's generic views, wh
 the filter backends of ``sem.api``."""
 
 from drf_spectacular.openapi import AutoSchema
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+from drf_spectacular.utils import OpenApiParameter
 
 from sem.api import VersionedObjectMixin
 
@@ -39,7 +39,8 @@ class ApiSchema(AutoSchema):
     read of a versioned object."""
 
     def _conditional_write(self) -> bool:
-        return self.method != "GET" and 412 in _status_codes(super().get_response_serializers())
+        # self.get_response_serializers(): @extend_schema's subclass holds the declared ones.
+        return self.method != "GET" and 412 in _status_codes(self.get_response_serializers())
 
     def _conditional_read(self) -> bool:
         return (
@@ -56,11 +57,8 @@ class ApiSchema(AutoSchema):
             parameters.append(IF_NONE_MATCH)
         return parameters
 
-    def get_response_serializers(self):
-        responses = super().get_response_serializers()
-        if self._conditional_read() and 304 not in _status_codes(responses):
-            return {
-                **responses,
-                304: OpenApiResponse(description="Not modified: If-None-Match names the ETag."),
-            }
+    def _get_response_bodies(self, direction="response"):
+        responses = super()._get_response_bodies(direction)
+        if self._conditional_read() and "304" not in responses:
+            responses["304"] = {"description": "Not modified: If-None-Match names the ETag."}
         return responses

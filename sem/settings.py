@@ -53,6 +53,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "sem.middleware.ApiBodyLimitMiddleware",
+    "sem.middleware.ControlCharacterMiddleware",
     "csp.middleware.CSPMiddleware",
     # Axes must come last: it reads the outcome of authentication.
     "axes.middleware.AxesMiddleware",
