@@ -308,3 +308,16 @@ def test_every_route_is_covered():
 
     covered = {path.split("/")[3] for _, path, _ in OPERATIONS}
     assert covered == {prefix for prefix, _ in ROUTES}
+
+
+def test_schema_documents_the_conditional_headers():
+    for method, path, operation in OPERATIONS:
+        headers = {p["name"]: p for p in operation.get("parameters", []) if p["in"] == "header"}
+        if "412" in operation["responses"]:
+            assert headers["If-Match"]["required"], f"{method} {path}"
+            assert "428" in operation["responses"], f"{method} {path}"
+        if method == "GET" and "If-None-Match" in headers:
+            assert "304" in operation["responses"], f"{method} {path}"
+    versioned = {"stories", "epics", "dependencies", "risks"}
+    assert {p.split("/")[3] for _, p, _ in CONDITIONAL_WRITES} == versioned
+    assert {p.split("/")[3] for _, p, _ in CONDITIONAL_READS} == versioned
