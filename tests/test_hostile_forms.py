@@ -198,3 +198,11 @@ def test_odd_headers_and_cookies_on_pages_are_no_5xx(signed_in):
         for name, value in odd.items():
             response = client.get(page, **{name: value})
             assert response.status_code < 500, f"{page} {name}={value!r}"
+
+
+def test_the_refresh_form_keeps_line_breaks_out_of_the_redirect(signed_in):
+    client, _ = signed_in
+    response = client.post("/metrics/refresh/", {"query": "team=1\r\nX-Injected: yes"})
+    assert response.status_code == 302
+    assert response["Location"] == "/metrics/?team=1%0D%0AX-Injected%3A+yes"
+    assert "X-Injected" not in response.headers
