@@ -1,5 +1,3 @@
-from datetime import datetime
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
@@ -10,6 +8,7 @@ from django.utils import timezone
 from backlog.selectors import product_goal_active, story_counts
 from events import services
 from events.feeds import calendar_feed_events, calendar_feed_rotate, calendar_render
+from events.forms import EventChangeForm
 from events.models import CalendarFeed, Event
 from events.selectors import events_on_day, events_upcoming, events_visible
 from flow.selectors import flow_sprint_current
@@ -90,13 +89,17 @@ def _calendar_post(request, actor):
     if "feed" in request.POST:
         token = calendar_feed_rotate(actor=actor, scope=request.POST["feed"])
         return request.build_absolute_uri(reverse("calendar-feed", args=[token]))
-    event = events_visible(actor=actor).get(pk=int(request.POST.get("event", 0)))
-    if "cancel" in request.POST:
+    form = EventChangeForm(request.POST)
+    if not form.is_valid():
+        field, problems = next(iter(form.errors.items()))
+        raise RuleViolation(problems[0], field=field)
+    change = form.cleaned_data
+    event = events_visible(actor=actor).get(pk=change["event"])
+    if change["cancel"]:
         services.event_cancel(actor=actor, event=event)
         messages.success(request, f"Cancelled {event}.")
     else:
-        local = datetime.fromisoformat(request.POST["starts_at"])
-        starts_at = local.replace(tzinfo=actor.flow_team.tzinfo)
+        starts_at = change["starts_at"].replace(tzinfo=actor.flow_team.tzinfo)
         services.event_move(actor=actor, event=event, starts_at=starts_at)
         messages.success(request, f"Moved {event}; the cadence job will leave it there.")
     return None

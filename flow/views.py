@@ -6,7 +6,7 @@ import csv
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
@@ -95,5 +95,6 @@ def metrics_refresh(request):
     messages.success(
         request, "The metrics job is computing today's figures; they show here when it is done."
     )
-    query = request.POST.get("query", "")
+    # Re-encoded: a line break in the posted text would otherwise reach the Location header.
+    query = QueryDict(request.POST.get("query", "")).urlencode()
     return redirect(reverse("flow:metrics") + (f"?{query}" if query else ""))

@@ -7,10 +7,19 @@ Every 4xx answers with one body shape (RFC 9457 problem details)::
 
 Versioned objects (stories, epics, dependencies, risks) carry an ``ETag`` of
 their version; writes must send ``If-Match`` with it (428 without, 412 when
-stale, with the current version in the body).
+stale, with the current version in the body). Conditional headers follow RFC 9110
+section 13: ``*``, lists of entity tags, strong comparison for ``If-Match`` and weak
+comparison for ``If-None-Match``; a malformed one is a 400 naming it.
+
+Input is taken as sent, never coerced: a JSON body nested deeper than
+32 levels is refused (``sem.api_parsers``), a field gets only its own JSON type (no ``"5"`` for 5,
+no ``123`` for a title), text holds no control characters, and a query parameter the
+route does not know is a 400 naming it.
 """
 
+import datetime as dt
 import re
+import unicodedata
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
@@ -19,15 +28,19 @@ from django.views.decorators.csrf import csrf_exempt
 from django_filters import rest_framework as filters
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiResponse, inline_serializer
-from rest_framework import exceptions, serializers, status
+from rest_framework import exceptions, relations, serializers, status
+from rest_framework.filters import OrderingFilter
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler
 
 from sem.errors import NotFound, PermissionRefused, RuleViolation, VersionConflict
 
 # ASCII digits only: str.isdigit() also accepts "²" and other Unicode digits.
 WHOLE_NUMBER = re.compile(r"[0-9]+")
+# Ids and counts are 64-bit in the database; a bigger number would overflow the driver.
+BIGGEST_NUMBER = 2**63 - 1
 PROBLEM_BASE = "https://semflow.example.com/problems/"
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 
@@ -145,6 +158,8 @@ class Pagination(LimitOffsetPagination):
             return
         if len(raw) > 1 or not WHOLE_NUMBER.fullmatch(raw[0]):
             raise exceptions.ValidationError({name: ["a whole number, given once"]})
+        if int(raw[0]) > BIGGEST_NUMBER:
+            raise exceptions.ValidationError({name: [f"at most {BIGGEST_NUMBER}"]})
 
     def get_limit(self, request):
         self._strict(request, self.limit_query_param)
@@ -173,12 +188,119 @@ def api_not_found(request, *args, **kwargs):
     )
 
 
+def _json_type(value) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    return "an object"
+
+
+def _is_whole_number(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _choice_type(field) -> str:
+    keys = list(field.choices)
+    return "a whole number" if keys and all(_is_whole_number(k) for k in keys) else "a string"
+
+
+def _control_character(text: str, *, multiline: bool) -> str | None:
+    """The first character a text field may not hold, named, or None.
+
+    Control characters (Unicode Cc) never belong in text; a NUL would even break
+    PostgreSQL. Long text keeps tab and line breaks. Lone surrogates cannot be stored
+    as UTF-8 at all."""
+    allowed = "\t\n\r" if multiline else ""
+    for char in text:
+        category = unicodedata.category(char)
+        if (category == "Cc" and char not in allowed) or category == "Cs":
+            return f"U+{ord(char):04X}"
+    return None
+
+
+def _is_string(value) -> bool:
+    return isinstance(value, str)
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _expected_type(field):
+    """(what ``field`` takes in JSON words, a test for it), or (None, None) for any."""
+    if isinstance(field, serializers.BooleanField):
+        return "true or false", lambda v: isinstance(v, bool)
+    if isinstance(
+        field,
+        serializers.MultipleChoiceField
+        | relations.ManyRelatedField
+        | serializers.ListField
+        | serializers.ListSerializer,
+    ):
+        return "a list", lambda v: isinstance(v, list)
+    if isinstance(field, serializers.ChoiceField):
+        kind = _choice_type(field)
+        return kind, _is_whole_number if kind == "a whole number" else _is_string
+    if isinstance(field, relations.RelatedField):
+        return "an id (a whole number)", _is_whole_number
+    if isinstance(field, serializers.IntegerField):
+        return "a whole number", _is_whole_number
+    if isinstance(field, serializers.FloatField | serializers.DecimalField):
+        return "a number", _is_number
+    if isinstance(
+        field,
+        serializers.CharField
+        | serializers.DateField
+        | serializers.DateTimeField
+        | serializers.TimeField
+        | serializers.DurationField,
+    ):
+        return "a string", _is_string
+    if isinstance(field, serializers.DictField | serializers.Serializer):
+        return "an object", lambda v: isinstance(v, dict)
+    return None, None
+
+
+def strict_type_errors(field, value) -> list[str]:
+    """Why ``value`` is not what ``field`` takes, in JSON terms; [] when it is.
+
+    DRF coerces ("5" into 5, 123 into "123", "yes" into true); the API does not: a
+    client that sends the wrong type has a bug it should hear about."""
+    if value is None:
+        return []  # the field's own allow_null says whether null is fine
+    expected, fits = _expected_type(field)
+    if expected and not fits(value):
+        return [f"must be {expected}, not {_json_type(value)}"]
+    child = getattr(field, "child", None) or getattr(field, "child_relation", None)
+    if isinstance(value, list) and child is not None:
+        for i, item in enumerate(value):
+            errors = strict_type_errors(child, item)
+            if errors:
+                return [f"item {i}: {errors[0]}"]
+    if _is_whole_number(value) and abs(value) > BIGGEST_NUMBER:
+        return [f"out of range: at most {BIGGEST_NUMBER} either way"]
+    if isinstance(value, str) and isinstance(field, serializers.CharField):
+        # Long text (no max_length: description, i_want …) may span lines; titles may not.
+        found = _control_character(value, multiline=field.max_length is None)
+        if found:
+            return [f"may not contain the control character {found}"]
+    return []
+
+
 class StrictFieldsMixin:
-    """Refuse fields the serializer does not know, or may not write, naming them."""
+    """Refuse fields the serializer does not know, or may not write, naming them, and
+    values of the wrong JSON type or with control characters (``strict_type_errors``)."""
 
     def to_internal_value(self, data):
         if isinstance(data, dict):
-            writable = {name for name, f in self.fields.items() if not f.read_only}
+            writable = {name: f for name, f in self.fields.items() if not f.read_only}
             # Update serializers name the representation's other fields as read-only.
             known = set(self.fields) | set(getattr(self, "read_only_names", ()))
             errors = {}
@@ -189,6 +311,19 @@ class StrictFieldsMixin:
                     errors[name] = ["read-only field"]
             if errors:
                 raise serializers.ValidationError(errors)
+            for name, value in data.items():
+                wrong = strict_type_errors(writable[name], value)
+                if wrong:
+                    errors[name] = wrong
+            if errors:
+                # Name the other fields' faults too, as DRF would: one round trip fixes all.
+                rest = {k: v for k, v in data.items() if k not in errors}
+                try:
+                    super().to_internal_value(rest)
+                except serializers.ValidationError as others:
+                    if isinstance(others.detail, dict):
+                        errors = {**others.detail, **errors}
+                raise serializers.ValidationError(errors)
         return super().to_internal_value(data)
 
 
@@ -196,27 +331,68 @@ def etag_for(version: int) -> str:
     return f'"{version}"'
 
 
-def expected_version(request) -> int:
-    """The version the client read, from If-Match. 428 without it."""
-    header = request.headers.get("If-Match")
-    if not header:
+# RFC 9110 section 8.8.3: entity-tag = [ "W/" ] DQUOTE *etagc DQUOTE, etagc being
+# "!", "#" to "~" and obs-text; a list may hold empty elements (section 5.6.1).
+_ETAG = r'(?:W/)?"[\x21\x23-\x7e\x80-\xff]*"'
+# Written so that no run of spaces can be split two ways: no backtracking blow-up.
+_ETAG_LIST = re.compile(rf"[ \t]*(?:{_ETAG}[ \t]*)?(?:,[ \t]*(?:{_ETAG}[ \t]*)?)*")
+_ETAG_PARTS = re.compile(r'(W/)?"([\x21\x23-\x7e\x80-\xff]*)"')
+
+
+def _entity_tags(request, header: str) -> list[tuple[bool, str]] | None:
+    """The (weak, opaque-tag) pairs of a conditional header, or None for ``*``.
+
+    A malformed header is a 400 naming it: guessing what a client meant could let a
+    write through that its author meant to make conditional."""
+    raw = request.headers.get(header, "")
+    value = raw.strip(" \t")
+    if value == "*":
+        return None
+    tags = (
+        [(bool(w), tag) for w, tag in _ETAG_PARTS.findall(value)]
+        if _ETAG_LIST.fullmatch(value)
+        else []
+    )
+    if not tags:
+        raise exceptions.ValidationError(
+            {header: ['send "*" or entity tags as the ETag shows them, e.g. "3" or "2", "3"']}
+        )
+    return tags
+
+
+def expected_version(request, current_version: int) -> int:
+    """The version a conditional write may go ahead on, from If-Match (RFC 9110 13.1.1).
+
+    428 without If-Match; ``*`` or a listed tag equal to the current ETag (strong
+    comparison: a weak ``W/"3"`` never matches) gives ``current_version``, which the
+    service checks again under its lock; anything else is a 412 naming the current
+    version. If-None-Match on a write (``*``, or a tag matching weakly) is a 412 too."""
+    if not request.headers.get("If-Match", "").strip(" \t"):
         raise PreconditionRequired()
-    value = header.strip()
-    if value.startswith("W/"):
-        value = value[2:]
-    value = value.strip('"')
-    if not value.isdigit():
-        raise exceptions.ValidationError({"If-Match": ['send the ETag you read, e.g. "3"']})
-    return int(value)
+    tags = _entity_tags(request, "If-Match")
+    current = str(current_version)
+    if tags is not None and (False, current) not in tags:
+        raise PreconditionFailed(current_version)
+    if "If-None-Match" in request.headers and _none_match(request, current_version):
+        raise PreconditionFailed(current_version)
+    return current_version
+
+
+def _none_match(request, current_version: int) -> bool:
+    """True when If-None-Match names the current representation (weak comparison,
+    RFC 9110 13.1.2): ``*``, or a tag whose opaque part equals the version."""
+    tags = _entity_tags(request, "If-None-Match")
+    return tags is None or any(tag == str(current_version) for _, tag in tags)
 
 
 class VersionedObjectMixin:
-    """ETag on every single-object response; If-None-Match answers 304."""
+    """ETag on every single-object response; If-None-Match answers 304 when it names the
+    current version (weakly) or is ``*``; a malformed one is a 400."""
 
     def retrieve(self, request, *args, **kwargs):
         obj = self.get_object()
         tag = etag_for(obj.version)
-        if request.headers.get("If-None-Match", "").replace("W/", "") == tag:
+        if "If-None-Match" in request.headers and _none_match(request, obj.version):
             response = Response(status=status.HTTP_304_NOT_MODIFIED)
         else:
             response = Response(self.get_serializer(obj).data)
@@ -258,7 +434,8 @@ def _errors(**descriptions) -> dict:
 
 
 READ_ERRORS = _errors(
-    s400="Invalid query parameter or filter: `errors` names each one and why.",
+    s400="Invalid, repeated or unknown query parameter, or a malformed `If-None-Match`: "
+    "`errors` names each one and why.",
     s401="Not authenticated: send a session cookie or `Authorization: Bearer <token>`.",
     s404="No such object in your Flow Team (another Flow Team's data looks like this).",
     s429="Too many requests for this token; retry after `Retry-After` seconds.",
@@ -266,7 +443,9 @@ READ_ERRORS = _errors(
 WRITE_ERRORS = {
     **READ_ERRORS,
     **_errors(
-        s400="Invalid input: `errors` names each bad field and why; nothing was written.",
+        s400="Invalid input (a wrong JSON type, a control character, an unknown field or "
+        "query parameter, JSON nested too deeply, a malformed conditional header): `errors` "
+        "names each and why; nothing was written.",
         s403="Your role may not make this change.",
         s413="Request body too large.",
     ),
@@ -302,12 +481,116 @@ class StrictFilterBackend(DjangoFilterBackend):
             for value in values:
                 if value == "":
                     errors[name] = ["may not be empty; leave the parameter out instead"]
-                elif isinstance(
-                    field, filters.NumberFilter | filters.ModelChoiceFilter
-                ) and not WHOLE_NUMBER.fullmatch(value.removeprefix("-")):
-                    errors[name] = ["a whole number"]
+                elif isinstance(field, filters.NumberFilter | filters.ModelChoiceFilter):
+                    if not WHOLE_NUMBER.fullmatch(value.removeprefix("-")):
+                        errors[name] = ["a whole number"]
+                    elif abs(int(value)) > BIGGEST_NUMBER:
+                        errors[name] = [f"out of range: at most {BIGGEST_NUMBER} either way"]
                 elif isinstance(field, filters.BooleanFilter) and value not in ("true", "false"):
                     errors[name] = ["true or false"]
+        if not errors and filterset.is_valid():
+            for name, value in filterset.form.cleaned_data.items():
+                # 9999-12-31T23:59-10:00 is a valid date-time that UTC cannot hold.
+                if isinstance(value, dt.datetime):
+                    try:
+                        value.astimezone(dt.UTC)
+                    except OverflowError:
+                        errors[name] = ["out of range"]
         if errors:
             raise exceptions.ValidationError(errors)
         return filterset
+
+    def known_query_parameters(self, view) -> set[str]:
+        queryset = view.get_queryset()
+        filterset_class = self.get_filterset_class(view, queryset)
+        return set(filterset_class.base_filters) if filterset_class else set()
+
+
+class StrictOrderingFilter(OrderingFilter):
+    """``?ordering=`` names fields the list can be sorted by; anything else is a 400
+    (DRF would quietly fall back to the default order, or fail on a computed field)."""
+
+    def get_ordering(self, request, queryset, view):
+        values = request.query_params.getlist(self.ordering_param)
+        if not values:
+            return self.get_default_ordering(view)
+        valid = self.orderable_fields(queryset, view, request)
+        terms = [term.strip() for term in values[0].split(",")]
+        wrong = [t for t in terms if t.removeprefix("-") not in valid]
+        if len(values) > 1 or wrong:
+            allowed = ", ".join(sorted(valid)) or "none"
+            reason = "give it once" if len(values) > 1 else f"no field {wrong[0]!r} to sort by"
+            raise exceptions.ValidationError(
+                {self.ordering_param: [f"{reason}; sort by one of: {allowed}"]}
+            )
+        return terms
+
+    def orderable_fields(self, queryset, view, request) -> set[str]:
+        names = {name for name, _ in self.get_valid_fields(queryset, view, {"request": request})}
+        if getattr(view, "ordering_fields", self.ordering_fields) is not None:
+            return names
+        # Left to the serializer's fields: only the ones the database can sort by.
+        model = queryset.model
+        columns = {f.name for f in model._meta.concrete_fields} | {
+            f.attname for f in model._meta.concrete_fields
+        }
+        return {n for n in names if n in columns or n in queryset.query.annotations}
+
+    def known_query_parameters(self, view) -> set[str]:
+        return {self.ordering_param}
+
+
+class KnownQueryParametersMixin:
+    """Every API view refuses query parameters it does not know (400 naming each), as
+    serializers refuse unknown body fields: a misspelt filter must not silently return
+    everything. A list knows its filters, ``ordering`` and pagination; a view names
+    any others in ``query_parameters`` (names, or serializers whose fields they are)."""
+
+    query_parameters: tuple = ()
+    _known_cache: dict = {}
+
+    def perform_content_negotiation(self, request, force=False):
+        try:
+            return super().perform_content_negotiation(request, force)
+        except Http404 as unknown:
+            # DRF answers an unknown ?format= with a 404, which reads as "no such object".
+            raise exceptions.ValidationError(
+                {api_settings.URL_FORMAT_OVERRIDE: ["json is the only format"]}
+            ) from unknown
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        if getattr(self, "swagger_fake_view", False):
+            return
+        if request.method.lower() not in self.http_method_names or not hasattr(
+            self, request.method.lower()
+        ):
+            return  # DRF answers 405 next; the parameters do not matter
+        known = self.known_query_parameters()
+        unknown = sorted(name for name in request.query_params if name not in known)
+        if unknown:
+            raise exceptions.ValidationError(
+                {name: ["unknown query parameter for this route"] for name in unknown}
+            )
+
+    def known_query_parameters(self) -> set[str]:
+        action = getattr(self, "action", None)
+        key = (type(self), action)
+        if key not in self._known_cache:
+            known = {api_settings.URL_FORMAT_OVERRIDE}  # ?format=json, DRF's own switch
+            for item in self.query_parameters:
+                known |= set(item().fields) if isinstance(item, type) else {item}
+            if action == "list":
+                for backend in getattr(self, "filter_backends", ()):
+                    if hasattr(backend, "known_query_parameters"):
+                        known |= backend().known_query_parameters(self)
+                paginator = getattr(self, "paginator", None)
+                if paginator is not None:
+                    # limit and offset, page and page_size: whatever the paginator reads.
+                    known |= {
+                        getattr(paginator, name)
+                        for name in dir(paginator)
+                        if name.endswith("_query_param") and getattr(paginator, name)
+                    }
+            self._known_cache[key] = frozenset(known)
+        return self._known_cache[key]

@@ -53,6 +53,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "sem.middleware.ApiBodyLimitMiddleware",
+    "sem.middleware.ControlCharacterMiddleware",
     "csp.middleware.CSPMiddleware",
     # Axes must come last: it reads the outcome of authentication.
     "axes.middleware.AxesMiddleware",
@@ -157,10 +158,10 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "sem.api_schema.ApiSchema",
     "DEFAULT_FILTER_BACKENDS": [
         "sem.api.StrictFilterBackend",
-        "rest_framework.filters.OrderingFilter",
+        "sem.api.StrictOrderingFilter",
     ],
     "DEFAULT_PAGINATION_CLASS": "sem.api.Pagination",
     "PAGE_SIZE": 50,
@@ -168,7 +169,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["sem.throttling.PerClientThrottle"],
     "DEFAULT_THROTTLE_RATES": {"client": env("API_RATE", default="1200/min")},
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["sem.api_parsers.DepthLimitedJSONParser"],
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=256 * 1024)
@@ -193,7 +194,12 @@ SPECTACULAR_SETTINGS = {
         "Team: other Flow Teams' objects answer 404.\n\n"
         "**No lost updates.** Single objects carry an `ETag`; send it back in `If-Match` "
         "on every write (428 without it, 412 with the current version when someone else "
-        "changed the object first). `If-None-Match` answers 304.\n\n"
+        "changed the object first). `If-None-Match` answers 304. Both follow RFC 9110: "
+        "`*`, lists of tags, strong comparison for `If-Match`, weak for `If-None-Match`.\n\n"
+        "**Strict input.** Values are never coerced: send each field in its own JSON type "
+        '(`5`, not `"5"`; `true`, not `"yes"`). Text holds no control characters (long '
+        "text may hold tabs and line breaks). Unknown body fields and unknown query "
+        "parameters are refused, as are bodies nested more than 32 levels deep.\n\n"
         "**Errors** are RFC 9457 problem details: `errors` names each bad field and why, "
         "and nothing is written."
     ),

@@ -1,7 +1,11 @@
+import re
+
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
 from teams.services import api_token_authenticate
+
+TOKEN68 = re.compile(r"[A-Za-z0-9._~+/-]+=*")
 
 
 class BearerTokenAuthentication(authentication.BaseAuthentication):
@@ -10,13 +14,14 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
     keyword = "Bearer"
 
     def authenticate(self, request):
-        header = authentication.get_authorization_header(request).decode("latin-1")
-        if not header:
-            return None
+        header = request.META.get("HTTP_AUTHORIZATION", "")
         parts = header.split()
-        if parts[0] != self.keyword:
+        if not parts:
             return None
-        if len(parts) != 2:
+        # The scheme is case-insensitive (RFC 9110 11.1); a token is token68 text.
+        if parts[0].lower() != self.keyword.lower():
+            return None
+        if len(parts) != 2 or len(parts[1]) > 200 or not TOKEN68.fullmatch(parts[1]):
             raise exceptions.AuthenticationFailed("send 'Authorization: Bearer <token>'")
         token = api_token_authenticate(secret=parts[1])
         if token is None:

@@ -127,7 +127,7 @@ class StoryViewSet(
 
     def partial_update(self, request, *args, **kwargs):
         read = self.get_object()
-        version = expected_version(request)
+        version = expected_version(request, read.version)
         update = s.StoryUpdateSerializer(data=request.data, context=self.get_serializer_context())
         update.is_valid(raise_exception=True)
         data = dict(update.validated_data)
@@ -149,7 +149,7 @@ class StoryViewSet(
     @action(detail=True, methods=["post"])
     def rank(self, request, pk=None):
         story = self.get_object()
-        version = expected_version(request)
+        version = expected_version(request, story.version)
         body = s.RankSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         team_stories = Story.objects.filter(scrum_team=story.scrum_team)
@@ -170,7 +170,7 @@ class StoryViewSet(
     @action(detail=True, methods=["post"])
     def block(self, request, pk=None):
         story = self.get_object()
-        version = expected_version(request)
+        version = expected_version(request, story.version)
         body = s.BlockSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         story = services.blocker_raise(
@@ -190,7 +190,7 @@ class StoryViewSet(
     def unblock(self, request, pk=None):
         story = self.get_object()
         story = services.blocker_clear(
-            actor=self.actor, story=story, expected_version=expected_version(request)
+            actor=self.actor, story=story, expected_version=expected_version(request, story.version)
         )
         return self.versioned(self.scoped_queryset().get(pk=story.pk))
 
@@ -326,7 +326,7 @@ class EpicViewSet(
 
     def partial_update(self, request, *args, **kwargs):
         epic = self.get_object()
-        version = expected_version(request)
+        version = expected_version(request, epic.version)
         body = s.EpicUpdateSerializer(data=request.data, context=self.get_serializer_context())
         body.is_valid(raise_exception=True)
         data = dict(body.validated_data)
@@ -344,7 +344,7 @@ class EpicViewSet(
     @action(detail=True, methods=["post"])
     def rank(self, request, pk=None):
         epic = self.get_object()
-        version = expected_version(request)
+        version = expected_version(request, epic.version)
         body = s.RankSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         epics = self.scoped_queryset()
@@ -413,7 +413,7 @@ class DependencyViewSet(
             actor=self.actor,
             dependency=dependency,
             data=dict(body.validated_data),
-            expected_version=expected_version(request),
+            expected_version=expected_version(request, dependency.version),
         )
         return self.versioned(dependency)
 

@@ -204,7 +204,7 @@ class RiskViewSet(
 
     def partial_update(self, request, *args, **kwargs):
         risk = self.get_object()
-        version = expected_version(request)
+        version = expected_version(request, risk.version)
         body = RiskUpdateSerializer(
             data=request.data, partial=True, context=self.get_serializer_context()
         )
@@ -280,6 +280,7 @@ class MetricsViewSet(ActorMixin, viewsets.ViewSet):
 
     lookup_field = "chart"
     lookup_value_regex = "|".join(report.CHARTS)
+    query_parameters = (MetricsQuerySerializer,)
 
     def _report(self, request):
         query = MetricsQuerySerializer(data=request.query_params)

@@ -1,10 +1,11 @@
 from django.http import Http404
 from rest_framework.request import Request
 
+from sem.api import KnownQueryParametersMixin
 from teams.selectors import actor_for
 
 
-class ActorMixin:
+class ActorMixin(KnownQueryParametersMixin):
     """Resolve the caller's Actor once per request and scope every queryset with it.
 
     Views define ``model`` and ``scoped_queryset()``; a person in no Flow Team

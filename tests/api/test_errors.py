@@ -63,3 +63,179 @@ def test_wrong_types_and_bad_dates_name_each_field(api, flow, story):
     unknown = api("cpo").post("/api/v1/risks/", {"title": "Vendor", "due": "x"}, format="json")
     assert unknown.status_code == 400
     assert unknown.json()["errors"] == {"due": ["unknown field"]}
+
+
+def _patch(client, story, body, **headers):
+    return client.patch(f"{URL}{story.pk}/", body, format="json", **headers)
+
+
+@pytest.mark.parametrize(
+    "if_match, status",
+    [
+        ("*", 200),  # any current representation
+        ('"{v}"', 200),
+        ('"0", "{v}"', 200),  # a list matches when one tag does
+        (' ,"{v}", ', 200),  # empty list elements are allowed (RFC 9110 5.6.1)
+        ('W/"{v}"', 412),  # If-Match compares strongly: a weak tag never matches
+        ('"0"', 412),  # stale
+        ('"abc"', 412),  # well-formed, not ours
+        ('"{v}', 400),  # malformed
+        ("{v}", 400),
+        ('*, "{v}"', 400),
+        ("", 428),
+    ],
+)
+def test_if_match_follows_rfc_9110(api, story, if_match, status):
+    header = if_match.format(v=story.version)
+    headers = {"HTTP_IF_MATCH": header} if header else {}
+    response = _patch(api("po1"), story, {"title": "Renamed"}, **headers)
+    assert response.status_code == status, response.content
+    story.refresh_from_db()
+    assert (story.title == "Renamed") == (status == 200)
+    if status == 412:
+        assert response.json()["current_version"] == story.version
+    if status == 400:
+        assert "If-Match" in response.json()["errors"]
+
+
+@pytest.mark.parametrize(
+    "if_none_match, status",
+    [
+        ("*", 304),
+        ('"{v}"', 304),
+        ('W/"{v}"', 304),  # If-None-Match compares weakly
+        ('"0", W/"{v}"', 304),
+        ('"0"', 200),
+        ("{v}", 400),
+    ],
+)
+def test_if_none_match_follows_rfc_9110(api, story, if_none_match, status):
+    response = api("dev1").get(
+        f"{URL}{story.pk}/", HTTP_IF_NONE_MATCH=if_none_match.format(v=story.version)
+    )
+    assert response.status_code == status
+    if status != 400:
+        assert response["ETag"] == f'"{story.version}"'
+    if status == 304:
+        assert response.content == b""
+
+
+def test_if_none_match_on_a_write_naming_the_current_version_is_412(api, story):
+    response = _patch(
+        api("po1"), story, {"title": "Renamed"}, HTTP_IF_MATCH="*", HTTP_IF_NONE_MATCH="*"
+    )
+    assert response.status_code == 412
+    story.refresh_from_db()
+    assert story.title == "Export invoices"
+
+
+@pytest.mark.parametrize(
+    "body, field, reason",
+    [
+        ({"title": 123}, "title", "must be a string, not a number"),
+        ({"title": True}, "title", "must be a string, not true or false"),
+        ({"points": "5"}, "points", "must be a whole number, not a string"),
+        ({"points": 5.0}, "points", "must be a whole number, not a number"),
+        ({"points": True}, "points", "must be a whole number, not true or false"),
+        ({"kind": 1}, "kind", "must be a string, not a number"),
+        ({"epic": "1"}, "epic", "must be an id (a whole number), not a string"),
+        ({"epic": 2**63}, "epic", "out of range"),
+        ({"title": "a\x00b"}, "title", "may not contain the control character U+0000"),
+        ({"title": "two\nlines"}, "title", "may not contain the control character U+000A"),
+        ({"i_want": "a\x1b[31m"}, "i_want", "may not contain the control character U+001B"),
+        ({"title": "\x85"}, "title", "may not contain the control character U+0085"),
+    ],
+)
+def test_wrong_json_types_and_control_characters_are_refused_not_coerced(
+    api, story, body, field, reason
+):
+    version = story.version
+    response = _patch(api("po1"), story, body, HTTP_IF_MATCH=f'"{version}"')
+    assert response.status_code == 400
+    assert response.json()["errors"][field][0].startswith(reason)
+    story.refresh_from_db()
+    assert story.version == version
+
+
+def test_long_text_keeps_tabs_and_line_breaks(api, story):
+    text = "to see\r\n\tevery column"
+    response = _patch(api("po1"), story, {"i_want": text}, HTTP_IF_MATCH=f'"{story.version}"')
+    assert response.status_code == 200
+    assert response.json()["i_want"] == text
+
+
+@pytest.mark.parametrize(
+    "url, body, field, reason",
+    [
+        ("/api/v1/tasks/{task}/", {"done": "yes"}, "done", "must be true or false, not a string"),
+        ("/api/v1/tasks/{task}/", {"done": 1}, "done", "must be true or false, not a number"),
+        (
+            "/api/v1/acceptance-criteria/{criterion}/",
+            {"checked": "true"},
+            "checked",
+            "must be true or false, not a string",
+        ),
+    ],
+)
+def test_booleans_are_true_or_false_only(api, flow, story, url, body, field, reason):
+    from backlog import services
+
+    task = services.task_create(actor=flow.actor("po1"), story=story, title="T")
+    url = url.format(task=task.pk, criterion=story.criteria.get().pk)
+    response = api("po1").patch(url, body, format="json")
+    assert response.status_code == 400
+    assert response.json()["errors"][field] == [reason]
+
+
+def test_json_nested_deeper_than_32_levels_is_a_400(api, story):
+    client = api("po1")
+    deep = "[" * 100_000 + "]" * 100_000
+    response = client.generic("POST", URL, deep, content_type="application/json")
+    assert response.status_code == 400
+    assert "nested deeper than 32 levels" in response.json()["detail"]
+    at_limit = client.post(URL, {"acceptance_criteria": [["x"]]}, format="json")
+    assert "nested" not in at_limit.content.decode()  # two levels: an ordinary 400
+    lone = client.generic("POST", URL, '{"title": "\\ud800"}', content_type="application/json")
+    assert lone.status_code == 400 and "surrogate" in lone.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    "url, params, name",
+    [
+        (URL, {"titel": "x"}, "titel"),
+        (URL, {"format": "yaml"}, "format"),
+        ("/api/v1/stories/{story}/", {"expand": "criteria"}, "expand"),
+        ("/api/v1/metrics/", {"team": "1"}, "team"),
+        (URL, {"ordering": "criteria"}, "ordering"),
+        ("/api/v1/events/", {"ordering": "ends_at"}, "ordering"),  # computed: not sortable
+        (URL, {"ordering": "rank,"}, "ordering"),
+        (URL, {"team": "9" * 30}, "team"),
+        (URL, {"limit": "9" * 30}, "limit"),
+        (URL, {"updated_since": "9999-12-31T23:59:59-10:00"}, "updated_since"),
+        (URL, {"state": "a\x00b"}, "state"),
+    ],
+)
+def test_unknown_or_out_of_range_query_parameters_are_refused_naming_them(
+    api, story, url, params, name
+):
+    response = api("dev1").get(url.format(story=story.pk), params)
+    assert response.status_code == 400, response.content
+    assert name in response.json()["errors"]
+
+
+def test_known_query_parameters_still_work(api, story):
+    client = api("dev1")
+    listed = client.get(URL, {"ordering": "-rank,id", "limit": "5", "format": "json"})
+    assert listed.status_code == 200 and listed.json()["count"] == 1
+    assert client.get("/api/v1/events/", {"ordering": "starts_at"}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "header", ["Bearer", "Bearer a b", "bearer", " ", "Bearer a\x00", "Bearer " + "a" * 300]
+)
+def test_malformed_authorization_is_a_401_problem(header):
+    from rest_framework.test import APIClient
+
+    response = APIClient().get(URL, HTTP_AUTHORIZATION=header)
+    assert response.status_code == 401
+    assert response["Content-Type"] == "application/problem+json"

@@ -77,7 +77,7 @@ def test_refused_transition_names_the_rule_and_writes_nothing(api, story):
 @pytest.mark.parametrize(
     ("body", "field", "reason"),
     [
-        ({"points": "many"}, "points", '"many" is not a valid choice.'),
+        ({"points": "many"}, "points", "must be a whole number, not a string"),
         ({"points": 4}, "points", '"4" is not a valid choice.'),
         ({"colour": "red"}, "colour", "unknown field"),
         ({"version": 9}, "version", "read-only field"),
