@@ -358,3 +358,38 @@ def test_shared_regions_render_once_per_version(client, calendar, monkeypatch):
         client.force_login(calendar.users[who])
         assert client.get(url).status_code == 200
     assert sorted(renders) == ["event-outputs", "event-outputs", "event-state", "event-state"]
+
+
+def test_the_teams_sm_runs_a_team_event_whoever_the_calendar_named(calendar):
+    # The SM changed after the calendar was made: the team's current SM runs its events.
+    event = team_event(calendar)
+    Event.objects.filter(pk=event.pk).update(facilitator=None)
+    event.refresh_from_db()
+    services.event_start(actor=calendar.actor("sm1"), event=event)
+    with pytest.raises(PermissionRefused):
+        services.event_end(actor=calendar.actor("sm2"), event=event)
+
+
+def test_the_database_holds_the_running_and_ending_rules(calendar):
+    from django.db import IntegrityError, transaction
+
+    event = sos(calendar)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Event.objects.filter(pk=event.pk).update(state="running")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Event.objects.filter(pk=event.pk).update(
+            started_at=NOW, ended_at=NOW - datetime.timedelta(minutes=1)
+        )
+
+
+def test_the_screen_costs_the_same_queries_for_3_and_15_teams(client, clock):
+    counts = []
+    for teams in (3, 15):
+        ns = build_flow_team(prefix=f"P{teams}", teams=teams)
+        cadence_roll(flow_team=ns.flow_team)
+        client.force_login(ns.csm)
+        with CaptureQueriesContext(connection) as ctx:
+            html = client.get(f"/events/{sos(ns).pk}/").content.decode()
+        assert f"{ns.po2.display_name} (Team 2)" in html
+        counts.append(len(ctx))
+    assert counts[0] == counts[1], counts
