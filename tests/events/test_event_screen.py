@@ -393,3 +393,23 @@ def test_the_screen_costs_the_same_queries_for_3_and_15_teams(client, clock):
         assert f"{ns.po2.display_name} (Team 2)" in html
         counts.append(len(ctx))
     assert counts[0] == counts[1], counts
+
+
+def test_the_admin_cannot_run_an_event_and_its_saves_reach_open_screens(client, calendar):
+    from django.contrib.admin.sites import site
+    from django.test import RequestFactory
+    from django.urls import reverse
+
+    event = sos(calendar)
+    calendar.csm.is_staff = True
+    calendar.csm.save()
+    client.force_login(calendar.csm)
+    html = client.get(reverse("admin:events_event_change", args=[event.pk])).content.decode()
+    assert 'name="starts_at_0"' in html
+    assert 'name="state"' not in html and 'name="recorded_outputs"' not in html
+    model_admin = site._registry[Event]
+    request = RequestFactory().post("/admin/")
+    request.user = calendar.csm
+    event.duration_minutes = 60
+    model_admin.save_model(request, event, form=type("F", (), {"changed_data": []})(), change=True)
+    assert live_versions([f"event:{event.pk}"]) == {f"event:{event.pk}": 1}
