@@ -413,3 +413,20 @@ def test_the_admin_cannot_run_an_event_and_its_saves_reach_open_screens(client, 
     event.duration_minutes = 60
     model_admin.save_model(request, event, form=type("F", (), {"changed_data": []})(), change=True)
     assert live_versions([f"event:{event.pk}"]) == {f"event:{event.pk}": 1}
+
+
+@pytest.mark.parametrize("teams", [3, 15])
+def test_changed_poll_costs_the_same_queries_whatever_the_size(client, clock, teams):
+    # The full check when something changed: version, session, user, membership, roles,
+    # event. The shared regions come from the cache once the first viewer rendered them.
+    ns = build_flow_team(prefix=f"C{teams}", teams=teams)
+    cadence_roll(flow_team=ns.flow_team)
+    event = sos(ns)
+    first, second = (open_screen(client, ns.users[who], event) for who in ("po1", "po2"))
+    services.event_start(actor=ns.actor("csm"), event=event)
+    client.force_login(ns.po1)
+    assert client.get(first).status_code == 200
+    client.force_login(ns.po2)
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(second).status_code == 200
+    assert len(ctx) == 6, [q["sql"][:80] for q in ctx.captured_queries]
