@@ -190,7 +190,16 @@ def event_detail(request, pk: int):
         except PermissionRefused as refused:
             raise PermissionDenied(str(refused)) from refused
         except RuleViolation as refusal:
-            notice = {"level": "error", "errors": refusal.detail}
+            errors = refusal.detail
+            slugs = {slug for slug, _label in kinds.OUTPUTS[event.kind]}
+            notice = {
+                "level": "error",
+                "errors": errors,
+                # Shown where the person acted: by the buttons, or atop the outputs form
+                # (an output's own error also sits under its field).
+                "where": "record" if action == "outputs" else "controls",
+                "general": [m for f, msgs in errors.items() if f not in slugs for m in msgs],
+            }
             status = 400
             if action == "outputs":
                 # Their text comes back intact with the version they had read.

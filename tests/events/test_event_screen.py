@@ -430,3 +430,18 @@ def test_changed_poll_costs_the_same_queries_whatever_the_size(client, clock, te
     with CaptureQueriesContext(connection) as ctx:
         assert client.get(second).status_code == 200
     assert len(ctx) == 6, [q["sql"][:80] for q in ctx.captured_queries]
+
+
+def test_a_refused_htmx_save_says_why_where_the_person_acted(client, calendar):
+    event = sos(calendar)
+    services.event_start(actor=calendar.actor("csm"), event=event)
+    client.force_login(calendar.csm)
+    data = {"action": "outputs", "read_version": "0", "output-answers": "a" * 5001}
+    response = client.post(f"/events/{event.pk}/", data, headers={"HX-Request": "true"})
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert "at most 5000 characters (this has 5001)" in html and "has-error" in html
+    assert 'id="event-state" hx-swap-oob="innerHTML"' in html
+    ended = client.post(f"/events/{event.pk}/", {"action": "start"}, headers={"HX-Request": "true"})
+    assert ended.status_code == 400
+    assert "the event is running; only a scheduled event starts" in ended.content.decode()
