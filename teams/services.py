@@ -7,14 +7,14 @@ what the database would refuse into a message naming the field.
 
 import hashlib
 import secrets
-import zoneinfo
 from datetime import date
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Exists, Max, OuterRef
 from django.utils import timezone
 
-from sem.errors import RuleViolation
+from sem.errors import PermissionRefused, RuleViolation
 from teams.models import (
     FLOW_ROLES,
     MAX_MEMBERS,
@@ -27,7 +27,9 @@ from teams.models import (
     RoleAssignment,
     ScrumTeam,
     User,
+    validate_timezone,
 )
+from teams.permissions import Actor, can_facilitate
 
 UNIQUE_ROLE_MESSAGES = {
     "one_cpo_per_flow_team": ("role", "this Flow Team already has a Chief Product Owner"),
@@ -55,11 +57,9 @@ def flow_team_create(
 ) -> FlowTeam:
     if sprint_length_weeks not in (2, 3, 4):
         raise RuleViolation("a Flow Sprint lasts 2, 3 or 4 weeks", field="sprint_length_weeks")
-    if timezone not in zoneinfo.available_timezones():
-        raise RuleViolation(f"unknown timezone {timezone!r}", field="timezone")
+    _check_timezone(timezone)
     weekdays = working_weekdays if working_weekdays is not None else [0, 1, 2, 3, 4]
-    if not weekdays or any(d not in range(7) for d in weekdays):
-        raise RuleViolation("name at least one weekday, 0 (Monday) to 6", field="working_days")
+    _check_weekdays(weekdays)
     if FlowTeam.objects.filter(slug=slug).exists():
         raise RuleViolation("this slug is taken", field="slug")
     return FlowTeam.objects.create(
@@ -70,6 +70,50 @@ def flow_team_create(
         timezone=timezone,
         working_days_mask=sum(1 << d for d in set(weekdays)),
     )
+
+
+def _check_timezone(value) -> None:
+    try:
+        validate_timezone(value)
+    except ValidationError as invalid:
+        raise RuleViolation(invalid.messages[0], field="timezone") from invalid
+
+
+def _check_weekdays(weekdays) -> None:
+    if not weekdays or any(d not in range(7) for d in weekdays):
+        raise RuleViolation("name at least one weekday, 0 (Monday) to 6", field="working_days")
+
+
+FLOW_TEAM_FIELDS = {"name", "description", "sprint_length_weeks", "timezone", "working_weekdays"}
+
+
+@transaction.atomic
+def flow_team_update(*, actor: Actor, flow_team: FlowTeam, data: dict) -> FlowTeam:
+    """The CSM keeps the Flow Team's cadence settings. The anchor and slug stay: the
+    scheduled Flow Sprints and every link hang off them."""
+    if actor.flow_team_id != flow_team.pk:
+        raise RuleViolation("not your Flow Team", field="flow_team")
+    if not can_facilitate(actor):
+        raise PermissionRefused("the CSM keeps the Flow Team's cadence settings")
+    refused = sorted(set(data) - FLOW_TEAM_FIELDS)
+    if refused:
+        raise RuleViolation("unknown or read-only field", field=refused[0])
+    if "name" in data and not str(data["name"]).strip():
+        raise RuleViolation("name the Flow Team", field="name")
+    if "sprint_length_weeks" in data and data["sprint_length_weeks"] not in (2, 3, 4):
+        raise RuleViolation("a Flow Sprint lasts 2, 3 or 4 weeks", field="sprint_length_weeks")
+    if "timezone" in data:
+        _check_timezone(data["timezone"])
+    values = dict(data)
+    if "working_weekdays" in values:
+        weekdays = values.pop("working_weekdays")
+        _check_weekdays(weekdays)
+        values["working_days_mask"] = sum(1 << d for d in set(weekdays))
+    flow_team = _lock(flow_team)
+    for field, value in values.items():
+        setattr(flow_team, field, value)
+    flow_team.save(update_fields=list(values))
+    return flow_team
 
 
 def _lock(flow_team: FlowTeam) -> FlowTeam:
@@ -192,9 +236,12 @@ def api_token_revoke(*, user: User, token_id: int) -> "ApiToken":
 
 
 def api_token_authenticate(*, secret: str) -> "ApiToken | None":
+    # A token dies with its person: deactivated, or a member of no Flow Team any more.
+    # Checked in the same query (an EXISTS), so authenticating stays one query.
     token = (
         ApiToken.objects.select_related("user")
         .filter(token_hash=_token_hash(secret), revoked_at__isnull=True, user__is_active=True)
+        .filter(Exists(Membership.objects.filter(user_id=OuterRef("user_id"))))
         .first()
     )
     if token is not None:
