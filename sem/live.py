@@ -19,6 +19,7 @@ replace the poll later without touching the services.
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import urlencode
 
 from django.core import signing
 from django.core.cache import cache
@@ -115,13 +116,7 @@ def live_poll_read(request, *, screen: str) -> LivePoll:
     try:
         payload = signing.loads(request.GET.get("t", ""), salt=_salt(screen))
         keys = tuple(str(k) for k in payload["k"])
-        poll = LivePoll(
-            user_id=int(payload["u"]),
-            flow_team_id=int(payload["f"]),
-            scope=int(payload["s"]),
-            keys=keys,
-            seen={},
-        )
+        user_id, flow_team_id, scope = int(payload["u"]), int(payload["f"]), int(payload["s"])
         expires = int(payload["x"])
     except (signing.BadSignature, KeyError, TypeError, ValueError) as bad:
         raise LiveTokenInvalid("the live token is not valid for this screen") from bad
@@ -133,14 +128,8 @@ def live_poll_read(request, *, screen: str) -> LivePoll:
         numbers = []
     # Versions that do not parse or do not match the keys count as "seen nothing":
     # the viewer then gets every region, which repairs the screen.
-    seen = dict(zip(keys, numbers, strict=False)) if len(numbers) == len(keys) else {}
-    return LivePoll(
-        user_id=poll.user_id,
-        flow_team_id=poll.flow_team_id,
-        scope=poll.scope,
-        keys=keys,
-        seen=seen,
-    )
+    seen = dict(zip(keys, numbers, strict=True)) if len(numbers) == len(keys) else {}
+    return LivePoll(user_id=user_id, flow_team_id=flow_team_id, scope=scope, keys=keys, seen=seen)
 
 
 # --- Fragments and the answer ------------------------------------------------------
@@ -162,8 +151,6 @@ def live_fragment(key: str, version: int, variant: str, render: Callable[[], str
 
 def live_poll_context(*, url: str, token: str, versions: dict[str, int], keys) -> dict:
     """What ``includes/live_poll.html`` needs: the poll URL with token and versions."""
-    from urllib.parse import urlencode
-
     query = urlencode({"t": token, "v": ".".join(str(versions.get(k, 0)) for k in keys)})
     return {"url": f"{url}?{query}", "active": True}
 
