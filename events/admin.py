@@ -10,6 +10,8 @@ from events.models import (
     ReviewFeedback,
     ScrumOfScrumsReport,
 )
+from events.services import event_live_key
+from sem.live import live_bump
 from teams import permissions
 from teams.admin import FlowTeamScopedAdmin, ReadOnlyAdmin
 
@@ -26,12 +28,25 @@ class EventAdmin(FlowTeamScopedAdmin):
     date_hierarchy = "starts_at"
     raw_id_fields = ["facilitator"]
     write_rule = staticmethod(facilitator)
+    # Running an event and its outputs go through the event screen's services (started
+    # and ended together with their times, outputs with their version).
+    readonly_fields = [
+        "state",
+        "started_at",
+        "ended_at",
+        "recorded_outputs",
+        "outputs_version",
+        "outputs_recorded_at",
+        "outputs_recorded_by",
+    ]
 
     def save_model(self, request, obj, form, change):
         # A CSM's move or cancel sticks: the cadence job leaves the event alone after it.
         if change and {"starts_at", "duration_minutes", "state"} & set(form.changed_data):
             obj.rescheduled_by_hand = True
         super().save_model(request, obj, form, change)
+        # Open screens of the event show the change (the admin's save is one transaction).
+        live_bump(event_live_key(obj.pk))
 
 
 @admin.register(ScrumOfScrumsReport)

@@ -5,6 +5,7 @@ from django.db import models
 from django.db.models import Q
 
 from backlog.models import Epic, Story
+from events.kinds import OUTPUTS
 from flow.models import FlowSprint
 from sem.models import TimeStampedModel
 from teams.models import FlowTeam, ScrumTeam
@@ -52,6 +53,16 @@ class Event(TimeStampedModel):
     inputs = models.TextField(blank=True)
     outputs = models.TextField(blank=True)
     state = models.CharField(max_length=10, choices=State.choices, default=State.SCHEDULED)
+    started_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    # What the facilitator recorded, per expected output of the kind (events/kinds.py):
+    # {slug: text}. ``outputs_version`` lets a second writer's stale form come back intact.
+    recorded_outputs = models.JSONField(default=dict, blank=True)
+    outputs_version = models.PositiveIntegerField(default=0)
+    outputs_recorded_at = models.DateTimeField(null=True, blank=True)
+    outputs_recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     # Set when the CSM moved or cancelled it: the cadence job leaves it alone.
     rescheduled_by_hand = models.BooleanField(default=False)
 
@@ -74,12 +85,30 @@ class Event(TimeStampedModel):
                 name="team_events_name_their_team",
             ),
             models.CheckConstraint(condition=Q(duration_minutes__gte=5), name="event_duration_min"),
+            models.CheckConstraint(
+                condition=~Q(state="running") | Q(started_at__isnull=False),
+                name="running_event_has_started",
+            ),
+            models.CheckConstraint(
+                condition=Q(ended_at__isnull=True)
+                | (Q(started_at__isnull=False) & Q(ended_at__gte=models.F("started_at"))),
+                name="event_ends_after_it_started",
+            ),
         ]
         indexes = [models.Index(fields=["flow_team", "starts_at"])]
 
     def __str__(self):
         team = f" ({self.scrum_team})" if self.scrum_team_id else ""
         return f"{self.get_kind_display()}{team}"
+
+    @property
+    def expected_outputs(self) -> list[dict]:
+        """What this kind of event must produce, each with what was recorded for it."""
+        recorded = self.recorded_outputs or {}
+        return [
+            {"slug": slug, "label": label, "text": recorded.get(slug, "")}
+            for slug, label in OUTPUTS.get(self.kind, [])
+        ]
 
     @property
     def ends_at(self):

@@ -3,6 +3,7 @@ from datetime import date, datetime, time, timedelta
 from django.db.models import Q, QuerySet
 
 from events.models import Event
+from sem.errors import NotFound
 from teams.permissions import Actor, event_kinds_visible
 
 
@@ -60,3 +61,43 @@ def events_of_feed(*, actor: Actor, scope: str, scrum_team_id: int | None) -> Qu
     elif scope == "personal":
         events = _theirs(events, actor)
     return events.select_related("scrum_team").order_by("starts_at")
+
+
+def event_for(*, actor: Actor, pk: int) -> Event:
+    """One event of the actor's Flow Team, for its screen; another Flow Team's is 404.
+
+    A stakeholder-only member sees the events they take part in: the shared visibility
+    rule (``events_visible``), so the screen, the calendar, the API and the feeds agree."""
+    events = events_visible(actor=actor).select_related(
+        "flow_sprint", "scrum_team", "facilitator", "outputs_recorded_by", "flow_team"
+    )
+    try:
+        event = events.get(pk=pk)
+    except Event.DoesNotExist:
+        raise NotFound("no such event in your Flow Team") from None
+    return event
+
+
+def event_participants(*, event: Event) -> list[tuple[str, list[str]]]:
+    """The people the event's participant roles name, by role, in one query. A team event
+    takes its team roles from its own Scrum Team; a flow event from every Scrum Team."""
+    from teams.models import FLOW_ROLES, Role, RoleAssignment
+
+    roles = list(event.participant_roles or [])
+    assignments = (
+        RoleAssignment.objects.filter(flow_team_id=event.flow_team_id, role__in=roles)
+        .select_related("membership__user", "scrum_team")
+        .order_by("scrum_team__name", "membership__user__full_name", "membership__user__email")
+    )
+    if event.scrum_team_id:
+        assignments = assignments.filter(
+            Q(scrum_team_id=event.scrum_team_id) | Q(role__in=FLOW_ROLES)
+        )
+    people: dict[str, list[str]] = {role: [] for role in roles}
+    for assignment in assignments:
+        name = assignment.membership.user.display_name
+        if assignment.scrum_team_id and not event.scrum_team_id:
+            name = f"{name} ({assignment.scrum_team.name})"
+        people[assignment.role].append(name)
+    labels = dict(Role.choices)
+    return [(labels.get(role, role), names) for role, names in people.items()]

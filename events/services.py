@@ -4,13 +4,15 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from events import kinds
 from events.calendar import local_start, plan
 from events.models import Event, ScrumOfScrumsReport
 from flow import services as flow_services
 from flow.models import FlowSprint
-from sem.errors import PermissionRefused, RuleViolation, VersionConflict
+from sem.errors import NotFound, PermissionRefused, RuleViolation, VersionConflict
+from sem.live import live_bump
 from teams.models import FlowTeam, RoleAssignment, ScrumTeam
-from teams.permissions import Actor, can_facilitate, can_write_sos_report
+from teams.permissions import Actor, can_facilitate, can_run_event, can_write_sos_report
 
 
 def _facilitators(flow_team: FlowTeam) -> dict:
@@ -120,6 +122,7 @@ def event_move(*, actor: Actor, event: Event, starts_at, duration_minutes: int |
     event.rescheduled_by_hand = True
     event.updated_at = timezone.now()
     event.save(update_fields=["starts_at", "duration_minutes", "rescheduled_by_hand", "updated_at"])
+    live_bump(event_live_key(event.pk))
     return event
 
 
@@ -130,6 +133,107 @@ def event_cancel(*, actor: Actor, event: Event) -> Event:
     event.state = Event.State.CANCELLED
     event.rescheduled_by_hand = True
     event.save(update_fields=["state", "rescheduled_by_hand", "updated_at"])
+    live_bump(event_live_key(event.pk))
+    return event
+
+
+# --- Running an event: its facilitator starts it, ends it and records its outputs ---------
+
+
+def event_live_key(event_id: int) -> str:
+    """The live topic of an event's screen (sem/live.py)."""
+    return f"event:{event_id}"
+
+
+def _may_run(actor: Actor, event: Event) -> None:
+    if event.flow_team_id != actor.flow_team_id:
+        raise NotFound("no such event in your Flow Team")
+    if not can_run_event(
+        actor, facilitator_id=event.facilitator_id, scrum_team_id=event.scrum_team_id
+    ):
+        raise PermissionRefused("the event's facilitator starts and ends it")
+
+
+def _move_state(*, event: Event, came_from: str, to: str, stamp: str) -> Event:
+    now = timezone.now()
+    # Conditional update: of two clicks at once, one wins and the other is told why.
+    moved = Event.objects.filter(pk=event.pk, state=came_from).update(
+        state=to, **{stamp: now}, updated_at=now
+    )
+    if not moved:
+        current = Event.objects.filter(pk=event.pk).values_list("state", flat=True).first()
+        label = Event.State(current).label.lower() if current else "gone"
+        verb = "starts" if to == Event.State.RUNNING else "ends"
+        raise RuleViolation(
+            f"the event is {label}; only a {Event.State(came_from).label.lower()} event {verb}",
+            field="state",
+        )
+    live_bump(event_live_key(event.pk))
+    event.refresh_from_db()
+    return event
+
+
+@transaction.atomic
+def event_start(*, actor: Actor, event: Event) -> Event:
+    """Scheduled -> running. Every open screen of the event shows it within a poll."""
+    _may_run(actor, event)
+    return _move_state(
+        event=event, came_from=Event.State.SCHEDULED, to=Event.State.RUNNING, stamp="started_at"
+    )
+
+
+@transaction.atomic
+def event_end(*, actor: Actor, event: Event) -> Event:
+    """Running -> done. Open screens show it and stop polling."""
+    _may_run(actor, event)
+    return _move_state(
+        event=event, came_from=Event.State.RUNNING, to=Event.State.DONE, stamp="ended_at"
+    )
+
+
+@transaction.atomic
+def event_outputs_record(
+    *, actor: Actor, event: Event, outputs: dict[str, str], read_version: int
+) -> Event:
+    """Record what the event produced, one text per expected output of its kind.
+
+    ``read_version`` is the ``outputs_version`` the person's form was read at: when
+    someone recorded meanwhile, VersionConflict, and nothing is written."""
+    _may_run(actor, event)
+    event = Event.objects.select_for_update().get(pk=event.pk)
+    if event.state not in (Event.State.RUNNING, Event.State.DONE):
+        raise RuleViolation("outputs are recorded once the event has started", field="state")
+    expected = dict(kinds.OUTPUTS[event.kind])
+    for slug in outputs:
+        if slug not in expected:
+            raise RuleViolation(
+                f"a {event.get_kind_display()} has no output called {slug!r}", field=slug
+            )
+    cleaned = {}
+    for slug, text in outputs.items():
+        text = (text or "").strip()
+        if len(text) > kinds.OUTPUT_MAX_CHARS:
+            raise RuleViolation(
+                f"at most {kinds.OUTPUT_MAX_CHARS} characters (this has {len(text)})", field=slug
+            )
+        if text:
+            cleaned[slug] = text
+    if read_version != event.outputs_version:
+        raise VersionConflict(event.outputs_version)
+    event.recorded_outputs = cleaned
+    event.outputs_version += 1
+    event.outputs_recorded_at = timezone.now()
+    event.outputs_recorded_by = actor.user
+    event.save(
+        update_fields=[
+            "recorded_outputs",
+            "outputs_version",
+            "outputs_recorded_at",
+            "outputs_recorded_by",
+            "updated_at",
+        ]
+    )
+    live_bump(event_live_key(event.pk))
     return event
 
 

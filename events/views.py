@@ -1,20 +1,43 @@
+from datetime import timedelta
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
 from backlog.selectors import product_goal_active, story_counts
-from events import services
+from events import kinds, services
 from events.feeds import calendar_feed_events, calendar_feed_rotate, calendar_render
 from events.forms import EventChangeForm
 from events.models import CalendarFeed, Event
-from events.selectors import events_on_day, events_upcoming, events_visible
+from events.selectors import (
+    event_for,
+    event_participants,
+    events_on_day,
+    events_upcoming,
+    events_visible,
+)
 from flow.selectors import flow_sprint_current
-from sem.errors import PermissionRefused, RuleViolation
+from sem.errors import NotFound, PermissionRefused, RuleViolation, VersionConflict
+from sem.live import (
+    live_fragment,
+    live_oob,
+    live_poll,
+    live_poll_context,
+    live_token,
+    live_versions,
+)
 from teams.context_processors import current_actor
-from teams.permissions import STAKEHOLDER_EVENT_KINDS, can_facilitate, can_see_events
+from teams.permissions import (
+    STAKEHOLDER_EVENT_KINDS,
+    can_facilitate,
+    can_run_event,
+    can_see_events,
+)
 
 
 @login_required
@@ -114,3 +137,224 @@ def calendar_feed(request, token):
     return HttpResponse(
         calendar_render(feed=feed, events=events), content_type="text/calendar; charset=utf-8"
     )
+
+
+# --- One screen per event ------------------------------------------------------------
+
+EVENT_SCREEN = "event"
+# Regions every viewer shares, rendered once per version (sem/live.py).
+EVENT_REGIONS = ("event-state", "event-outputs")
+EVENT_OVER = (Event.State.DONE, Event.State.CANCELLED)
+
+
+def _event_of(actor, pk: int) -> Event:
+    if actor is None:
+        raise Http404("not a member of any Flow Team")
+    try:
+        return event_for(actor=actor, pk=pk)
+    except NotFound as missing:
+        raise Http404(str(missing)) from missing
+
+
+def _region_html(event: Event, region: str) -> str:
+    return render_to_string(f"events/event_detail.html#{region}", {"event": event})
+
+
+def _regions(event: Event, version: int) -> dict[str, str]:
+    key = services.event_live_key(event.pk)
+    return {
+        region: live_fragment(key, version, region, lambda r=region: _region_html(event, r))
+        for region in EVENT_REGIONS
+    }
+
+
+def _may_run(actor, event: Event) -> bool:
+    return can_run_event(
+        actor, facilitator_id=event.facilitator_id, scrum_team_id=event.scrum_team_id
+    )
+
+
+def _outputs_form(event: Event, values: dict | None = None, read_version: int | None = None):
+    values = event.recorded_outputs if values is None else values
+    return {
+        "fields": [
+            {"slug": slug, "label": label, "value": values.get(slug, "")}
+            for slug, label in kinds.OUTPUTS[event.kind]
+        ],
+        "read_version": event.outputs_version if read_version is None else read_version,
+    }
+
+
+@login_required
+def event_detail(request, pk: int):
+    """The screen of one event: what it is, who takes part, what it needs and produces,
+    and its state, live. Its facilitator starts and ends it and records its outputs here
+    (POST ``action`` = start | end | outputs)."""
+    actor = current_actor(request)
+    key = services.event_live_key(pk)
+    # The version first, then the data (see sem.live.live_fragment).
+    version = live_versions([key])[key]
+    event = _event_of(actor, pk)
+    may_run = _may_run(actor, event)
+    form, notice, status = _outputs_form(event), None, 200
+    if request.method == "POST":
+        if not may_run:
+            raise PermissionDenied("the event's facilitator starts and ends it")
+        action = request.POST.get("action")
+        try:
+            if action == "start":
+                event = services.event_start(actor=actor, event=event)
+            elif action == "end":
+                event = services.event_end(actor=actor, event=event)
+            elif action == "outputs":
+                form, notice = _outputs_post(request, actor, event)
+                if notice["level"] == "warning":
+                    status = 409
+            else:
+                raise RuleViolation("choose start, end or outputs", field="action")
+        except PermissionRefused as refused:
+            raise PermissionDenied(str(refused)) from refused
+        except RuleViolation as refusal:
+            errors = refusal.detail
+            slugs = {slug for slug, _label in kinds.OUTPUTS[event.kind]}
+            notice = {
+                "level": "error",
+                "errors": errors,
+                # Shown where the person acted: by the buttons, or atop the outputs form
+                # (an output's own error also sits under its field).
+                "where": "record" if action == "outputs" else "controls",
+                "general": [m for f, msgs in errors.items() if f not in slugs for m in msgs],
+            }
+            status = 400
+            if action == "outputs":
+                # Their text comes back intact with the version they had read.
+                read = request.POST.get("read_version", "")
+                form = _outputs_form(
+                    event,
+                    values=_posted_outputs(request, event),
+                    read_version=int(read) if read.isdigit() else event.outputs_version,
+                )
+        # Again the version before the data it labels.
+        version = live_versions([key])[key]
+        event = _event_of(actor, pk)
+        if request.htmx:
+            return _event_post_fragment(request, event, action, form, notice, version, status)
+        if status == 200 and action != "outputs":
+            return redirect("event-detail", pk=event.pk)
+    context = _event_context(request, actor, event, version)
+    context.update(form=form, notice=notice)
+    return render(request, "events/event_detail.html", context, status=status)
+
+
+def _read(request) -> int:
+    try:
+        return int(request.POST.get("read_version", ""))
+    except ValueError:
+        raise RuleViolation(
+            "the form's version is missing; reload the page", field="read_version"
+        ) from None
+
+
+def _posted_outputs(request, event: Event) -> dict[str, str]:
+    return {
+        slug: request.POST.get(f"output-{slug}", "")
+        for slug, _label in kinds.OUTPUTS[event.kind]
+        if f"output-{slug}" in request.POST
+    }
+
+
+def _outputs_post(request, actor, event: Event):
+    posted = _posted_outputs(request, event)
+    read_version = _read(request)
+    try:
+        event = services.event_outputs_record(
+            actor=actor, event=event, outputs=posted, read_version=read_version
+        )
+    except VersionConflict:
+        event.refresh_from_db()
+        who = event.outputs_recorded_by.display_name if event.outputs_recorded_by else "someone"
+        at = timezone.localtime(event.outputs_recorded_at, event.flow_team.tzinfo)
+        # Their text stays in the form; the form now carries the current version, so
+        # saving again replaces what the other person recorded, knowingly.
+        return _outputs_form(event, values=posted), {
+            "level": "warning",
+            "text": f"{who} recorded the outputs at {at:%H:%M} while you were writing. "
+            "Their version is shown above; yours is kept below. Save again to replace theirs.",
+        }
+    return _outputs_form(event), {"level": "success", "text": "Outputs recorded."}
+
+
+def _event_post_fragment(request, event, action, form, notice, version, status):
+    """The facilitator's own htmx post: their controls (or form) and the shared regions."""
+    regions = _regions(event, version)
+    oob = [live_oob(region, html) for region, html in regions.items()]
+    context = {"event": event, "may_run": True, "form": form, "notice": notice}
+    if action == "outputs":
+        main = render_to_string("events/event_detail.html#event-record", context, request=request)
+    else:
+        main = render_to_string("events/event_detail.html#event-controls", context, request)
+        if action == "start" and event.state == Event.State.RUNNING:
+            # The record region held only a hint until now (no field anyone typed in).
+            record = render_to_string("events/event_detail.html#event-record", context, request)
+            oob.append(live_oob("event-record", record))
+    # A 400 or 409 is swapped too (static/js/event.js): the refusal shows where they acted.
+    return HttpResponse(main + "".join(oob), status=status)
+
+
+def _event_context(request, actor, event: Event, version: int) -> dict:
+    key = services.event_live_key(event.pk)
+    live = None
+    if event.state not in EVENT_OVER:
+        now = timezone.now()
+        token = live_token(
+            screen=EVENT_SCREEN,
+            user_id=request.user.pk,
+            flow_team_id=actor.flow_team_id,
+            scope=event.pk,
+            keys=[key],
+            # Valid through the meeting and an hour of overrun, from whenever it was opened.
+            expires_at=max(event.ends_at, now) + timedelta(hours=1),
+        )
+        live = live_poll_context(
+            url=reverse("event-live", args=[event.pk]),
+            token=token,
+            versions={key: version},
+            keys=[key],
+        )
+    return {
+        "event": event,
+        **dict(zip(("state_html", "outputs_html"), _regions(event, version).values(), strict=True)),
+        "may_run": _may_run(actor, event),
+        "participants": event_participants(event=event),
+        "inputs": kinds.INPUTS[event.kind],
+        "live": live,
+    }
+
+
+def event_live(request, pk: int):
+    """The event screen's poll: 204 after one query when nothing changed (no session work:
+    the viewer is the signed token's); the changed regions when something did."""
+
+    def on_change(poll, versions):
+        # Something changed: now the full check, as for the page itself.
+        if not request.user.is_authenticated or request.user.pk != poll.user_id:
+            raise PermissionDenied("this live token belongs to someone else")
+        actor = current_actor(request)
+        if actor is None or actor.flow_team_id != poll.flow_team_id:
+            raise Http404("no such event in your Flow Team")
+        event = _event_of(actor, pk)
+        key = services.event_live_key(pk)
+        regions = _regions(event, versions[key])
+        oob = [live_oob(region, html) for region, html in regions.items()]
+        controls = render_to_string(
+            "events/event_detail.html#event-controls",
+            {"event": event, "may_run": _may_run(actor, event)},
+            request,
+        )
+        oob.append(live_oob("event-controls", controls))
+        next_poll = live_poll_context(
+            url=request.path, token=request.GET.get("t", ""), versions=versions, keys=poll.keys
+        )
+        return oob, event.state in EVENT_OVER, next_poll
+
+    return live_poll(request, screen=EVENT_SCREEN, scope=pk, on_change=on_change)

@@ -127,3 +127,14 @@ def can_refresh_metrics(actor: Actor) -> bool:
     """Asking the metrics job to run now: anyone of the Flow Team who does the work or leads
     it. Stakeholders read the metrics; the hourly job keeps them current."""
     return not actor.is_stakeholder_only and bool(actor.all_roles)
+
+
+def can_run_event(actor: Actor, *, facilitator_id: int | None, scrum_team_id: int | None) -> bool:
+    """Starting and ending an event and recording its outputs: the CSM (who facilitates the
+    Flow Team's events), the person named as the event's facilitator (the CPO at roadmap
+    refinement), and for a team event that team's SM."""
+    if actor.is_csm:
+        return True
+    if facilitator_id is not None and facilitator_id == actor.user.pk:
+        return True
+    return scrum_team_id is not None and _in_team(actor, scrum_team_id, roles=(Role.SM,))

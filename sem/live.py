@@ -1,0 +1,194 @@
+"""Live screens: how a change reaches every open screen (design: live.md).
+
+One version per live topic in the database (``LiveVersion``). Services call
+``live_bump`` inside their transaction, so the version and the data commit
+together. An open screen carries a small poll element (``includes/live_poll.html``)
+that asks its screen's poll view every second with the versions it shows; the
+poll view answers through ``live_poll``:
+
+- nothing changed: 204, after one query and no session work (the viewer is
+  identified by a signed token issued with the page);
+- changed: 200 with ``hx-swap-oob`` regions and a new poll element;
+- the meeting is over: ``HttpResponseStopPolling`` (286) with the last regions.
+
+Read-only regions every viewer shares are rendered once per version
+(``live_fragment``). Screens only know this module, so a push transport could
+replace the poll later without touching the services.
+"""
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import urlencode
+
+from django.core import signing
+from django.core.cache import cache
+from django.db import connection
+from django.http import HttpResponse
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
+from django_htmx.http import HttpResponseStopPolling
+
+from sem.models import LiveVersion
+
+# Long enough for any meeting screen, short enough that dead versions leave the cache.
+FRAGMENT_TIMEOUT_SECONDS = 6 * 3600
+
+
+def live_bump(*keys: str) -> None:
+    """Add one to each key's version (a missing key starts at 1), in the caller's transaction.
+
+    One upsert statement, so concurrent bumps of the same key never lose an increment
+    and never collide on the insert. Keys are sorted so two writers bumping the same
+    keys lock them in the same order (no deadlock)."""
+    unique = sorted(set(keys))
+    if not unique:
+        return
+    table = connection.ops.quote_name(LiveVersion._meta.db_table)
+    key = connection.ops.quote_name("key")
+    version = connection.ops.quote_name("version")
+    rows = ", ".join(["(%s, 1)"] * len(unique))
+    # ON CONFLICT … DO UPDATE is the same statement on PostgreSQL and SQLite (>= 3.24).
+    sql = (
+        f"INSERT INTO {table} ({key}, {version}) VALUES {rows} "
+        f"ON CONFLICT ({key}) DO UPDATE SET {version} = {table}.{version} + 1"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, unique)
+
+
+def live_versions(keys: Iterable[str]) -> dict[str, int]:
+    """Each key's current version in one query; a key never bumped is at 0."""
+    keys = list(keys)
+    found = dict(LiveVersion.objects.filter(key__in=keys).values_list("key", "version"))
+    return {k: found.get(k, 0) for k in keys}
+
+
+# --- The viewer's token ------------------------------------------------------------
+
+
+class LiveTokenInvalid(Exception):
+    """The token was forged, belongs to another screen, or is unreadable."""
+
+
+class LiveTokenExpired(Exception):
+    """The meeting the token was issued for is long over."""
+
+
+@dataclass(frozen=True)
+class LivePoll:
+    """Who polls which topics of which screen object, and the versions they show."""
+
+    user_id: int
+    flow_team_id: int
+    scope: int
+    keys: tuple[str, ...]
+    seen: dict[str, int]
+
+    def changed(self, versions: dict[str, int]) -> set[str]:
+        return {k for k in self.keys if versions.get(k, 0) != self.seen.get(k)}
+
+
+def _salt(screen: str) -> str:
+    return f"sem.live.{screen}"
+
+
+def live_token(
+    *, screen: str, user_id: int, flow_team_id: int, scope: int, keys, expires_at: datetime
+) -> str:
+    """A signed token for one viewer of one screen object; salted per screen, so a token
+    of one screen is worthless on another. It expires with the meeting (``expires_at``)."""
+    payload = {
+        "u": user_id,
+        "f": flow_team_id,
+        "s": scope,
+        "k": list(keys),
+        "x": int(expires_at.timestamp()),
+    }
+    return signing.dumps(payload, salt=_salt(screen), compress=True)
+
+
+def live_poll_read(request, *, screen: str) -> LivePoll:
+    """The poll request's token and versions (``?t=…&v=3.7``: one version per key, in the
+    token's key order). No database and no session: this runs on every poll."""
+    try:
+        payload = signing.loads(request.GET.get("t", ""), salt=_salt(screen))
+        keys = tuple(str(k) for k in payload["k"])
+        user_id, flow_team_id, scope = int(payload["u"]), int(payload["f"]), int(payload["s"])
+        expires = int(payload["x"])
+    except (signing.BadSignature, KeyError, TypeError, ValueError) as bad:
+        raise LiveTokenInvalid("the live token is not valid for this screen") from bad
+    if timezone.now().timestamp() > expires:
+        raise LiveTokenExpired("the meeting is over")
+    try:
+        numbers = [int(n) for n in request.GET.get("v", "").split(".")]
+    except ValueError:
+        numbers = []
+    # Versions that do not parse or do not match the keys count as "seen nothing":
+    # the viewer then gets every region, which repairs the screen.
+    seen = dict(zip(keys, numbers, strict=True)) if len(numbers) == len(keys) else {}
+    return LivePoll(user_id=user_id, flow_team_id=flow_team_id, scope=scope, keys=keys, seen=seen)
+
+
+# --- Fragments and the answer ------------------------------------------------------
+
+
+def live_fragment(key: str, version: int, variant: str, render: Callable[[], str]) -> SafeString:
+    """A read-only region every viewer shares, rendered once per (key, version, variant).
+
+    Read the version *before* the data the fragment shows: a write landing in between
+    then only makes the cached fragment newer than its version, and the next poll
+    fetches the next version; the other order would cache old data under a new version."""
+    cache_key = f"live:{key}:{version}:{variant}"
+    html = cache.get(cache_key)
+    if html is None:
+        html = str(render())
+        cache.set(cache_key, html, FRAGMENT_TIMEOUT_SECONDS)
+    return mark_safe(html)  # noqa: S308 (rendered by our own templates, escaped there)
+
+
+def live_poll_context(*, url: str, token: str, versions: dict[str, int], keys) -> dict:
+    """What ``includes/live_poll.html`` needs: the poll URL with token and versions."""
+    query = urlencode({"t": token, "v": ".".join(str(versions.get(k, 0)) for k in keys)})
+    return {"url": f"{url}?{query}", "active": True}
+
+
+def live_oob(region_id: str, html: str) -> SafeString:
+    """One region as an out-of-band swap of its container's content."""
+    return format_html('<div id="{}" hx-swap-oob="innerHTML">{}</div>', region_id, html)
+
+
+def live_poll(
+    request,
+    *,
+    screen: str,
+    scope: int,
+    on_change: Callable[[LivePoll, dict[str, int]], tuple[list[SafeString], bool, dict]],
+) -> HttpResponse:
+    """Answer one poll of ``screen``'s object ``scope``.
+
+    ``on_change(poll, versions)`` runs only when a version moved: it does the full
+    permission check (session, actor, object) and returns the oob regions, whether
+    the meeting is over, and the context of the next poll element. A forged token is
+    403, a token for another object 404, an expired one stops the polling."""
+    try:
+        poll = live_poll_read(request, screen=screen)
+    except LiveTokenInvalid:
+        return HttpResponse("live token not valid for this screen", status=403)
+    except LiveTokenExpired:
+        return HttpResponseStopPolling(
+            render_to_string("includes/live_poll.html", {"live": {"active": False}})
+        )
+    if poll.scope != scope:
+        return HttpResponse("not found", status=404)
+    versions = live_versions(poll.keys)
+    if not poll.changed(versions):
+        return HttpResponse(status=204)
+    regions, over, next_poll = on_change(poll, versions)
+    element = render_to_string(
+        "includes/live_poll.html", {"live": {**next_poll, "active": not over}}
+    )
+    body = element + "".join(regions)
+    return HttpResponseStopPolling(body) if over else HttpResponse(body)

@@ -1,0 +1,275 @@
+"""Benchmark (not a test): 150 people watching one Scrum of Scrums screen (live.md).
+
+Serves the product with gunicorn (the production command: sync workers) on
+PostgreSQL with the ``max`` data set. 150 viewers, each a member of the Flow Team
+with their own session and live token, poll the event screen's ``live/`` URL once a
+second, as the page's poll element does; a writer records the event's outputs through
+the real service (``event_outputs_record``) every 5 s. Bounded to ``--seconds``.
+
+It prints poll latency p50/p95/p99 and the answers (204 unchanged, 200 changed), the
+delay from each write's commit until every viewer had it (p50/p95/max over viewers and
+writes), and the CPU the server processes and PostgreSQL used, in cores.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/semflow_bench_live \\
+        uv run python -m tests.bench.live --seconds 60
+
+Needs PostgreSQL (DATABASE_URL; the data set is created and seeded there if missing).
+Only talks to 127.0.0.1; every loop is bounded in count and time.
+"""
+
+import argparse
+import http.client
+import os
+import random
+import re
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from tests.bench import datasets
+
+POLL = re.compile(r'id="live-poll"[^>]*hx-get="([^"]+)"')
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def prepare(viewers: int):
+    """The Scrum of Scrums under way, a session and a live token per viewer."""
+    from datetime import timedelta
+
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.urls import reverse
+    from django.utils import timezone
+
+    from events import services
+    from events.models import Event
+    from sem.live import live_poll_context, live_token, live_versions
+    from teams.models import FlowTeam, Membership
+    from teams.selectors import actor_for
+
+    flow_team = FlowTeam.objects.get(slug="atlas-max")
+    event = (
+        Event.objects.filter(flow_team=flow_team, kind="scrum_of_scrums")
+        .exclude(state__in=["done", "cancelled"])
+        .order_by("starts_at")
+        .first()
+    )
+    csm = Membership.objects.get(flow_team=flow_team, roles__role="csm").user
+    writer = actor_for(user=csm, flow_team=flow_team)
+    if event.state == Event.State.SCHEDULED:
+        event = services.event_start(actor=writer, event=event)
+    key = services.event_live_key(event.pk)
+    version = live_versions([key])[key]
+    # Everyone who takes part in a Scrum of Scrums sees its screen (stakeholders do not).
+    members = list(
+        Membership.objects.filter(flow_team=flow_team)
+        .exclude(roles__role="stakeholder")
+        .select_related("user")
+        .order_by("pk")[:viewers]
+    )
+    # With fewer members than viewers, some have the screen open twice (laptop, projector).
+    members = [members[i % len(members)] for i in range(viewers)]
+    expires = timezone.now() + timedelta(hours=2)
+    url = reverse("event-live", args=[event.pk])
+    plans = []
+    for membership in members:
+        user = membership.user
+        session = SessionStore()
+        session[SESSION_KEY] = str(user.pk)
+        session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[-1]
+        session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+        session.create()
+        token = live_token(
+            screen="event",
+            user_id=user.pk,
+            flow_team_id=flow_team.pk,
+            scope=event.pk,
+            keys=[key],
+            expires_at=expires,
+        )
+        context = live_poll_context(url=url, token=token, versions={key: version}, keys=[key])
+        plans.append({"cookie": f"sessionid={session.session_key}", "url": context["url"]})
+    return event, writer, key, plans
+
+
+def get(port: int, path: str, cookie: str):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        started = time.perf_counter()
+        conn.request(
+            "GET",
+            path,
+            headers={"Cookie": cookie, "HX-Request": "true", "X-Forwarded-Proto": "https"},
+        )
+        response = conn.getresponse()
+        body = response.read().decode()
+        return response.status, body, time.perf_counter() - started
+    finally:
+        conn.close()
+
+
+def cpu_seconds(pids) -> float:
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # the process ended meanwhile
+        total += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime
+    return total
+
+
+def pids_of(predicate) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if predicate(entry):
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--viewers", type=int, default=150)
+    parser.add_argument("--seconds", type=int, default=60)
+    parser.add_argument("--write-every", type=float, default=5.0)
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
+    parser.add_argument("--port", type=int, default=8766)
+    args = parser.parse_args()
+    args.seconds = min(args.seconds, 300)  # bounded, whatever is asked
+    database_url = os.environ.get("DATABASE_URL", "")
+    if not database_url.startswith("postgres"):
+        raise SystemExit("the benchmark runs on PostgreSQL: set DATABASE_URL=postgres://…")
+    datasets.use("max", database_url)
+    event, writer, key, plans = prepare(args.viewers)
+
+    from events import services
+    from sem.live import live_versions
+
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.bench.settings",
+        "DATABASE_URL": database_url,
+        "DEBUG": "false",
+        "SECRET_KEY": os.environ.get("SECRET_KEY", "benchmark-only-" + "x" * 50),
+        "ALLOWED_HOSTS": "127.0.0.1",
+    }
+    from django.conf import settings
+
+    env["SECRET_KEY"] = settings.SECRET_KEY  # the tokens were signed with this process's key
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "sem.wsgi", "--bind", f"127.0.0.1:{args.port}"]
+        + ["--workers", str(args.workers), "--log-level", "warning"],
+        cwd=datasets.ROOT,
+        env=env,
+    )
+    latencies, statuses, seen = [], {}, {}  # seen[(viewer, version)] = first time
+    writes: dict[int, float] = {}
+    lock = threading.Lock()
+    stop = threading.Event()
+    try:
+        for _ in range(100):
+            try:
+                if get(args.port, "/healthz", "")[0] == 200:
+                    break
+            except OSError:
+                time.sleep(0.2)
+        else:
+            raise SystemExit("gunicorn did not come up in 20 s")
+
+        def viewer(index: int) -> None:
+            plan = plans[index]
+            url = plan["url"]
+            stop.wait(random.random())  # viewers opened the page at different moments
+            while not stop.is_set():
+                tick = time.monotonic()
+                status, body, elapsed = get(args.port, url, plan["cookie"])
+                now = time.time()
+                with lock:
+                    latencies.append(elapsed)
+                    statuses[status] = statuses.get(status, 0) + 1
+                if status in (200, 286):
+                    url = POLL.search(body).group(1).replace("&amp;", "&")
+                    version = int(url.rsplit("v=", 1)[1])
+                    with lock:
+                        seen.setdefault((index, version), now)
+                stop.wait(max(0.0, 1.0 - (time.monotonic() - tick)))
+
+        def write() -> None:
+            n = 0
+            while not stop.wait(args.write_every):
+                n += 1
+                event.refresh_from_db()
+                services.event_outputs_record(
+                    actor=writer,
+                    event=event,
+                    outputs={"answers": f"write {n}"},
+                    read_version=event.outputs_version,
+                )
+                writes[live_versions([key])[key]] = time.time()
+
+        def server_pids():
+            return [server.pid] + pids_of(
+                lambda p: (p / "stat").read_text().rsplit(")", 1)[1].split()[1] == str(server.pid)
+            )
+
+        def postgres_pids():
+            return pids_of(lambda p: (p / "comm").read_text().strip() == "postgres")
+
+        threads = [threading.Thread(target=viewer, args=(i,)) for i in range(len(plans))]
+        threads.append(threading.Thread(target=write))
+        # Per process, so that backends PostgreSQL forks during the run count from zero.
+        before = {pid: cpu_seconds([pid]) for pid in server_pids() + postgres_pids()}
+        started = time.monotonic()
+        for t in threads:
+            t.start()
+        stop.wait(args.seconds)
+        stop.set()
+        for t in threads:
+            t.join(timeout=35)
+        wall = time.monotonic() - started
+        cpu_used = [
+            sum(cpu_seconds([pid]) - before.get(pid, 0.0) for pid in pids)
+            for pids in (server_pids(), postgres_pids())
+        ]
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+    q = statistics.quantiles(sorted(latencies), n=100, method="inclusive")
+    delays, missed = [], 0
+    for version, at in writes.items():
+        for index in range(len(plans)):
+            firsts = [t for (i, v), t in seen.items() if i == index and v >= version]
+            if firsts:
+                delays.append(min(firsts) - at)
+            else:
+                missed += 1
+    print(
+        f"\n{len(plans)} viewers polling once a second, a write every {args.write_every:g} s "
+        f"through event_outputs_record; gunicorn {args.workers} sync workers, PostgreSQL; "
+        f"{wall:.0f} s"
+    )
+    print(
+        f"poll latency ms: p50 {q[49] * 1000:.1f}  p95 {q[94] * 1000:.1f}  "
+        f"p99 {q[98] * 1000:.1f}  ({len(latencies)} polls, answers {statuses})"
+    )
+    if delays:
+        d = sorted(delays)
+        dq = statistics.quantiles(d, n=100, method="inclusive") if len(d) > 1 else [d[0]] * 99
+        print(
+            f"write to every viewer s: p50 {dq[49]:.2f}  p95 {dq[94]:.2f}  max {d[-1]:.2f}  "
+            f"({len(writes)} writes, {missed} viewer-writes not seen before the end)"
+        )
+    print(f"CPU, cores: server {cpu_used[0] / wall:.2f}  PostgreSQL {cpu_used[1] / wall:.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,123 @@
+"""sem/live.py: versions bumped with the data, read in one query; tokens; render once."""
+
+import datetime
+
+import pytest
+from django.db import IntegrityError, transaction
+from django.test import RequestFactory
+from django.utils import timezone
+
+from sem.live import (
+    LiveTokenExpired,
+    LiveTokenInvalid,
+    live_bump,
+    live_fragment,
+    live_poll_read,
+    live_token,
+    live_versions,
+)
+from sem.models import LiveVersion
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_missing_key_is_at_zero_and_starts_at_one():
+    assert live_versions(["event:1"]) == {"event:1": 0}
+    live_bump("event:1")
+    assert live_versions(["event:1"]) == {"event:1": 1}
+
+
+def test_bump_two_keys_in_one_statement(django_assert_num_queries):
+    live_bump("event:1")
+    with django_assert_num_queries(1):
+        live_bump("event:1", "roadmap:7", "event:1")  # a key named twice counts once
+    assert live_versions(["event:1", "roadmap:7", "register:3"]) == {
+        "event:1": 2,
+        "roadmap:7": 1,
+        "register:3": 0,
+    }
+
+
+def test_versions_of_many_keys_in_one_query(django_assert_num_queries):
+    live_bump(*[f"event:{n}" for n in range(15)])
+    with django_assert_num_queries(1):
+        versions = live_versions([f"event:{n}" for n in range(20)])
+    assert sum(versions.values()) == 15
+
+
+def test_a_rolled_back_bump_leaves_the_version():
+    live_bump("event:1")
+    with pytest.raises(RuntimeError), transaction.atomic():
+        live_bump("event:1", "event:2")
+        assert live_versions(["event:1"]) == {"event:1": 2}
+        raise RuntimeError("the service's write failed")
+    assert live_versions(["event:1", "event:2"]) == {"event:1": 1, "event:2": 0}
+
+
+def test_bumping_nothing_writes_nothing(django_assert_num_queries):
+    with django_assert_num_queries(0):
+        live_bump()
+
+
+def test_the_database_refuses_a_negative_version():
+    with pytest.raises(IntegrityError), transaction.atomic():
+        LiveVersion.objects.create(key="event:1", version=-1)
+
+
+def _token(screen="event", scope=5, expires_in=3600, keys=("event:5",)):
+    return live_token(
+        screen=screen,
+        user_id=1,
+        flow_team_id=2,
+        scope=scope,
+        keys=list(keys),
+        expires_at=timezone.now() + datetime.timedelta(seconds=expires_in),
+    )
+
+
+def _read(token, v="3", screen="event"):
+    request = RequestFactory().get("/live/", {"t": token, "v": v})
+    return live_poll_read(request, screen=screen)
+
+
+def test_token_round_trip_carries_viewer_and_versions():
+    poll = _read(_token(keys=("event:5", "register:2")), v="3.4")
+    assert (poll.user_id, poll.flow_team_id, poll.scope) == (1, 2, 5)
+    assert poll.seen == {"event:5": 3, "register:2": 4}
+    assert poll.changed({"event:5": 3, "register:2": 5}) == {"register:2"}
+    assert poll.changed({"event:5": 3, "register:2": 4}) == set()
+
+
+@pytest.mark.parametrize("v", ["", "x", "1.2", "-"])
+def test_versions_that_do_not_fit_count_as_seen_nothing(v):
+    poll = _read(_token(), v=v)
+    assert poll.changed({"event:5": 0}) == {"event:5"}
+
+
+def test_a_token_of_another_screen_or_forged_is_invalid():
+    with pytest.raises(LiveTokenInvalid):
+        _read(_token(screen="roadmap"))
+    with pytest.raises(LiveTokenInvalid):
+        _read(_token()[:-2] + "xx")
+    with pytest.raises(LiveTokenInvalid):
+        _read("")
+
+
+def test_a_token_expires_with_the_meeting():
+    with pytest.raises(LiveTokenExpired):
+        _read(_token(expires_in=-1))
+
+
+def test_a_fragment_renders_once_per_version_and_variant():
+    renders = []
+
+    def render():
+        renders.append(1)
+        return f"<p>render {len(renders)}</p>"
+
+    first = live_fragment("event:5", 3, "state", render)
+    again = live_fragment("event:5", 3, "state", render)
+    assert first == again == "<p>render 1</p>" and len(renders) == 1
+    live_fragment("event:5", 3, "outputs", render)
+    live_fragment("event:5", 4, "state", render)
+    assert len(renders) == 3
