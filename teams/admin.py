@@ -1,31 +1,190 @@
-"""Admin pages, scoped by the same role rules as the API and the HTML views.
+"""Admin pages: one more door to the same services, scoped by the same role rules.
 
-``FlowTeamScopedAdmin`` is the base for every app's admin: rows of other Flow
-Teams are not in the queryset (so their pages are 404), foreign-key choices are
-limited to the person's Flow Team, and whether a person may add, change or
-delete is answered by ``teams.permissions`` predicates, not by Django's model
-permissions. Superusers (the installation's operators) see everything.
+``FlowTeamScopedAdmin`` is the base for every app's admin:
+
+- Rows of other Flow Teams are not in the queryset, so their change and history
+  pages answer exactly as a missing id does; list filters offer only the person's
+  Flow Team(s); foreign-key choices, raw-id labels and autocomplete lists come
+  from the person's Flow Team only.
+- Whether a person may add or change is answered by ``teams.permissions``
+  predicates, not by Django's model permissions. Superusers (the installation's
+  operators) see everything, but write domain objects only through the role
+  they hold in that Flow Team: the services need an actor.
+- Nothing is saved with ``obj.save()``: an admin says which service adds
+  (``create``) and which changes (``update``); without them the page is
+  read-only. A service's refusal comes back as an error on the form, and the
+  whole save (inlines and the log entry included) is rolled back.
+- Versioned objects carry the version the form was loaded with, so an admin
+  edit cannot overwrite a newer change (the API's If-Match).
+- Nothing is deleted here: no service records a deletion, so the delete pages
+  and the bulk action are refused (inlines that delete through a service say so).
 """
 
+from django import forms
 from django.contrib import admin
+from django.contrib.admin.widgets import ForeignKeyRawIdWidget
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.core.exceptions import ValidationError
 from django.db.models import Model
 
-from teams import permissions
+from sem.errors import PermissionRefused, RuleViolation, VersionConflict
+from teams import permissions, services
 from teams.models import FlowTeam, Membership, RoleAssignment, ScrumTeam, User
 from teams.selectors import actor_for, flow_teams_of
+
+REFUSALS = (RuleViolation, PermissionRefused, VersionConflict)
 
 
 def no_one(actor, obj) -> bool:
     return False
 
 
-class FlowTeamScopedAdmin(admin.ModelAdmin):
+def refusal_errors(exc: Exception, model) -> list[tuple[str | None, str]]:
+    """A service's refusal as (field or None, message) pairs for a form."""
+    if isinstance(exc, VersionConflict):
+        name = model._meta.verbose_name
+        return [
+            (
+                None,
+                f"This {name} changed since you opened it (it is now version "
+                f"{exc.current_version}); nothing was saved. Reload the page to see the change.",
+            )
+        ]
+    if isinstance(exc, PermissionRefused):
+        return [(None, f"Not saved: {exc}.")]
+    return [
+        (field, message) for field, messages_ in exc.message_dict.items() for message in messages_
+    ]
+
+
+class ServiceAdminForm(forms.ModelForm):
+    """Shows a service's refusal as errors when the admin renders the posted form again."""
+
+    service_refusal = None
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.service_refusal is not None:
+            for field, message in refusal_errors(self.service_refusal, self._meta.model):
+                if field in self.fields:
+                    self.add_error(field, message)
+                else:
+                    label = "" if field in (None, "non_field_errors") else f"{field}: "
+                    self.add_error(None, f"{label}{message}")
+        return cleaned
+
+
+class VersionedAdminForm(ServiceAdminForm):
+    """Carries the version the page was loaded with; the service refuses a stale one."""
+
+    expected_version = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None:
+            self.initial.setdefault("expected_version", self.instance.version)
+
+
+class ScopedRawIdWidget(ForeignKeyRawIdWidget):
+    """A raw-id input that names the chosen row only when it is one the person may see.
+
+    Django's widget looks the id up in the whole table, so a posted foreign id
+    would be shown back with its name on an invalid form.
+    """
+
+    def __init__(self, rel, admin_site, queryset, attrs=None, using=None):
+        self.queryset = queryset
+        super().__init__(rel, admin_site, attrs=attrs, using=using)
+
+    def label_and_url_for_value(self, value):
+        key = self.rel.get_related_field().name
+        try:
+            visible = self.queryset.filter(**{key: value}).exists()
+        except (ValueError, TypeError, ValidationError):
+            return "", ""
+        return super().label_and_url_for_value(value) if visible else ("", "")
+
+
+def users_of(teams):
+    return User.objects.filter(memberships__flow_team__in=teams).distinct()
+
+
+def request_actor(request, flow_team=None):
+    """The person as seen in a Flow Team (their first if none is named), once per request:
+    the admin asks for every model of the index and every row's permission."""
+    cache = request.__dict__.setdefault("_admin_actors", {})
+    key = flow_team.pk if flow_team is not None else None
+    if key not in cache:
+        actor = actor_for(user=request.user, flow_team=flow_team)
+        cache[key] = actor
+        if actor is not None:
+            cache.setdefault(actor.flow_team_id, actor)
+    return cache[key]
+
+
+class FlowTeamChoicesMixin:
+    """Foreign-key choices (selects, raw ids, autocomplete) from the person's Flow Team(s)."""
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if not request.user.is_superuser:
+            teams = flow_teams_of(user=request.user)
+            related = db_field.related_model
+            qs = kwargs.get("queryset")
+            if qs is None:
+                qs = related._default_manager.all()
+            if related is FlowTeam:
+                qs = qs.filter(pk__in=teams)
+            elif related is User:
+                qs = qs.filter(pk__in=users_of(teams))
+            elif any(f.name == "flow_team" for f in related._meta.fields):
+                qs = qs.filter(flow_team__in=teams)
+            else:
+                qs = qs.none()  # a relation without a known path to its Flow Team shows nothing
+            kwargs["queryset"] = qs
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if field is not None and type(field.widget) is ForeignKeyRawIdWidget:
+            field.widget = ScopedRawIdWidget(
+                db_field.remote_field, self.admin_site, field.queryset, using=kwargs.get("using")
+            )
+        return field
+
+
+class FlowTeamListFilter(admin.SimpleListFilter):
+    """Filter by Flow Team, offering only the person's own: a foreign id filters to nothing,
+    exactly like an id that does not exist."""
+
+    title = "Flow Team"
+    parameter_name = "flow_team"
+
+    def __init__(self, request, params, model, model_admin):
+        self.model_admin = model_admin
+        super().__init__(request, params, model, model_admin)
+
+    def lookups(self, request, model_admin):
+        teams = (
+            FlowTeam.objects.all()
+            if request.user.is_superuser
+            else flow_teams_of(user=request.user)
+        )
+        return [(str(pk), name) for pk, name in teams.values_list("pk", "name")]
+
+    def queryset(self, request, queryset):
+        if self.value() is None:
+            return queryset
+        path = self.model_admin.flow_team_path or "pk"
+        return queryset.filter(**{path: self.value()})
+
+
+class FlowTeamScopedAdmin(FlowTeamChoicesMixin, admin.ModelAdmin):
+    form = ServiceAdminForm
     # Lookup from the model to its FlowTeam ("" when the model is FlowTeam itself).
     flow_team_path = "flow_team"
     # (actor, obj or None) -> may write; obj None asks about adding.
     write_rule = staticmethod(no_one)
-    delete_rule = None  # defaults to write_rule
+    # Structure (Flow Teams, Scrum Teams, members) is the operators' to write, without an actor.
+    operator_writes = False
+
+    # --- what the person sees ----------------------------------------------------
 
     def get_queryset(self, request):
         qs = super().get_queryset(request)
@@ -44,12 +203,7 @@ class FlowTeamScopedAdmin(admin.ModelAdmin):
         return obj
 
     def actor(self, request, obj=None):
-        cache = request.__dict__.setdefault("_admin_actors", {})
-        flow_team = self._flow_team_of(obj)
-        key = flow_team.pk if flow_team is not None else None
-        if key not in cache:
-            cache[key] = actor_for(user=request.user, flow_team=flow_team)
-        return cache[key]
+        return request_actor(request, self._flow_team_of(obj))
 
     def has_module_permission(self, request):
         return request.user.is_superuser or (
@@ -59,42 +213,105 @@ class FlowTeamScopedAdmin(admin.ModelAdmin):
     def has_view_permission(self, request, obj=None):
         return self.has_module_permission(request)
 
-    def has_add_permission(self, request):
-        if request.user.is_superuser:
-            return True
-        actor = self.actor(request)
-        return actor is not None and self.write_rule(actor, None)
-
-    def has_change_permission(self, request, obj=None):
-        if request.user.is_superuser:
+    def _may_write(self, request, obj) -> bool:
+        if request.user.is_superuser and self.operator_writes:
             return True
         actor = self.actor(request, obj)
         return actor is not None and self.write_rule(actor, obj)
 
-    def has_delete_permission(self, request, obj=None):
-        if request.user.is_superuser:
-            return True
-        actor = self.actor(request, obj)
-        rule = self.delete_rule or self.write_rule
-        return actor is not None and rule(actor, obj)
+    def has_add_permission(self, request):
+        return type(self).create is not FlowTeamScopedAdmin.create and self._may_write(
+            request, None
+        )
 
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        """Offer only choices from the person's own Flow Team(s)."""
-        if not request.user.is_superuser:
-            teams = flow_teams_of(user=request.user)
-            related = db_field.related_model
-            qs = kwargs.get("queryset") or related._default_manager.all()
-            if related is FlowTeam:
-                kwargs["queryset"] = qs.filter(pk__in=teams)
-            elif related is User:
-                kwargs["queryset"] = qs.filter(memberships__flow_team__in=teams).distinct()
-            elif any(f.name == "flow_team" for f in related._meta.fields):
-                kwargs["queryset"] = qs.filter(flow_team__in=teams)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+    def has_change_permission(self, request, obj=None):
+        return type(self).update is not FlowTeamScopedAdmin.update and self._may_write(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        # No service records a deletion: refused for everyone (bulk action included).
+        return False
+
+    # --- writes through the services ---------------------------------------------
+
+    def create(self, request, actor, data: dict):
+        """Add through a service; returns the new object."""
+        raise PermissionRefused("this is not added in the admin")
+
+    def update(self, request, actor, obj, data: dict, expected_version: int | None):
+        """Change through a service; ``data`` holds the changed fields only."""
+        raise PermissionRefused("this is not changed in the admin")
+
+    def changed_data(self, form) -> dict:
+        return {
+            name: form.cleaned_data[name]
+            for name in form.changed_data
+            if name != "expected_version" and name in form.cleaned_data
+        }
+
+    def save_model(self, request, obj, form, change):
+        actor = None
+        if not (request.user.is_superuser and self.operator_writes):
+            actor = self.actor(request, obj if change else None)
+            if actor is None:
+                raise PermissionRefused("you are not a member of this Flow Team")
+        if change:
+            saved = self.update(
+                request,
+                actor,
+                obj,
+                self.changed_data(form),
+                form.cleaned_data.get("expected_version"),
+            )
+        else:
+            saved = self.create(request, actor, dict(form.cleaned_data))
+        # The admin goes on with ``obj`` (log entry, redirect, inlines): give it the saved row.
+        for field in type(saved)._meta.concrete_fields:
+            setattr(obj, field.attname, getattr(saved, field.attname))
+        obj._state.adding = False
+
+    def save_formset(self, request, form, formset, change):
+        """Inlines write through their own ``save_through_services``; otherwise refused."""
+        save = getattr(formset, "save_through_services", None)
+        instances = formset.save(commit=False)
+        if save is not None:
+            save(request=request, parent=form.instance, formset=formset)
+        elif instances or formset.deleted_objects:
+            raise PermissionRefused("these rows are not changed in the admin")
+
+    def delete_model(self, request, obj):
+        raise PermissionRefused("nothing is deleted in the admin")
+
+    def delete_queryset(self, request, queryset):
+        raise PermissionRefused("nothing is deleted in the admin")
+
+    def get_exclude(self, request, obj=None):
+        # A domain object's Flow Team is the actor's, set by the service: never a form field.
+        exclude = list(super().get_exclude(request, obj) or [])
+        if not self.operator_writes and self.flow_team_path == "flow_team":
+            exclude.append("flow_team")
+        return exclude
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        refusal = getattr(request, "_admin_refusal", None)
+        if refusal is not None:
+            form = type(form.__name__, (form,), {"service_refusal": refusal})
+        return form
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except REFUSALS as exc:
+            if request.method != "POST" or getattr(request, "_admin_refusal", None):
+                raise
+            # Everything was rolled back; show the posted form again with the refusal on it.
+            request._admin_refusal = exc
+            return super().changeform_view(request, object_id, form_url, extra_context)
 
 
 class ReadOnlyAdmin(FlowTeamScopedAdmin):
-    """Append-only or computed records: nobody edits them here, superusers included."""
+    """Records nobody edits here, superusers included: append-only history, computed
+    figures, and what is written only on the pages or through the API."""
 
     def has_add_permission(self, request):
         return False
@@ -102,13 +319,64 @@ class ReadOnlyAdmin(FlowTeamScopedAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
+
+class ServiceInline(FlowTeamChoicesMixin, admin.TabularInline):
+    """An inline that the parent's rules open, and that writes through services.
+
+    ``add_rule``, ``change_rule`` and ``delete_rule`` take (actor, parent);
+    ``save_rows`` gets the formset after validation and calls the services.
+    """
+
+    extra = 0
+    add_rule = staticmethod(no_one)
+    change_rule = staticmethod(no_one)
+    delete_rule = staticmethod(no_one)
+
+    def _parent_admin(self):
+        return self.admin_site._registry[self.parent_model]
+
+    def _allowed(self, request, obj, rule) -> bool:
+        parent = self._parent_admin()
+        if request.user.is_superuser and parent.operator_writes:
+            return True
+        actor = parent.actor(request, obj)
+        return obj is not None and actor is not None and rule(actor, obj)
+
+    def has_view_permission(self, request, obj=None):
+        return self._parent_admin().has_view_permission(request, obj)
+
+    def has_add_permission(self, request, obj):
+        return self._allowed(request, obj, self.add_rule)
+
+    def has_change_permission(self, request, obj=None):
+        return self._allowed(request, obj, self.change_rule)
+
     def has_delete_permission(self, request, obj=None):
-        return False
+        return self._allowed(request, obj, self.delete_rule)
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        inline, parent_admin = self, self._parent_admin()
+
+        def save_through_services(fs, *, request, parent, formset):
+            actor = None
+            if not (request.user.is_superuser and parent_admin.operator_writes):
+                actor = parent_admin.actor(request, parent)
+            inline.save_rows(request, actor, parent, formset)
+
+        return type(formset.__name__, (formset,), {"save_through_services": save_through_services})
+
+    def save_rows(self, request, actor, parent, formset):
+        raise PermissionRefused("these rows are not changed in the admin")
+
+
+# --- People and structure -------------------------------------------------------------
 
 
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
-    """Only the installation's operators manage accounts."""
+    """Operators manage accounts. Staff see (read-only) the people of their Flow Team(s),
+    so raw-id and autocomplete lookups of people work, and list nobody else."""
 
     ordering = ["email"]
     list_display = ["email", "full_name", "is_staff", "is_active", "last_login"]
@@ -117,17 +385,34 @@ class UserAdmin(BaseUserAdmin):
     fieldsets = [
         (None, {"fields": ["email", "password"]}),
         ("Profile", {"fields": ["full_name"]}),
-        ("Access", {"fields": ["is_active", "is_staff", "is_superuser", "groups"]}),
+        ("Access", {"fields": ["is_active", "is_staff", "is_superuser"]}),
         ("Dates", {"fields": ["last_login", "date_joined"]}),
     ]
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "password1", "password2"]})]
-    filter_horizontal = ["groups"]
+    readonly_fields = ["last_login", "date_joined"]
+    filter_horizontal = []
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        if request.user.is_superuser:
+            return qs
+        return qs.filter(pk__in=users_of(flow_teams_of(user=request.user)))
+
+    def get_fieldsets(self, request, obj=None):
+        if request.user.is_superuser:
+            return super().get_fieldsets(request, obj)
+        return [(None, {"fields": ["email", "full_name"]})]
+
+    def get_list_filter(self, request):
+        return self.list_filter if request.user.is_superuser else []
 
     def has_module_permission(self, request):
-        return request.user.is_superuser
+        return request.user.is_superuser or (
+            request.user.is_staff and request_actor(request) is not None
+        )
 
     def has_view_permission(self, request, obj=None):
-        return request.user.is_superuser
+        return self.has_module_permission(request)
 
     def has_add_permission(self, request):
         return request.user.is_superuser
@@ -136,7 +421,18 @@ class UserAdmin(BaseUserAdmin):
         return request.user.is_superuser
 
     def has_delete_permission(self, request, obj=None):
-        return request.user.is_superuser
+        return False  # accounts are deactivated, never deleted: their history names them
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            data = {f: form.cleaned_data[f] for f in form.changed_data if f in services.USER_FIELDS}
+            saved = services.user_update(user=User.objects.get(pk=obj.pk), data=data)
+        else:
+            saved = services.user_create(
+                email=form.cleaned_data["email"], password=form.cleaned_data["password1"]
+            )
+        obj.__dict__.update({f.attname: getattr(saved, f.attname) for f in User._meta.fields})
+        obj._state.adding = False
 
 
 @admin.register(FlowTeam)
@@ -144,37 +440,52 @@ class FlowTeamAdmin(FlowTeamScopedAdmin):
     flow_team_path = ""
     list_display = ["name", "slug", "sprint_length_weeks", "cadence_anchor", "timezone"]
     search_fields = ["name", "slug"]
-    # The CSM keeps the cadence; creating Flow Teams is for operators.
+    operator_writes = True
+    # The CSM keeps the cadence; creating and renaming Flow Teams is for operators.
     write_rule = staticmethod(
         lambda actor, obj: obj is not None and permissions.can_facilitate(actor)
     )
-    delete_rule = staticmethod(no_one)
 
     def get_readonly_fields(self, request, obj=None):
         return [] if request.user.is_superuser else ["name", "slug"]
+
+    def create(self, request, actor, data):
+        mask = data["working_days_mask"]
+        return services.flow_team_create(
+            name=data["name"],
+            slug=data["slug"],
+            description=data.get("description", ""),
+            cadence_anchor=data["cadence_anchor"],
+            sprint_length_weeks=data["sprint_length_weeks"],
+            timezone=data["timezone"],
+            working_weekdays=[d for d in range(7) if mask & (1 << d)],
+        )
+
+    def update(self, request, actor, obj, data, expected_version):
+        return services.flow_team_update(actor=actor, flow_team=obj, data=data)
 
 
 @admin.register(ScrumTeam)
 class ScrumTeamAdmin(FlowTeamScopedAdmin):
     list_display = ["name", "number", "flow_team"]
-    list_filter = ["flow_team"]
+    list_filter = [FlowTeamListFilter]
     list_select_related = ["flow_team"]
     search_fields = ["name"]
-    readonly_fields = ["number"]
+    operator_writes = True
 
-    def save_model(self, request, obj, form, change):
-        if change:
-            return super().save_model(request, obj, form, change)
+    def get_readonly_fields(self, request, obj=None):
+        return ["number"] if obj is None else ["number", "flow_team"]
+
+    def create(self, request, actor, data):
         # New teams take the next free number (1..15) under the Flow Team's lock.
-        from teams.services import scrum_team_create
+        return services.scrum_team_create(flow_team=data["flow_team"], name=data["name"])
 
-        created = scrum_team_create(flow_team=obj.flow_team, name=obj.name)
-        obj.pk, obj.number = created.pk, created.number
+    def update(self, request, actor, obj, data, expected_version):
+        return services.scrum_team_rename(scrum_team=obj, name=data.get("name", obj.name))
 
 
-class RoleAssignmentInline(admin.TabularInline):
+class RoleAssignmentInline(ServiceInline):
     model = RoleAssignment
-    extra = 0
     fields = ["role", "scrum_team"]
 
     def get_formset(self, request, obj=None, **kwargs):
@@ -185,38 +496,52 @@ class RoleAssignmentInline(admin.TabularInline):
                 field.queryset = ScrumTeam.objects.filter(flow_team=obj.flow_team)
         return formset
 
+    def save_rows(self, request, actor, parent, formset):
+        # A changed row is the old role revoked and the new one assigned.
+        deleted = set(formset.deleted_forms)
+        for form in formset.forms:
+            if form.instance.pk and (form in deleted or form.has_changed()):
+                old = RoleAssignment.objects.get(pk=form.instance.pk)
+                services.role_revoke(membership=parent, role=old.role, scrum_team=old.scrum_team)
+            if form in deleted or not form.has_changed():
+                continue
+            try:
+                services.role_assign(
+                    membership=parent,
+                    role=form.cleaned_data["role"],
+                    scrum_team=form.cleaned_data.get("scrum_team"),
+                )
+            except RuleViolation as exc:
+                raise RuleViolation(
+                    "; ".join(m for ms in exc.message_dict.values() for m in ms), field="roles"
+                ) from exc
+
 
 @admin.register(Membership)
 class MembershipAdmin(FlowTeamScopedAdmin):
     list_display = ["user", "flow_team", "seat", "joined_at"]
-    list_filter = ["flow_team"]
+    list_filter = [FlowTeamListFilter]
     list_select_related = ["user", "flow_team"]
     search_fields = ["user__email", "user__full_name"]
-    readonly_fields = ["seat"]
     autocomplete_fields = ["user"]
     inlines = [RoleAssignmentInline]
+    operator_writes = True
 
-    def save_model(self, request, obj, form, change):
-        if change:
-            return super().save_model(request, obj, form, change)
-        from teams.services import member_add
+    def get_readonly_fields(self, request, obj=None):
+        return ["seat"] if obj is None else ["seat", "user", "flow_team"]
 
-        created = member_add(flow_team=obj.flow_team, user=obj.user)
-        obj.pk, obj.seat = created.pk, created.seat
+    def create(self, request, actor, data):
+        return services.member_add(flow_team=data["flow_team"], user=data["user"])
 
-    def save_formset(self, request, form, formset, change):
-        # Role rows carry their Flow Team so the database can hold "one CPO".
-        for instance in formset.save(commit=False):
-            instance.flow_team_id = form.instance.flow_team_id
-            instance.save()
-        for deleted in formset.deleted_objects:
-            deleted.delete()
+    def update(self, request, actor, obj, data, expected_version):
+        return obj  # the person and the Flow Team are fixed; the roles are the inline's
 
 
 @admin.register(RoleAssignment)
-class RoleAssignmentAdmin(FlowTeamScopedAdmin):
+class RoleAssignmentAdmin(ReadOnlyAdmin):
+    """Roles are given and taken on the membership's page (through the services)."""
+
     list_display = ["membership", "role", "scrum_team", "flow_team"]
-    list_filter = ["role", "flow_team"]
-    list_select_related = ["membership__user", "scrum_team", "flow_team"]
+    list_filter = ["role", FlowTeamListFilter]
+    list_select_related = ["membership__user", "membership__flow_team", "scrum_team", "flow_team"]
     search_fields = ["membership__user__email"]
-    raw_id_fields = ["membership"]

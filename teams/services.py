@@ -14,7 +14,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from sem.errors import RuleViolation
+from sem.errors import PermissionRefused, RuleViolation
 from teams.models import (
     FLOW_ROLES,
     MAX_MEMBERS,
@@ -28,6 +28,7 @@ from teams.models import (
     ScrumTeam,
     User,
 )
+from teams.permissions import Actor, can_facilitate
 
 UNIQUE_ROLE_MESSAGES = {
     "one_cpo_per_flow_team": ("role", "this Flow Team already has a Chief Product Owner"),
@@ -44,6 +45,26 @@ def user_create(*, email: str, password: str | None = None, full_name: str = "")
     return User.objects.create_user(email=email, password=password, full_name=full_name)
 
 
+USER_FIELDS = {"email", "full_name", "is_active", "is_staff", "is_superuser"}
+
+
+@transaction.atomic
+def user_update(*, user: User, data: dict) -> User:
+    """The installation's operators edit accounts (the admin's user pages)."""
+    refused = sorted(set(data) - USER_FIELDS)
+    if refused:
+        raise RuleViolation("unknown or read-only field", field=refused[0])
+    if "email" in data:
+        data = {**data, "email": User.objects.normalize_email(data["email"]).lower()}
+        if User.objects.filter(email__iexact=data["email"]).exclude(pk=user.pk).exists():
+            raise RuleViolation("a person with this email already exists", field="email")
+    for field, value in data.items():
+        setattr(user, field, value)
+    if data:
+        user.save(update_fields=list(data))
+    return user
+
+
 def flow_team_create(
     *,
     name: str,
@@ -52,11 +73,9 @@ def flow_team_create(
     sprint_length_weeks: int = 2,
     timezone: str = "UTC",
     working_weekdays: list[int] | None = None,
+    description: str = "",
 ) -> FlowTeam:
-    if sprint_length_weeks not in (2, 3, 4):
-        raise RuleViolation("a Flow Sprint lasts 2, 3 or 4 weeks", field="sprint_length_weeks")
-    if timezone not in zoneinfo.available_timezones():
-        raise RuleViolation(f"unknown timezone {timezone!r}", field="timezone")
+    _check_cadence(sprint_length_weeks=sprint_length_weeks, timezone=timezone)
     weekdays = working_weekdays if working_weekdays is not None else [0, 1, 2, 3, 4]
     if not weekdays or any(d not in range(7) for d in weekdays):
         raise RuleViolation("name at least one weekday, 0 (Monday) to 6", field="working_days")
@@ -69,7 +88,57 @@ def flow_team_create(
         sprint_length_weeks=sprint_length_weeks,
         timezone=timezone,
         working_days_mask=sum(1 << d for d in set(weekdays)),
+        description=description,
     )
+
+
+def _check_cadence(*, sprint_length_weeks=None, timezone=None) -> None:
+    if sprint_length_weeks is not None and sprint_length_weeks not in (2, 3, 4):
+        raise RuleViolation("a Flow Sprint lasts 2, 3 or 4 weeks", field="sprint_length_weeks")
+    if timezone is not None and timezone not in zoneinfo.available_timezones():
+        raise RuleViolation(f"unknown timezone {timezone!r}", field="timezone")
+
+
+FLOW_TEAM_CADENCE_FIELDS = {
+    "description",
+    "sprint_length_weeks",
+    "cadence_anchor",
+    "timezone",
+    "working_days_mask",
+}
+FLOW_TEAM_OPERATOR_FIELDS = {"name", "slug"}
+
+
+@transaction.atomic
+def flow_team_update(*, actor: Actor | None, flow_team: FlowTeam, data: dict) -> FlowTeam:
+    """The CSM keeps the cadence (length, anchor, timezone, working days); renaming a Flow
+    Team is for the installation's operators, who act without an actor (``actor=None``).
+    Planned Flow Sprints follow a changed cadence at the cadence job's next run."""
+    flow_team = _lock(flow_team)
+    allowed = FLOW_TEAM_CADENCE_FIELDS
+    if actor is None:
+        allowed = allowed | FLOW_TEAM_OPERATOR_FIELDS
+    else:
+        if actor.flow_team_id != flow_team.pk or not can_facilitate(actor):
+            raise PermissionRefused("the CSM keeps the Flow Team's cadence")
+    refused = sorted(set(data) - allowed)
+    if refused:
+        raise RuleViolation("your role may not change this field", field=refused[0])
+    _check_cadence(
+        sprint_length_weeks=data.get("sprint_length_weeks"), timezone=data.get("timezone")
+    )
+    if "working_days_mask" in data and not 1 <= (data["working_days_mask"] or 0) <= 127:
+        raise RuleViolation("name at least one working weekday", field="working_days_mask")
+    if "name" in data and not str(data["name"]).strip():
+        raise RuleViolation("give the Flow Team a name", field="name")
+    others = FlowTeam.objects.exclude(pk=flow_team.pk)
+    if "slug" in data and others.filter(slug=data["slug"]).exists():
+        raise RuleViolation("this slug is taken", field="slug")
+    for field, value in data.items():
+        setattr(flow_team, field, value)
+    if data:
+        flow_team.save(update_fields=list(data))
+    return flow_team
 
 
 def _lock(flow_team: FlowTeam) -> FlowTeam:
@@ -88,6 +157,20 @@ def scrum_team_create(*, flow_team: FlowTeam, name: str) -> ScrumTeam:
             f"a Flow Team has at most {MAX_SCRUM_TEAMS} Scrum Teams", field="flow_team"
         )
     return ScrumTeam.objects.create(flow_team=flow_team, number=free[0], name=name)
+
+
+@transaction.atomic
+def scrum_team_rename(*, scrum_team: ScrumTeam, name: str) -> ScrumTeam:
+    scrum_team = ScrumTeam.objects.select_for_update().get(pk=scrum_team.pk)
+    name = name.strip()
+    if not name:
+        raise RuleViolation("give the Scrum Team a name", field="name")
+    taken = ScrumTeam.objects.filter(flow_team_id=scrum_team.flow_team_id, name=name)
+    if taken.exclude(pk=scrum_team.pk).exists():
+        raise RuleViolation("a Scrum Team of this name exists in the Flow Team", field="name")
+    scrum_team.name = name
+    scrum_team.save(update_fields=["name"])
+    return scrum_team
 
 
 @transaction.atomic
