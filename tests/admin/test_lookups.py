@@ -1,0 +1,94 @@
+"""Lookups of the admin show nothing of another Flow Team: filters, raw-id popups and
+labels, autocomplete, the people list."""
+
+import pytest
+from django.urls import reverse
+
+from tests.admin.conftest import foreign_marks
+from tests.admin.test_writes import change_url, form_data
+
+pytestmark = pytest.mark.django_db
+
+
+def test_flow_team_filter_offers_only_ones_own(client, world):
+    client.force_login(world.flow.cpo)
+    html = client.get(reverse("admin:backlog_story_changelist")).content.decode()
+    assert f"?flow_team={world.flow.flow_team.pk}" in html
+    assert world.foreign.flow_team.name not in html
+    assert f"flow_team={world.foreign.flow_team.pk}" not in html
+
+
+FOREIGN_FILTERS = {
+    "flow_team": lambda w: w.foreign.flow_team.pk,
+    "flow_team__id__exact": lambda w: w.foreign.flow_team.pk,
+    "scrum_team__id__exact": lambda w: w.foreign.scrum_teams[0].pk,
+    "epic__id__exact": lambda w: w.theirs["epic"].pk,
+}
+
+
+@pytest.mark.parametrize("param", FOREIGN_FILTERS)
+def test_a_filter_on_a_foreign_id_answers_as_one_that_does_not_exist(client, world, param):
+    client.force_login(world.flow.cpo)
+    url = reverse("admin:backlog_story_changelist")
+    foreign = client.get(url, {param: FOREIGN_FILTERS[param](world)})
+    missing = client.get(url, {param: 987654})
+    assert foreign.status_code == missing.status_code
+    if foreign.status_code == 200:
+        assert foreign.context["cl"].result_count == missing.context["cl"].result_count == 0
+        html = foreign.content.decode()
+        assert not [m for m in foreign_marks(world) if m in html]
+    else:
+        assert foreign["Location"].split("?")[0] == missing["Location"].split("?")[0]
+
+
+@pytest.mark.parametrize("name", ["story", "epic", "user", "dependency", "event"])
+def test_raw_id_popup_lists_only_own_rows(client, world, name):
+    client.force_login(world.flow.cpo)
+    model = type(world.mine[name])
+    url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
+    response = client.get(url, {"_to_field": "id", "_popup": "1"})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert not [m for m in foreign_marks(world) if m in html]
+    assert response.context["cl"].result_count >= 1
+
+
+def test_people_list_shows_only_members_of_ones_flow_team(client, world):
+    client.force_login(world.flow.cpo)
+    response = client.get(reverse("admin:teams_user_changelist"))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert world.flow.dev1.email in html
+    assert world.foreign.dev1.email not in html
+    assert response.context["cl"].result_count == len(world.flow.users)
+    # A member's page is read-only for staff, and shows no password hash.
+    page = client.get(reverse("admin:teams_user_change", args=[world.flow.dev1.pk]))
+    assert page.status_code == 200
+    assert 'name="_save"' not in page.content.decode()
+    assert "md5$" not in page.content.decode()
+
+
+def test_autocomplete_lists_no_foreign_person(client, world):
+    client.force_login(world.flow.cpo)
+    response = client.get(
+        reverse("admin:autocomplete"),
+        {"app_label": "teams", "model_name": "membership", "field_name": "user", "term": "example"},
+    )
+    assert response.status_code == 200
+    ids = {int(r["id"]) for r in response.json()["results"]}
+    assert ids == {u.pk for u in world.flow.users.values()}
+    assert "other" not in response.content.decode()
+
+
+def test_a_posted_foreign_raw_id_is_refused_and_not_named(client, world):
+    """Django's raw-id widget names the posted row from the whole table; ours only from
+    the person's Flow Team, so an invalid form cannot be used to read foreign titles."""
+    story = world.mine["story"]
+    foreign_epic = world.theirs["epic"]
+    client.force_login(world.flow.cpo)
+    response = client.post(change_url(story), form_data(client, story, epic=str(foreign_epic.pk)))
+    assert response.status_code == 200
+    assert "epic" in response.context["adminform"].form.errors
+    assert foreign_epic.title not in response.content.decode()
+    story.refresh_from_db()
+    assert story.epic_id == world.mine["epic"].pk
