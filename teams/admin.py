@@ -57,7 +57,7 @@ def refusal_errors(exc: Exception, model) -> list[tuple[str | None, str]]:
     ]
 
 
-class ServiceAdminForm(forms.ModelForm):
+class RefusalFormMixin:
     """Shows a service's refusal as errors when the admin renders the posted form again."""
 
     service_refusal = None
@@ -72,6 +72,32 @@ class ServiceAdminForm(forms.ModelForm):
                     label = "" if field in (None, "non_field_errors") else f"{field}: "
                     self.add_error(None, f"{label}{message}")
         return cleaned
+
+
+class ServiceAdminForm(RefusalFormMixin, forms.ModelForm):
+    pass
+
+
+class ServiceRefusalMixin:
+    """Saves run inside the admin's transaction; a service's refusal rolls it all back
+    (inlines and the log entry included) and the posted form is shown again with it."""
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        refusal = getattr(request, "_admin_refusal", None)
+        if refusal is not None:
+            bases = (form,) if issubclass(form, RefusalFormMixin) else (RefusalFormMixin, form)
+            form = type(form.__name__, bases, {"service_refusal": refusal})
+        return form
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except REFUSALS as exc:
+            if request.method != "POST" or getattr(request, "_admin_refusal", None):
+                raise
+            request._admin_refusal = exc
+            return super().changeform_view(request, object_id, form_url, extra_context)
 
 
 class VersionedAdminForm(ServiceAdminForm):
@@ -175,7 +201,7 @@ class FlowTeamListFilter(admin.SimpleListFilter):
         return queryset.filter(**{path: self.value()})
 
 
-class FlowTeamScopedAdmin(FlowTeamChoicesMixin, admin.ModelAdmin):
+class FlowTeamScopedAdmin(ServiceRefusalMixin, FlowTeamChoicesMixin, admin.ModelAdmin):
     form = ServiceAdminForm
     # Lookup from the model to its FlowTeam ("" when the model is FlowTeam itself).
     flow_team_path = "flow_team"
@@ -291,23 +317,6 @@ class FlowTeamScopedAdmin(FlowTeamChoicesMixin, admin.ModelAdmin):
             exclude.append("flow_team")
         return exclude
 
-    def get_form(self, request, obj=None, change=False, **kwargs):
-        form = super().get_form(request, obj, change, **kwargs)
-        refusal = getattr(request, "_admin_refusal", None)
-        if refusal is not None:
-            form = type(form.__name__, (form,), {"service_refusal": refusal})
-        return form
-
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except REFUSALS as exc:
-            if request.method != "POST" or getattr(request, "_admin_refusal", None):
-                raise
-            # Everything was rolled back; show the posted form again with the refusal on it.
-            request._admin_refusal = exc
-            return super().changeform_view(request, object_id, form_url, extra_context)
-
 
 class ReadOnlyAdmin(FlowTeamScopedAdmin):
     """Records nobody edits here, superusers included: append-only history, computed
@@ -374,7 +383,7 @@ class ServiceInline(FlowTeamChoicesMixin, admin.TabularInline):
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(ServiceRefusalMixin, BaseUserAdmin):
     """Operators manage accounts. Staff see (read-only) the people of their Flow Team(s),
     so raw-id and autocomplete lookups of people work, and list nobody else."""
 
