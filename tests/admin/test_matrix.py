@@ -172,3 +172,28 @@ def test_changelist_queries_do_not_grow_with_rows(client, world):
         if len(queries) > before[model]:
             grew[model._meta.label] = (before[model], len(queries))
     assert not grew, grew
+
+
+def test_every_project_admin_writes_through_the_services():
+    """A new admin cannot slip a plain ``obj.save()`` in: every project admin and inline
+    uses the service-calling save paths of teams/admin.py, and none edits in the list."""
+    from teams.admin import FlowTeamScopedAdmin, ServiceInline, UserAdmin
+
+    for model in project_models():
+        model_admin = admin.site._registry[model]
+        label = model._meta.label
+        assert isinstance(model_admin, (FlowTeamScopedAdmin, UserAdmin)), label
+        assert not model_admin.list_editable, label
+        base = UserAdmin if isinstance(model_admin, UserAdmin) else FlowTeamScopedAdmin
+        for method in ("save_model", "save_formset", "delete_model", "delete_queryset"):
+            assert getattr(type(model_admin), method) is getattr(base, method), (label, method)
+        for inline in model_admin.inlines:
+            if issubclass(inline, ServiceInline):
+                assert inline.save_rows is not ServiceInline.save_rows or (
+                    inline.add_rule is inline.change_rule is inline.delete_rule
+                ), inline
+            else:
+                instance = inline(model, admin.site)
+                assert not instance.has_add_permission(None, None), inline
+                assert not instance.has_change_permission(None), inline
+                assert not instance.has_delete_permission(None), inline
