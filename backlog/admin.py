@@ -116,7 +116,6 @@ class EpicAdmin(FlowTeamScopedAdmin):
 class AcceptanceCriterionInline(ServiceInline):
     model = AcceptanceCriterion
     fields = ["position", "text", "checked"]
-    readonly_fields = ["position"]
     add_rule = delete_rule = staticmethod(
         lambda actor, story: permissions.can_edit_story(actor, story.scrum_team_id)
     )
@@ -126,6 +125,16 @@ class AcceptanceCriterionInline(ServiceInline):
             or permissions.can_work_story(actor, story.scrum_team_id)
         )
     )
+
+    def get_readonly_fields(self, request, obj=None):
+        # The CPO and the team write criteria; only the team checks them.
+        actor = self._parent_admin().actor(request, obj)
+        readonly = ["position"]
+        if obj is None or actor is None or not permissions.can_edit_story(actor, obj.scrum_team_id):
+            readonly.append("text")
+        if obj is None or actor is None or not permissions.can_work_story(actor, obj.scrum_team_id):
+            readonly.append("checked")
+        return readonly
 
     def save_rows(self, request, actor, story, formset):
         for criterion in formset.deleted_objects:

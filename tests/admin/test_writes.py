@@ -256,3 +256,24 @@ def test_the_bulk_delete_action_is_not_offered(client, world):
     assert "delete_selected" not in client.get(url).content.decode()
     client.post(url, {"action": "delete_selected", "_selected_action": [story.pk], "post": "yes"})
     assert Story.objects.filter(pk=story.pk).exists()
+
+
+def test_only_the_team_checks_criteria(client, world):
+    story = world.mine["story"]
+    criterion = story.criteria.get()
+    client.force_login(world.flow.cpo)
+    html = client.get(change_url(story)).content.decode()
+    assert 'name="criteria-0-text"' in html and 'name="criteria-0-checked"' not in html
+    data = form_data(client, story, **{"criteria-0-checked": "on"})
+    assert client.post(change_url(story), data).status_code == 302
+    criterion.refresh_from_db()
+    assert not criterion.checked
+    dev = world.flow.dev1
+    dev.is_staff = True
+    dev.save(update_fields=["is_staff"])
+    client.force_login(dev)
+    data = form_data(client, story, **{"criteria-0-checked": "on"})
+    response = client.post(change_url(story), data)
+    assert response.status_code == 302, errors(response)
+    criterion.refresh_from_db()
+    assert criterion.checked and criterion.checked_by == dev
