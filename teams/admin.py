@@ -108,6 +108,8 @@ class VersionedAdminForm(ServiceAdminForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if self.instance.pk is not None:
+            # A change always names the version it was made on (a post without one is forged).
+            self.fields["expected_version"].required = True
             self.initial.setdefault("expected_version", self.instance.version)
 
 

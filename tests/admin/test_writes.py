@@ -87,6 +87,16 @@ def test_a_stale_admin_form_is_refused_and_writes_nothing(client, world):
     assert not WebhookDelivery.objects.exists()
 
 
+def test_a_change_without_the_version_it_was_made_on_is_refused(client, world):
+    story = world.mine["story"]
+    client.force_login(world.flow.cpo)
+    data = form_data(client, story, title="No version")
+    del data["expected_version"]
+    response = client.post(change_url(story), data)
+    assert response.status_code == 200 and "required" in errors(response)
+    assert Story.objects.get(pk=story.pk).title == "Mine story"
+
+
 def test_a_stale_form_cannot_add_criteria_either(client, world):
     story = world.mine["story"]
     client.force_login(world.flow.cpo)
