@@ -48,12 +48,12 @@ class ProductGoalAdmin(FlowTeamScopedAdmin):
     def get_exclude(self, request, obj=None):
         return [*super().get_exclude(request, obj), *(["status"] if obj is None else [])]
 
-    def create(self, request, actor, data):
+    def service_add(self, request, actor, data):
         return services.product_goal_create(
             actor=actor, statement=data["statement"], target_date=data.get("target_date")
         )
 
-    def update(self, request, actor, obj, data, expected_version):
+    def service_change(self, request, actor, obj, data, expected_version):
         if "status" not in data:
             return obj
         return services.product_goal_close(actor=actor, goal=obj, status=data["status"])
@@ -68,7 +68,7 @@ class MilestoneAdmin(FlowTeamScopedAdmin):
     # Planned here; a planned milestone is not rewritten (no service changes one).
     write_rule = staticmethod(lambda actor, obj: obj is None and roadmap(actor, obj))
 
-    def create(self, request, actor, data):
+    def service_add(self, request, actor, data):
         return services.milestone_create(
             actor=actor,
             name=data["name"],
@@ -103,11 +103,11 @@ class EpicAdmin(FlowTeamScopedAdmin):
             readonly += sorted(services.EPIC_ARCHITECT_FIELDS)
         return readonly
 
-    def create(self, request, actor, data):
+    def service_add(self, request, actor, data):
         fields = {f: data[f] for f in services.EPIC_ROADMAP_FIELDS if f in data and f != "title"}
         return services.epic_create(actor=actor, title=data["title"], **fields)
 
-    def update(self, request, actor, obj, data, expected_version):
+    def service_change(self, request, actor, obj, data, expected_version):
         return services.epic_update(
             actor=actor, epic=obj, data=data, expected_version=expected_version
         )
@@ -137,8 +137,9 @@ class AcceptanceCriterionInline(ServiceInline):
         return readonly
 
     def save_rows(self, request, actor, story, formset):
-        for criterion in formset.deleted_objects:
-            services.criterion_delete(actor=actor, criterion=criterion)
+        for form in formset.deleted_forms:
+            if form.instance.pk is not None:
+                services.criterion_delete(actor=actor, criterion=form.instance)
         for form in formset.forms:
             if form in formset.deleted_forms or not form.has_changed():
                 continue
@@ -215,7 +216,7 @@ class StoryAdmin(FlowTeamScopedAdmin):
             readonly += sorted(services.STORY_WORK_FIELDS)
         return readonly
 
-    def update(self, request, actor, obj, data, expected_version):
+    def service_change(self, request, actor, obj, data, expected_version):
         if data:
             return services.story_update(
                 actor=actor, story=obj, data=data, expected_version=expected_version
@@ -252,7 +253,7 @@ class DependencyAdmin(FlowTeamScopedAdmin):
             return ["state", "version"]
         return ["from_story", "from_epic", "to_story", "to_epic", "version"]
 
-    def create(self, request, actor, data):
+    def service_add(self, request, actor, data):
         return services.dependency_create(
             actor=actor,
             source=data.get("from_story") or data.get("from_epic"),
@@ -261,7 +262,7 @@ class DependencyAdmin(FlowTeamScopedAdmin):
             description=data.get("description", ""),
         )
 
-    def update(self, request, actor, obj, data, expected_version):
+    def service_change(self, request, actor, obj, data, expected_version):
         return services.dependency_update(
             actor=actor, dependency=obj, data=data, expected_version=expected_version
         )
@@ -301,7 +302,7 @@ class TaskAdmin(FlowTeamScopedAdmin):
     def get_readonly_fields(self, request, obj=None):
         return [] if obj is None else ["story"]
 
-    def create(self, request, actor, data):
+    def service_add(self, request, actor, data):
         task = services.task_create(
             actor=actor, story=data["story"], title=data["title"], assignee=data.get("assignee")
         )
@@ -309,5 +310,5 @@ class TaskAdmin(FlowTeamScopedAdmin):
             task = services.task_update(actor=actor, task=task, data={"done": True})
         return task
 
-    def update(self, request, actor, obj, data, expected_version):
+    def service_change(self, request, actor, obj, data, expected_version):
         return services.task_update(actor=actor, task=Task.objects.get(pk=obj.pk), data=data)

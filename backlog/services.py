@@ -197,13 +197,8 @@ def epic_create(*, actor: Actor, title: str, **fields) -> Epic:
     return epic
 
 
-@transaction.atomic
-def epic_update(
-    *, actor: Actor, epic: Epic, data: dict, expected_version: int | None = None
-) -> Epic:
-    """CPO writes roadmap fields, the Architect writes feasibility; anything else is refused."""
-    epic = Epic.objects.select_for_update().get(pk=epic.pk)
-    _check_version(epic, expected_version)
+def _epic_edit(actor: Actor, epic: Epic, data: dict) -> None:
+    """Check and apply field edits to a locked epic (nothing is saved here)."""
     allowed = set()
     if can_manage_roadmap(actor):
         allowed |= EPIC_ROADMAP_FIELDS
@@ -213,6 +208,8 @@ def epic_update(
     refused = sorted(set(data) - allowed)
     if refused:
         raise RuleViolation("your role may not change this field", field=refused[0])
+    if "title" in data and not str(data["title"]).strip():
+        raise RuleViolation("give the epic a title", field="title")
     _check_wsjf(data)
     if "feasibility" in data and data["feasibility"] not in Epic.Feasibility.values:
         raise RuleViolation("unknown feasibility", field="feasibility")
@@ -220,18 +217,11 @@ def epic_update(
         raise RuleViolation("the milestone is not in this Flow Team", field="milestone")
     for field, value in data.items():
         setattr(epic, field, value)
-    _save_bumped(epic, data)
-    webhooks.changed(epic, "updated")
-    return epic
 
 
-@transaction.atomic
-def epic_transition(
-    *, actor: Actor, epic: Epic, to_state: str, expected_version: int | None = None
-) -> Epic:
+def _epic_move(actor: Actor, epic: Epic, to_state: str) -> str:
+    """Check and apply a state move to a locked, already edited epic; returns the old state."""
     _require(can_manage_roadmap(actor), "only the CPO moves epics")
-    epic = Epic.objects.select_for_update().get(pk=epic.pk)
-    _check_version(epic, expected_version)
     if to_state not in Epic.State.values:
         raise RuleViolation(f"unknown state {to_state!r}", field="state")
     if to_state not in EPIC_TRANSITIONS[epic.state]:
@@ -242,25 +232,87 @@ def epic_transition(
     if to_state == Epic.State.READY and not epic.acceptance_conditions.strip():
         raise RuleViolation("a ready epic has acceptance conditions", field="acceptance_conditions")
     from_state, epic.state = epic.state, to_state
-    _save_bumped(epic, ["state"])
-    _record(item=epic, from_state=from_state, to_state=to_state, by=actor.user)
-    webhooks.changed(epic, "state_changed")
+    return from_state
+
+
+@transaction.atomic
+def epic_change(
+    *,
+    actor: Actor,
+    epic: Epic,
+    data: dict | None = None,
+    to_state: str | None = None,
+    expected_version: int | None = None,
+) -> Epic:
+    """Edit an epic's fields and/or move it, as one change: one lock, one version check,
+    one version bump. The CPO writes roadmap fields and moves epics, the Architect writes
+    feasibility; the move is checked against the edited epic (conditions and ready in one
+    request). With nothing to change it only checks the version."""
+    data = dict(data or {})
+    epic = Epic.objects.select_for_update().get(pk=epic.pk)
+    _check_version(epic, expected_version)
+    if not data and to_state is None:
+        return epic
+    if data:
+        _epic_edit(actor, epic, data)
+    from_state = _epic_move(actor, epic, to_state) if to_state is not None else None
+    _save_bumped(epic, [*data, "state"] if from_state is not None else data)
+    if data:
+        webhooks.changed(epic, "updated")
+    if from_state is not None:
+        _record(item=epic, from_state=from_state, to_state=to_state, by=actor.user)
+        webhooks.changed(epic, "state_changed")
     return epic
+
+
+def epic_update(
+    *, actor: Actor, epic: Epic, data: dict, expected_version: int | None = None
+) -> Epic:
+    """CPO writes roadmap fields, the Architect writes feasibility; anything else is refused."""
+    return epic_change(actor=actor, epic=epic, data=data, expected_version=expected_version)
+
+
+def epic_transition(
+    *, actor: Actor, epic: Epic, to_state: str, expected_version: int | None = None
+) -> Epic:
+    return epic_change(actor=actor, epic=epic, to_state=to_state, expected_version=expected_version)
+
+
+def _check_neighbours(item, after, before, *, scope: str, message: str) -> None:
+    """A rank move names neighbours in the same list, and never the item itself."""
+    for neighbour, field in ((after, "after"), (before, "before")):
+        if neighbour is None:
+            continue
+        if neighbour.pk == item.pk:
+            raise RuleViolation("an item cannot move next to itself", field=field)
+        if getattr(neighbour, scope) != getattr(item, scope):
+            raise RuleViolation(message, field=field)
+    if after is not None and before is not None:
+        raise RuleViolation("name one neighbour: after or before", field="before")
 
 
 @transaction.atomic
 def epic_rank_move(
-    *, actor: Actor, epic: Epic, after: Epic | None = None, before: Epic | None = None
+    *,
+    actor: Actor,
+    epic: Epic,
+    after: Epic | None = None,
+    before: Epic | None = None,
+    expected_version: int | None = None,
 ) -> Epic:
+    """Move an epic in the roadmap. The roadmap (Flow Team row) is locked first, then the
+    epic: its version is checked under the lock, so of concurrent moves that read the same
+    version exactly one lands."""
     _require(can_manage_roadmap(actor), "only the CPO ranks epics")
     FlowTeam.objects.select_for_update().get(pk=epic.flow_team_id)
-    for neighbour, field in ((after, "after"), (before, "before")):
-        if neighbour is not None and neighbour.flow_team_id != epic.flow_team_id:
-            raise RuleViolation("that epic is not in this Flow Team", field=field)
+    epic = Epic.objects.select_for_update().get(pk=epic.pk)
+    _check_version(epic, expected_version)
+    _check_neighbours(
+        epic, after, before, scope="flow_team_id", message="that epic is not in this Flow Team"
+    )
     epic.rank = rank_for_move(
         Epic, item=epic, scope_column="flow_team_id", after=after, before=before
     )
-    epic.version = Epic.objects.get(pk=epic.pk).version
     _save_bumped(epic, ["rank"])
     webhooks.changed(epic, "ranked")
     return epic
@@ -314,13 +366,9 @@ def _check_story_links(actor: Actor, fields: dict) -> None:
         _check_member(actor.flow_team_id, fields["assignee"], "assignee")
 
 
-@transaction.atomic
-def story_update(
-    *, actor: Actor, story: Story, data: dict, expected_version: int | None = None
-) -> Story:
-    """Edit story fields: planning fields need story-edit rights, assignee team work rights."""
-    story = _locked_story(story)
-    _check_version(story, expected_version)
+def _story_edit(actor: Actor, story: Story, data: dict) -> None:
+    """Check and apply field edits to a locked story (nothing is saved here). Planning
+    fields need story-edit rights, the assignee team work rights."""
     allowed = set()
     if can_edit_story(actor, story.scrum_team_id):
         allowed |= STORY_PLANNING_FIELDS
@@ -334,15 +382,8 @@ def story_update(
         raise RuleViolation("give the story a title", field="title")
     _check_points(data.get("points"))
     _check_story_links(actor, data)
-    if "points" in data and data["points"] is None and story.state != S.BACKLOG:
-        raise RuleViolation(
-            "a story past the backlog keeps its estimate (Definition of Ready)", field="points"
-        )
     for field, value in data.items():
         setattr(story, field, value)
-    _save_bumped(story, data)
-    webhooks.changed(story, "updated")
-    return story
 
 
 def _definition_of_ready(story: Story) -> None:
@@ -365,22 +406,11 @@ def _definition_of_done(story: Story) -> None:
         )
 
 
-@transaction.atomic
-def story_transition(
-    *,
-    actor: Actor,
-    story: Story,
-    to_state: str,
-    expected_version: int | None = None,
-) -> Story:
-    """Move a story along its workflow.
+def _story_move(actor: Actor, story: Story, to_state: str) -> str:
+    """Check and apply a move to a locked, already edited story; returns the old state.
 
-    Forward moves may skip states; every state past the backlog needs the
-    Definition of Ready, done needs the Definition of Done. Any backward move
-    (reopen) is allowed. Writes one StateChange.
-    """
-    story = _locked_story(story)
-    _check_version(story, expected_version)
+    Forward moves may skip states; every state past the backlog needs the Definition of
+    Ready, done needs the Definition of Done. Any backward move (reopen) is allowed."""
     _require(can_work_story(actor, story.scrum_team_id), "only the owning team moves its stories")
     if to_state not in S.values:
         raise RuleViolation(
@@ -394,10 +424,61 @@ def story_transition(
     if to_state == S.DONE:
         _definition_of_done(story)
     from_state, story.state = story.state, to_state
-    _save_bumped(story, ["state"])
-    _record(item=story, from_state=from_state, to_state=to_state, by=actor.user)
-    webhooks.changed(story, "state_changed")
+    return from_state
+
+
+@transaction.atomic
+def story_change(
+    *,
+    actor: Actor,
+    story: Story,
+    data: dict | None = None,
+    to_state: str | None = None,
+    expected_version: int | None = None,
+) -> Story:
+    """Edit a story's fields and/or move it along its workflow, as one change: one lock,
+    one version check, one version bump, one StateChange for a move. The move is checked
+    against the edited story, so an estimate and ready can arrive in one request. With
+    nothing to change it only checks the version."""
+    data = dict(data or {})
+    story = _locked_story(story)
+    _check_version(story, expected_version)
+    if not data and to_state is None:
+        return story
+    if data:
+        _story_edit(actor, story, data)
+    from_state = _story_move(actor, story, to_state) if to_state is not None else None
+    if "points" in data and story.points is None and story.state != S.BACKLOG:
+        raise RuleViolation(
+            "a story past the backlog keeps its estimate (Definition of Ready)", field="points"
+        )
+    _save_bumped(story, [*data, "state"] if from_state is not None else data)
+    if data:
+        webhooks.changed(story, "updated")
+    if from_state is not None:
+        _record(item=story, from_state=from_state, to_state=to_state, by=actor.user)
+        webhooks.changed(story, "state_changed")
     return story
+
+
+def story_update(
+    *, actor: Actor, story: Story, data: dict, expected_version: int | None = None
+) -> Story:
+    """Edit story fields: planning fields need story-edit rights, assignee team work rights."""
+    return story_change(actor=actor, story=story, data=data, expected_version=expected_version)
+
+
+def story_transition(
+    *,
+    actor: Actor,
+    story: Story,
+    to_state: str,
+    expected_version: int | None = None,
+) -> Story:
+    """Move a story along its workflow (see ``story_change``); writes one StateChange."""
+    return story_change(
+        actor=actor, story=story, to_state=to_state, expected_version=expected_version
+    )
 
 
 @transaction.atomic
@@ -409,13 +490,20 @@ def story_rank_move(
     before: Story | None = None,
     expected_version: int | None = None,
 ) -> Story:
+    """Move a story in its team's backlog. The list (Scrum Team row) is locked first, then
+    the story: its version is checked under the lock, so of concurrent moves that read the
+    same version exactly one lands."""
     ScrumTeam.objects.select_for_update().get(pk=story.scrum_team_id)
     story = _locked_story(story)
     _check_version(story, expected_version)
     _require(can_edit_story(actor, story.scrum_team_id), "only the CPO and the team rank stories")
-    for neighbour, field in ((after, "after"), (before, "before")):
-        if neighbour is not None and neighbour.scrum_team_id != story.scrum_team_id:
-            raise RuleViolation("rank among the stories of the same Scrum Team", field=field)
+    _check_neighbours(
+        story,
+        after,
+        before,
+        scope="scrum_team_id",
+        message="rank among the stories of the same Scrum Team",
+    )
     story.rank = rank_for_move(
         Story, item=story, scope_column="scrum_team_id", after=after, before=before
     )
@@ -588,6 +676,8 @@ def dependency_update(
         raise RuleViolation("unknown or read-only field", field=refused[0])
     if "state" in data and data["state"] not in Dependency.State.values:
         raise RuleViolation("a dependency is open, resolved or broken", field="state")
+    if data.get("needed_by") is not None and data["needed_by"].flow_team_id != actor.flow_team_id:
+        raise RuleViolation("the Flow Sprint is not in this Flow Team", field="needed_by")
     for field, value in data.items():
         setattr(dependency, field, value)
     _save_bumped(dependency, data)

@@ -1,9 +1,9 @@
 """Events and their records in the admin (see teams/admin.py).
 
 The CSM moves or cancels an event here through ``events.services`` (the cadence
-job then leaves it as the CSM left it). Scrum of Scrums reports, retros, action
-items, notes, cards and feedback are written on their pages and through the
-API; here they are read-only.
+job then leaves it as the CSM left it); a team's Scrum of Scrums answers are
+written through ``sos_report_update``. Retros, action items, notes, cards and
+feedback have no service that edits them: here they are read-only.
 """
 
 from django.contrib import admin
@@ -21,7 +21,12 @@ from events.models import (
 )
 from sem.errors import RuleViolation
 from teams import permissions
-from teams.admin import FlowTeamListFilter, FlowTeamScopedAdmin, ReadOnlyAdmin
+from teams.admin import (
+    FlowTeamListFilter,
+    FlowTeamScopedAdmin,
+    ReadOnlyAdmin,
+    VersionedAdminForm,
+)
 
 SCHEDULE_FIELDS = ["starts_at", "duration_minutes", "state"]
 
@@ -41,7 +46,7 @@ class EventAdmin(FlowTeamScopedAdmin):
         fields = [f.name for f in Event._meta.fields if f.name not in ("id", "flow_team")]
         return [f for f in fields if f not in SCHEDULE_FIELDS]
 
-    def update(self, request, actor, obj, data, expected_version):
+    def service_change(self, request, actor, obj, data, expected_version):
         if "state" in data:
             if data["state"] != Event.State.CANCELLED or set(data) - {"state"}:
                 raise RuleViolation(
@@ -60,10 +65,22 @@ class EventAdmin(FlowTeamScopedAdmin):
 
 
 @admin.register(ScrumOfScrumsReport)
-class ScrumOfScrumsReportAdmin(ReadOnlyAdmin):
+class ScrumOfScrumsReportAdmin(FlowTeamScopedAdmin):
+    form = VersionedAdminForm
     flow_team_path = "event__flow_team"
     list_display = ["scrum_team", "event", "submitted_by", "updated_at"]
     list_select_related = ["scrum_team", "event__scrum_team", "submitted_by"]
+    readonly_fields = ["event", "scrum_team", "submitted_by", "version"]
+    write_rule = staticmethod(
+        lambda actor, obj: (
+            obj is not None and permissions.can_write_sos_report(actor, obj.scrum_team_id)
+        )
+    )
+
+    def service_change(self, request, actor, obj, data, expected_version):
+        return services.sos_report_update(
+            actor=actor, report=obj, data=data, expected_version=expected_version
+        )
 
 
 @admin.register(ActionItem)

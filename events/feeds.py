@@ -4,13 +4,14 @@ import hashlib
 import secrets
 
 from django.db import transaction
-from django.db.models import Q
 from icalendar import Calendar
 from icalendar import Event as IcsEvent
 
 from events.models import CalendarFeed, Event
+from events.selectors import events_of_feed
 from sem.errors import RuleViolation
 from teams.permissions import Actor
+from teams.selectors import actor_for
 
 
 def _hash(token: str) -> str:
@@ -38,23 +39,22 @@ def calendar_feed_rotate(*, actor: Actor, scope: str) -> str:
 
 
 def calendar_feed_events(*, token: str):
-    """(feed, events) for a secret token, or None when unknown."""
+    """(feed, events) for a secret token, or None when unknown, or when its person can no
+    longer see that calendar: deactivated, gone from the Flow Team, or (team feed) gone from
+    that Scrum Team. The events are what the person may see today, roles read afresh."""
     feed = (
         CalendarFeed.objects.select_related("flow_team", "user")
-        .filter(token_hash=_hash(token))
+        .filter(token_hash=_hash(token), user__is_active=True)
         .first()
     )
     if feed is None:
         return None
-    events = Event.objects.filter(flow_team=feed.flow_team)
-    if feed.scope == CalendarFeed.Scope.TEAM:
-        events = events.filter(scrum_team=feed.scrum_team_id)
-    elif feed.scope == CalendarFeed.Scope.PERSONAL:
-        teams = feed.user.memberships.filter(flow_team=feed.flow_team).values_list(
-            "roles__scrum_team", flat=True
-        )
-        events = events.filter(Q(scrum_team__isnull=True) | Q(scrum_team__in=teams))
-    return feed, events.select_related("scrum_team").order_by("starts_at")
+    actor = actor_for(user=feed.user, flow_team=feed.flow_team)
+    if actor is None:
+        return None
+    if feed.scope == CalendarFeed.Scope.TEAM and feed.scrum_team_id not in actor.scrum_team_ids:
+        return None
+    return feed, events_of_feed(actor=actor, scope=feed.scope, scrum_team_id=feed.scrum_team_id)
 
 
 def calendar_render(*, feed: CalendarFeed, events) -> bytes:

@@ -1,15 +1,16 @@
 """Writes of the events layer: each Flow Sprint's calendar, and the CSM's changes to it."""
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from events.calendar import local_start, plan
-from events.models import Event
+from events.models import Event, ScrumOfScrumsReport
 from flow import services as flow_services
 from flow.models import FlowSprint
-from sem.errors import PermissionRefused, RuleViolation
+from sem.errors import PermissionRefused, RuleViolation, VersionConflict
 from teams.models import FlowTeam, RoleAssignment, ScrumTeam
-from teams.permissions import Actor, can_facilitate
+from teams.permissions import Actor, can_facilitate, can_write_sos_report
 
 
 def _facilitators(flow_team: FlowTeam) -> dict:
@@ -130,3 +131,44 @@ def event_cancel(*, actor: Actor, event: Event) -> Event:
     event.rescheduled_by_hand = True
     event.save(update_fields=["state", "rescheduled_by_hand", "updated_at"])
     return event
+
+
+SOS_ANSWERS = {
+    "done_since_last",
+    "next_until_next",
+    "impediments",
+    "in_others_way",
+    "dependencies",
+}
+
+
+@transaction.atomic
+def sos_report_update(
+    *,
+    actor: Actor,
+    report: ScrumOfScrumsReport,
+    data: dict,
+    expected_version: int | None = None,
+) -> ScrumOfScrumsReport:
+    """A team's Scrum of Scrums answers: the CSM, or that team's PO or SM, write them."""
+    report = ScrumOfScrumsReport.objects.select_for_update().get(pk=report.pk)
+    if expected_version is not None and report.version != expected_version:
+        raise VersionConflict(report.version)
+    if not can_write_sos_report(actor, report.scrum_team_id):
+        raise PermissionRefused("the CSM, or the team's PO or SM, answer for the team")
+    refused = sorted(set(data) - SOS_ANSWERS)
+    if refused:
+        raise RuleViolation("unknown or read-only field", field=refused[0])
+    for field, value in data.items():
+        setattr(report, field, str(value).strip())
+    report.submitted_by = actor.user
+    report.updated_at = timezone.now()
+    values = {f: getattr(report, f) for f in data}
+    ScrumOfScrumsReport.objects.filter(pk=report.pk).update(
+        version=F("version") + 1,
+        submitted_by=actor.user,
+        updated_at=report.updated_at,
+        **values,
+    )
+    report.version += 1
+    return report

@@ -11,11 +11,11 @@ from backlog.selectors import product_goal_active, story_counts
 from events import services
 from events.feeds import calendar_feed_events, calendar_feed_rotate, calendar_render
 from events.models import CalendarFeed, Event
-from events.selectors import events_on_day, events_upcoming
+from events.selectors import events_on_day, events_upcoming, events_visible
 from flow.selectors import flow_sprint_current
 from sem.errors import PermissionRefused, RuleViolation
 from teams.context_processors import current_actor
-from teams.permissions import can_facilitate
+from teams.permissions import STAKEHOLDER_EVENT_KINDS, can_facilitate, can_see_events
 
 
 @login_required
@@ -72,7 +72,16 @@ def calendar_page(request):
             "feed_url": feed_url,
             "errors": errors,
             "can_facilitate": can_facilitate(actor),
-            "feed_scopes": CalendarFeed.Scope.choices,
+            # Without a Scrum Team there is no team feed to offer.
+            "feed_scopes": [
+                (value, label)
+                for value, label in CalendarFeed.Scope.choices
+                if value != CalendarFeed.Scope.TEAM or actor.scrum_team_ids
+            ],
+            "sees_all_events": can_see_events(actor),
+            "own_event_kinds": [
+                label for value, label in Event.Kind.choices if value in STAKEHOLDER_EVENT_KINDS
+            ],
         },
     )
 
@@ -81,7 +90,7 @@ def _calendar_post(request, actor):
     if "feed" in request.POST:
         token = calendar_feed_rotate(actor=actor, scope=request.POST["feed"])
         return request.build_absolute_uri(reverse("calendar-feed", args=[token]))
-    event = Event.objects.get(flow_team=actor.flow_team, pk=int(request.POST.get("event", 0)))
+    event = events_visible(actor=actor).get(pk=int(request.POST.get("event", 0)))
     if "cancel" in request.POST:
         services.event_cancel(actor=actor, event=event)
         messages.success(request, f"Cancelled {event}.")

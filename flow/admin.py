@@ -86,11 +86,11 @@ class RiskAdmin(FlowTeamScopedAdmin):
                 field.required, field.empty_label = True, None
         return field
 
-    def create(self, request, actor, data):
+    def service_add(self, request, actor, data):
         fields = {f: data[f] for f in services.RISK_FIELDS if f in data and f != "title"}
         return services.risk_create(actor=actor, title=data["title"], **fields)
 
-    def update(self, request, actor, obj, data, expected_version):
+    def service_change(self, request, actor, obj, data, expected_version):
         return services.risk_update(
             actor=actor, risk=obj, data=data, expected_version=expected_version
         )

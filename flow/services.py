@@ -23,6 +23,9 @@ def story_claim(*, actor: Actor, team_sprint: TeamSprint, story: Story) -> Sprin
     pulled in later it is tracked but not counted as committed (honest predictability)."""
     if story.flow_team_id != actor.flow_team_id:
         raise RuleViolation("the story is not in this Flow Team", field="story")
+    # Claims of one story queue up on its row: the second sees the first's commitment (a
+    # 400 naming the story) instead of tripping the unique constraint.
+    story = Story.objects.select_for_update().get(pk=story.pk)
     if not can_work_story(actor, story.scrum_team_id):
         raise PermissionRefused("only the owning team claims its stories")
     if team_sprint.scrum_team_id != story.scrum_team_id:
@@ -108,6 +111,14 @@ def risk_update(
     refused = sorted(set(data) - RISK_FIELDS)
     if refused:
         raise RuleViolation("unknown or read-only field", field=refused[0])
+    if "scrum_team" in data:
+        # Moving a risk is writing it into the other register: a PO or SM keeps only their own.
+        team = data["scrum_team"]
+        if not can_write_register(actor, team.pk if team else None):
+            raise RuleViolation(
+                "you may only move a risk into a register you keep (your own team's)",
+                field="scrum_team",
+            )
     merged = {"mitigation": risk.mitigation, **data}
     _check_risk(actor, merged)
     for field, value in data.items():

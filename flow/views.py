@@ -16,6 +16,7 @@ from flow.forms import MetricsFilterForm
 from flow.metrics import CONVENTIONS, report
 from flow.metrics.figures import PERCENTILES
 from sem.errors import NotFound, PermissionRefused
+from sem.spreadsheet import safe_row
 from teams.context_processors import current_actor
 from teams.permissions import can_refresh_metrics
 
@@ -79,8 +80,8 @@ def metrics_csv(request, chart: str):
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     writer = csv.writer(response)
-    writer.writerow(header)
-    writer.writerows(rows)
+    writer.writerow(safe_row(header))
+    writer.writerows(safe_row(row) for row in rows)
     return response
 
 

@@ -108,6 +108,8 @@ AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = 0.25
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_USERNAME_FORM_FIELD = "username"
+# One count per person however the address is spelled (case, spaces), as the login reads it.
+AXES_USERNAME_CALLABLE = "teams.views.login_username"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "teams/locked_out.html"
 
@@ -117,7 +119,8 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# The image collects into the checkout; the production smoke into a folder of its own.
+STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -169,8 +172,15 @@ REST_FRAMEWORK = {
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=256 * 1024)
-# Webhooks go to public HTTPS hosts; tests and local receivers may allow http://127.0.0.1.
+# Webhooks go to public HTTPS hosts, checked when registered and again, on the address
+# actually connected to, at each send. WEBHOOK_ALLOW_LOOPBACK (off by default; never in
+# production) also accepts http/https to 127.0.0.1 and ::1: for tests and a receiver on the
+# same machine. Every other internal address stays refused.
 WEBHOOK_ALLOW_LOOPBACK = env.bool("WEBHOOK_ALLOW_LOOPBACK", default=False)
+# With tasks run in-process (no REDIS_URL), deliveries are sent by this many background
+# threads, so a slow receiver delays no request; false sends them inline (some tests).
+WEBHOOK_SEND_IN_BACKGROUND = env.bool("WEBHOOK_SEND_IN_BACKGROUND", default=True)
+WEBHOOK_BACKGROUND_THREADS = env.int("WEBHOOK_BACKGROUND_THREADS", default=2)
 WEBHOOK_TIMEOUT_SECONDS = env.int("WEBHOOK_TIMEOUT_SECONDS", default=10)
 WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=6)
 WEBHOOK_RETRY_BASE_SECONDS = env.int("WEBHOOK_RETRY_BASE_SECONDS", default=30)

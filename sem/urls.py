@@ -7,6 +7,7 @@ from sem import views
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
+    path("favicon.ico", views.favicon),
     path("admin/", admin.site.urls),
     path("api/v1/", include("sem.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -11,7 +11,7 @@
   operators) see everything, but write domain objects only through the role
   they hold in that Flow Team: the services need an actor.
 - Nothing is saved with ``obj.save()``: an admin says which service adds
-  (``create``) and which changes (``update``); without them the page is
+  (``service_add``) and which changes (``service_change``); without them the page is
   read-only. A service's refusal comes back as an error on the form, and the
   whole save (inlines and the log entry included) is rolled back.
 - Versioned objects carry the version the form was loaded with, so an admin
@@ -143,7 +143,8 @@ def request_actor(request, flow_team=None):
     cache = request.__dict__.setdefault("_admin_actors", {})
     key = flow_team.pk if flow_team is not None else None
     if key not in cache:
-        actor = actor_for(user=request.user, flow_team=flow_team)
+        user = request.user
+        actor = actor_for(user=user, flow_team=flow_team) if user.pk is not None else None
         cache[key] = actor
         if actor is not None:
             cache.setdefault(actor.flow_team_id, actor)
@@ -209,8 +210,9 @@ class FlowTeamScopedAdmin(ServiceRefusalMixin, FlowTeamChoicesMixin, admin.Model
     flow_team_path = "flow_team"
     # (actor, obj or None) -> may write; obj None asks about adding.
     write_rule = staticmethod(no_one)
-    # Structure (Flow Teams, Scrum Teams, members) is the operators' to write, without an actor.
-    operator_writes = False
+    # What the installation's operators (superusers) do here without an actor: structure
+    # (Flow Teams, Scrum Teams, members) is theirs. Anything else needs a role.
+    operator_writes: frozenset = frozenset()
 
     # --- what the person sees ----------------------------------------------------
 
@@ -241,19 +243,22 @@ class FlowTeamScopedAdmin(ServiceRefusalMixin, FlowTeamChoicesMixin, admin.Model
     def has_view_permission(self, request, obj=None):
         return self.has_module_permission(request)
 
-    def _may_write(self, request, obj) -> bool:
-        if request.user.is_superuser and self.operator_writes:
+    def operator_may(self, request, operation: str) -> bool:
+        return request.user.is_superuser and operation in self.operator_writes
+
+    def _may_write(self, request, obj, operation) -> bool:
+        if self.operator_may(request, operation):
             return True
         actor = self.actor(request, obj)
         return actor is not None and self.write_rule(actor, obj)
 
     def has_add_permission(self, request):
-        return type(self).create is not FlowTeamScopedAdmin.create and self._may_write(
-            request, None
-        )
+        adds = type(self).service_add is not FlowTeamScopedAdmin.service_add
+        return adds and self._may_write(request, None, "add")
 
     def has_change_permission(self, request, obj=None):
-        return type(self).update is not FlowTeamScopedAdmin.update and self._may_write(request, obj)
+        changes = type(self).service_change is not FlowTeamScopedAdmin.service_change
+        return changes and self._may_write(request, obj, "change")
 
     def has_delete_permission(self, request, obj=None):
         # No service records a deletion: refused for everyone (bulk action included).
@@ -261,11 +266,11 @@ class FlowTeamScopedAdmin(ServiceRefusalMixin, FlowTeamChoicesMixin, admin.Model
 
     # --- writes through the services ---------------------------------------------
 
-    def create(self, request, actor, data: dict):
+    def service_add(self, request, actor, data: dict):
         """Add through a service; returns the new object."""
         raise PermissionRefused("this is not added in the admin")
 
-    def update(self, request, actor, obj, data: dict, expected_version: int | None):
+    def service_change(self, request, actor, obj, data: dict, expected_version: int | None):
         """Change through a service; ``data`` holds the changed fields only."""
         raise PermissionRefused("this is not changed in the admin")
 
@@ -278,12 +283,12 @@ class FlowTeamScopedAdmin(ServiceRefusalMixin, FlowTeamChoicesMixin, admin.Model
 
     def save_model(self, request, obj, form, change):
         actor = None
-        if not (request.user.is_superuser and self.operator_writes):
+        if not self.operator_may(request, "change" if change else "add"):
             actor = self.actor(request, obj if change else None)
             if actor is None:
                 raise PermissionRefused("you are not a member of this Flow Team")
         if change:
-            saved = self.update(
+            saved = self.service_change(
                 request,
                 actor,
                 obj,
@@ -291,7 +296,7 @@ class FlowTeamScopedAdmin(ServiceRefusalMixin, FlowTeamChoicesMixin, admin.Model
                 form.cleaned_data.get("expected_version"),
             )
         else:
-            saved = self.create(request, actor, dict(form.cleaned_data))
+            saved = self.service_add(request, actor, dict(form.cleaned_data))
         # The admin goes on with ``obj`` (log entry, redirect, inlines): give it the saved row.
         for field in type(saved)._meta.concrete_fields:
             setattr(obj, field.attname, getattr(saved, field.attname))
@@ -299,11 +304,16 @@ class FlowTeamScopedAdmin(ServiceRefusalMixin, FlowTeamChoicesMixin, admin.Model
 
     def save_formset(self, request, form, formset, change):
         """Inlines write through their own ``save_through_services``; otherwise refused."""
+        # What the admin's change message reads (Django's formset.save() would set it).
+        deleted = [f for f in formset.deleted_forms if f.instance.pk is not None]
+        kept = [f for f in formset.forms if f not in formset.deleted_forms and f.has_changed()]
+        formset.deleted_objects = [f.instance for f in deleted]
+        formset.new_objects = [f.instance for f in kept if f.instance.pk is None]
+        formset.changed_objects = [(f.instance, f.changed_data) for f in kept if f.instance.pk]
         save = getattr(formset, "save_through_services", None)
-        instances = formset.save(commit=False)
         if save is not None:
             save(request=request, parent=form.instance, formset=formset)
-        elif instances or formset.deleted_objects:
+        elif formset.has_changed():
             raise PermissionRefused("these rows are not changed in the admin")
 
     def delete_model(self, request, obj):
@@ -348,7 +358,7 @@ class ServiceInline(FlowTeamChoicesMixin, admin.TabularInline):
 
     def _allowed(self, request, obj, rule) -> bool:
         parent = self._parent_admin()
-        if request.user.is_superuser and parent.operator_writes:
+        if parent.operator_may(request, "change"):
             return True
         actor = parent.actor(request, obj)
         return obj is not None and actor is not None and rule(actor, obj)
@@ -371,7 +381,7 @@ class ServiceInline(FlowTeamChoicesMixin, admin.TabularInline):
 
         def save_through_services(fs, *, request, parent, formset):
             actor = None
-            if not (request.user.is_superuser and parent_admin.operator_writes):
+            if not parent_admin.operator_may(request, "change"):
                 actor = parent_admin.actor(request, parent)
             inline.save_rows(request, actor, parent, formset)
 
@@ -442,7 +452,8 @@ class UserAdmin(ServiceRefusalMixin, BaseUserAdmin):
             saved = services.user_create(
                 email=form.cleaned_data["email"], password=form.cleaned_data["password1"]
             )
-        obj.__dict__.update({f.attname: getattr(saved, f.attname) for f in User._meta.fields})
+        for field in User._meta.concrete_fields:
+            setattr(obj, field.attname, getattr(saved, field.attname))
         obj._state.adding = False
 
 
@@ -451,29 +462,37 @@ class FlowTeamAdmin(FlowTeamScopedAdmin):
     flow_team_path = ""
     list_display = ["name", "slug", "sprint_length_weeks", "cadence_anchor", "timezone"]
     search_fields = ["name", "slug"]
-    operator_writes = True
-    # The CSM keeps the cadence; creating and renaming Flow Teams is for operators.
+    # Operators create Flow Teams; the CSM keeps the cadence settings.
+    operator_writes = frozenset({"add"})
     write_rule = staticmethod(
         lambda actor, obj: obj is not None and permissions.can_facilitate(actor)
     )
 
     def get_readonly_fields(self, request, obj=None):
-        return [] if request.user.is_superuser else ["name", "slug"]
+        # The scheduled Flow Sprints and every link hang off the anchor and the slug.
+        return [] if obj is None else ["slug", "cadence_anchor"]
 
-    def create(self, request, actor, data):
-        mask = data["working_days_mask"]
+    def get_exclude(self, request, obj=None):
+        return ["description"] if obj is None else []
+
+    def service_add(self, request, actor, data):
         return services.flow_team_create(
             name=data["name"],
             slug=data["slug"],
-            description=data.get("description", ""),
             cadence_anchor=data["cadence_anchor"],
             sprint_length_weeks=data["sprint_length_weeks"],
             timezone=data["timezone"],
-            working_weekdays=[d for d in range(7) if mask & (1 << d)],
+            working_weekdays=weekdays_of(data["working_days_mask"]),
         )
 
-    def update(self, request, actor, obj, data, expected_version):
+    def service_change(self, request, actor, obj, data, expected_version):
+        if "working_days_mask" in data:
+            data["working_weekdays"] = weekdays_of(data.pop("working_days_mask"))
         return services.flow_team_update(actor=actor, flow_team=obj, data=data)
+
+
+def weekdays_of(mask: int) -> list[int]:
+    return [d for d in range(7) if (mask or 0) & (1 << d)]
 
 
 @admin.register(ScrumTeam)
@@ -482,16 +501,16 @@ class ScrumTeamAdmin(FlowTeamScopedAdmin):
     list_filter = [FlowTeamListFilter]
     list_select_related = ["flow_team"]
     search_fields = ["name"]
-    operator_writes = True
+    operator_writes = frozenset({"add", "change"})
 
     def get_readonly_fields(self, request, obj=None):
         return ["number"] if obj is None else ["number", "flow_team"]
 
-    def create(self, request, actor, data):
+    def service_add(self, request, actor, data):
         # New teams take the next free number (1..15) under the Flow Team's lock.
         return services.scrum_team_create(flow_team=data["flow_team"], name=data["name"])
 
-    def update(self, request, actor, obj, data, expected_version):
+    def service_change(self, request, actor, obj, data, expected_version):
         return services.scrum_team_rename(scrum_team=obj, name=data.get("name", obj.name))
 
 
@@ -536,15 +555,15 @@ class MembershipAdmin(FlowTeamScopedAdmin):
     search_fields = ["user__email", "user__full_name"]
     autocomplete_fields = ["user"]
     inlines = [RoleAssignmentInline]
-    operator_writes = True
+    operator_writes = frozenset({"add", "change"})
 
     def get_readonly_fields(self, request, obj=None):
         return ["seat"] if obj is None else ["seat", "user", "flow_team"]
 
-    def create(self, request, actor, data):
+    def service_add(self, request, actor, data):
         return services.member_add(flow_team=data["flow_team"], user=data["user"])
 
-    def update(self, request, actor, obj, data, expected_version):
+    def service_change(self, request, actor, obj, data, expected_version):
         return obj  # the person and the Flow Team are fixed; the roles are the inline's
 
 

@@ -11,6 +11,7 @@ import zoneinfo
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -20,6 +21,17 @@ MIN_SCRUM_TEAMS = 3
 MAX_MEMBERS = 150
 
 TIMEZONE_CHOICES = [(tz, tz) for tz in sorted(zoneinfo.available_timezones())]
+
+
+def timezone_choices():
+    """The host's IANA zones. A callable, so migrations name it instead of copying the list."""
+    return TIMEZONE_CHOICES
+
+
+def validate_timezone(value: str) -> None:
+    """An IANA timezone name the host knows (a Flow Team's days are its days)."""
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"unknown timezone {value!r}", code="invalid_timezone")
 
 
 class UserManager(BaseUserManager):
@@ -98,9 +110,10 @@ class FlowTeam(models.Model):
         default=2, choices=[(2, "2 weeks"), (3, "3 weeks"), (4, "4 weeks")]
     )
     cadence_anchor = models.DateField(help_text="Start date of the first Flow Sprint.")
-    # Validated against zoneinfo by the service (choices would bake the host's tz list
-    # into migrations).
-    timezone = models.CharField(max_length=64, default="UTC")
+    # Every form (the admin's included) and every service check it against zoneinfo.
+    timezone = models.CharField(
+        max_length=64, default="UTC", choices=timezone_choices, validators=[validate_timezone]
+    )
     # Bit n set = weekday n (Monday = 0) is a working day. Default Mon-Fri.
     working_days_mask = models.PositiveSmallIntegerField(default=0b0011111)
     created_at = models.DateTimeField(auto_now_add=True)

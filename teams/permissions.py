@@ -100,25 +100,22 @@ def can_write_sos_report(actor: Actor, scrum_team_id: int) -> bool:
     return actor.is_csm or _in_team(actor, scrum_team_id, roles=(Role.PO, Role.SM))
 
 
-def can_join_flow_retro(actor: Actor) -> bool:
-    return bool(
-        actor.flow_roles & {Role.CPO, Role.CSM, Role.ARCHITECT}
-        or any(r & {Role.PO, Role.SM} for r in actor.team_roles.values())
-    )
-
-
-def can_join_team_retro(actor: Actor, scrum_team_id: int) -> bool:
-    return _in_team(actor, scrum_team_id)
-
-
-def can_give_feedback(actor: Actor) -> bool:
-    """Review feedback: everyone in the Flow Team, stakeholders included."""
-    return bool(actor.flow_roles or actor.team_roles)
+# The events a stakeholder takes part in (domain.md, "Events"): Flow Sprint Planning 2,
+# Product Roadmap Refinement and the Flow Sprint Review, spelled as events.Event.Kind
+# spells them (this lower app names them by string; a test holds the two together).
+STAKEHOLDER_EVENT_KINDS = frozenset({"planning_2", "roadmap_refinement", "review"})
 
 
 def can_see_events(actor: Actor) -> bool:
-    """Everyone but a stakeholder-only member sees the event schedule and SoS."""
-    return not actor.is_stakeholder_only
+    """The whole event schedule and the Scrum of Scrums: anyone holding a role besides
+    stakeholder. A stakeholder-only member (or one with no role yet) sees only
+    ``STAKEHOLDER_EVENT_KINDS``; selectors filter with ``event_kinds_visible``."""
+    return bool(actor.all_roles - {Role.STAKEHOLDER})
+
+
+def event_kinds_visible(actor: Actor) -> frozenset | None:
+    """The event kinds the actor sees, or None for every kind."""
+    return None if can_see_events(actor) else STAKEHOLDER_EVENT_KINDS
 
 
 def can_manage_webhooks(actor: Actor) -> bool:

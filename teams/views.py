@@ -1,3 +1,5 @@
+import unicodedata
+
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
@@ -5,6 +7,17 @@ from django.shortcuts import render
 
 from teams import selectors
 from teams.context_processors import current_actor
+
+
+def login_username(request, credentials=None) -> str | None:
+    """The account a sign-in attempt is counted against (AXES_USERNAME_CALLABLE): the address
+    as the login finds it (surrounding spaces dropped, case ignored), so "Cpo@Example.com "
+    and "cpo@example.com" share one failure count."""
+    source = credentials if credentials else getattr(request, "POST", {})
+    username = source.get("username") if source else None
+    if not isinstance(username, str):
+        return username
+    return unicodedata.normalize("NFKC", username).strip().lower()
 
 
 class LoginView(auth_views.LoginView):

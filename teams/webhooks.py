@@ -2,9 +2,11 @@
 
 ``webhook_emit`` is called by the services that change those objects, inside
 their transaction: it records one ``WebhookDelivery`` per subscribed endpoint
-and enqueues the sending only once the transaction commits (a rolled-back
-change sends nothing). ``webhook_attempt`` sends one delivery once, signed
-with the endpoint's secret::
+and hands the sending on (``webhook_dispatch``: the Celery worker, or background
+threads in the embedded default) only once the transaction commits (a
+rolled-back change sends nothing). ``webhook_attempt`` sends one delivery once,
+to an address resolved and checked at that moment, signed with the endpoint's
+secret::
 
     X-SEM-Signature: sha256=<hex HMAC-SHA256 of the raw body>
 
@@ -16,25 +18,29 @@ and listed.
 
 import hashlib
 import hmac
+import http.client
 import ipaddress
 import json
+import logging
 import secrets
 import socket
-import urllib.error
+import ssl
+import threading
 import urllib.parse
-import urllib.request
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from datetime import timedelta
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import transaction
+from django.db import connections, transaction
 from django.utils import timezone
 
 from sem.errors import PermissionRefused, RuleViolation
 from teams.models import WebhookDelivery, WebhookEndpoint
 from teams.permissions import Actor, can_manage_webhooks
 
+logger = logging.getLogger(__name__)
 EVENT_TYPES = WebhookEndpoint.EventType.values
 MAX_ENDPOINTS = 20
 
@@ -67,7 +73,7 @@ def _check_url(url: str) -> str:
     if parts.scheme != "https":
         raise RuleViolation("webhooks are sent over HTTPS only", field="url")
     # An address inside the server's own network would let a caller probe it.
-    if loopback or (address is not None and not address.is_global):
+    if loopback or (address is not None and not _is_public(address)):
         raise RuleViolation(
             "a public host; private and loopback addresses are refused", field="url"
         )
@@ -166,13 +172,67 @@ def webhook_emit(*, flow_team_id: int, event: str, payload: dict | Callable[[], 
         )
         for endpoint in endpoints
     )
+    for delivery in deliveries:
+        # robust: a failure to hand the delivery on must not fail the write that already
+        # committed; the delivery row keeps its outcome.
+        transaction.on_commit(lambda pk=delivery.pk: webhook_dispatch(delivery_id=pk), robust=True)
+    return len(deliveries)
+
+
+_background: ThreadPoolExecutor | None = None
+_background_lock = threading.Lock()
+
+
+def _background_senders() -> ThreadPoolExecutor:
+    global _background
+    with _background_lock:
+        if _background is None:
+            _background = ThreadPoolExecutor(
+                max_workers=_setting("WEBHOOK_BACKGROUND_THREADS", 2),
+                thread_name_prefix="webhooks",
+            )
+        return _background
+
+
+def webhook_dispatch(*, delivery_id: int) -> Future | None:
+    """Hand one recorded delivery to whatever sends it, never holding the write that caused
+    it: the Celery worker (production), or, in the embedded default where tasks run
+    in-process, a small pool of background threads (WEBHOOK_BACKGROUND_THREADS, 2): a slow
+    or dead receiver then delays no request, and at most that many deliveries are sent at
+    once. Returns the background job, if any. WEBHOOK_SEND_IN_BACKGROUND=false sends inline
+    instead (tests whose database transaction other threads cannot see)."""
     from teams.tasks import webhook_deliver
 
-    for delivery in deliveries:
-        # robust: with tasks run eagerly (no broker), a failed send must not fail the
-        # write that already committed; it is recorded on the delivery.
-        transaction.on_commit(lambda pk=delivery.pk: webhook_deliver.delay(pk), robust=True)
-    return len(deliveries)
+    if settings.CELERY_TASK_ALWAYS_EAGER and _setting("WEBHOOK_SEND_IN_BACKGROUND", True):
+        job = _background_senders().submit(_deliver_in_background, delivery_id)
+        _in_background.add(job)
+        job.add_done_callback(_in_background.discard)
+        return job
+    webhook_deliver.delay(delivery_id)
+    return None
+
+
+_in_background: set[Future] = set()
+
+
+def webhook_background_wait(timeout: float | None = None) -> bool:
+    """Wait until the background senders have sent what they were handed (a command that
+    must not exit early, a test). True when none is left."""
+    _, pending = wait(list(_in_background), timeout=timeout)
+    return not pending
+
+
+def _deliver_in_background(delivery_id: int) -> None:
+    from teams.tasks import webhook_deliver
+
+    try:
+        webhook_deliver.apply(args=[delivery_id], throw=True)
+    except Exception:
+        # Nobody waits on this thread: the failure is logged, the delivery row keeps its state.
+        logger.exception("webhook delivery %s failed in the background", delivery_id)
+    finally:
+        # This thread's database connection is not closed by any request cycle.
+        connections.close_all()
 
 
 def signature(secret: str, body: bytes) -> str:
@@ -185,47 +245,135 @@ def backoff_seconds(attempts: int) -> int:
     return min(base * 2 ** (attempts - 1), 3600)
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    # A redirect could lead a signed delivery to a host nobody registered.
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
-        return None
+# --- Where a delivery may go: checked once, at send time, then connected to -------------
+
+# NAT64 (RFC 6052) carries an IPv4 address in its last 32 bits; so do IPv4-mapped (::ffff:…),
+# 6to4 and Teredo addresses. Each is judged by the IPv4 address it reaches.
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
 
 
-_opener = urllib.request.build_opener(_NoRedirects)
+def _is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Outside every private, loopback, link-local, shared, reserved or multicast range."""
+    if isinstance(address, ipaddress.IPv6Address):
+        embedded = address.ipv4_mapped or address.sixtofour
+        if embedded is None and address.teredo:
+            embedded = address.teredo[1]
+        if embedded is None and address in _NAT64:
+            embedded = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+        if embedded is not None:
+            return _is_public(embedded)
+    return address.is_global and not address.is_multicast
 
 
-def _resolves_to_public(host: str) -> bool:
-    """A name registered as public may later resolve inside the server's network."""
-    try:
-        infos = socket.getaddrinfo(host, None)
-    except OSError:
-        return True  # unresolvable: the connection attempt reports it
-    return all(ipaddress.ip_address(info[4][0].split("%")[0]).is_global for info in infos)
+def _may_connect(address) -> bool:
+    # WEBHOOK_ALLOW_LOOPBACK (off by default) lets tests and a receiver on the same machine
+    # take deliveries on 127.0.0.1 / ::1; every other internal range stays refused.
+    return _is_public(address) or (
+        _setting("WEBHOOK_ALLOW_LOOPBACK", False) and address.is_loopback
+    )
+
+
+class AddressRefused(Exception):
+    """The host resolves, at least in part, inside the server's own network."""
+
+
+def _checked_addresses(host: str, port: int) -> list[tuple]:
+    """Resolve the host once and check every address it gave: one inside the server's
+    network refuses the delivery (a name can mix public and private answers). The
+    connection then goes to these very addresses: resolving again would let the name's
+    owner answer differently the second time (DNS rebinding)."""
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    addresses = []
+    for family, type_, proto, _, sockaddr in infos:
+        address = ipaddress.ip_address(sockaddr[0].split("%")[0])
+        if not _may_connect(address):
+            raise AddressRefused(str(address))
+        addresses.append((family, type_, proto, sockaddr))
+    if not addresses:
+        raise OSError(f"{host} has no address")
+    return addresses
+
+
+class _CheckedAddressConnection:
+    """Opens its socket to the checked addresses, in turn, without another DNS lookup.
+    ``host`` stays the URL's host name: it is what the Host header carries and, over HTTPS,
+    what the certificate is verified against (SNI)."""
+
+    def __init__(self, host, port, *, addresses, **kwargs):
+        super().__init__(host, port, **kwargs)
+        self._addresses = addresses
+        self._create_connection = self._connect_checked
+
+    def _connect_checked(self, _host_port, timeout, source_address=None):
+        failure = None
+        for family, type_, proto, sockaddr in self._addresses:
+            sock = socket.socket(family, type_, proto)
+            try:
+                sock.settimeout(timeout)
+                if source_address:
+                    sock.bind(source_address)
+                sock.connect(sockaddr)
+                return sock
+            except OSError as error:
+                sock.close()
+                failure = error
+        raise failure
+
+
+class _CheckedHTTPConnection(_CheckedAddressConnection, http.client.HTTPConnection):
+    pass
+
+
+class _CheckedHTTPSConnection(_CheckedAddressConnection, http.client.HTTPSConnection):
+    pass
 
 
 def _send(delivery: WebhookDelivery) -> tuple[int | None, str]:
-    """POST the delivery once. Returns (HTTP status or None, error text)."""
+    """POST the delivery once. Returns (HTTP status or None, error text).
+
+    Redirects are not followed (any answer but 2xx is a failure): a redirect could lead
+    a signed delivery to a host nobody registered."""
     body = json.dumps(
         {"id": delivery.pk, **delivery.payload}, cls=DjangoJSONEncoder, separators=(",", ":")
     ).encode()
-    request = urllib.request.Request(delivery.endpoint.url, data=body, method="POST")
-    request.add_header("Content-Type", "application/json")
-    request.add_header("User-Agent", "SEM-Flow-Webhooks/1")
-    request.add_header("X-SEM-Event", delivery.event)
-    request.add_header("X-SEM-Delivery", str(delivery.pk))
-    request.add_header("X-SEM-Signature", signature(delivery.endpoint.secret, body))
-    timeout = _setting("WEBHOOK_TIMEOUT_SECONDS", 10)
-    host = urllib.parse.urlsplit(delivery.endpoint.url).hostname or ""
-    if not _setting("WEBHOOK_ALLOW_LOOPBACK", False) and not _resolves_to_public(host):
-        return None, "not sent: the host resolves to a private or loopback address"
+    parts = urllib.parse.urlsplit(delivery.endpoint.url)
+    host = parts.hostname or ""
+    https = parts.scheme == "https"
+    if not https and not (parts.scheme == "http" and _setting("WEBHOOK_ALLOW_LOOPBACK", False)):
+        return None, "not sent: webhooks are sent over HTTPS only"
     try:
-        with _opener.open(request, timeout=timeout) as response:
-            return response.status, ""
-    except urllib.error.HTTPError as error:
-        return error.code, f"answered {error.code} {error.reason}"[:300]
-    except (urllib.error.URLError, OSError) as error:
-        reason = getattr(error, "reason", error)
-        return None, f"could not connect: {reason}"[:300]
+        port = parts.port or (443 if https else 80)
+        addresses = _checked_addresses(host, port)
+    except AddressRefused:
+        return None, "not sent: the host resolves to a private or loopback address"
+    except (OSError, ValueError) as error:
+        return None, f"could not connect: {error}"[:300]
+    timeout = _setting("WEBHOOK_TIMEOUT_SECONDS", 10)
+    if https:
+        connection = _CheckedHTTPSConnection(
+            host, port, addresses=addresses, timeout=timeout, context=ssl.create_default_context()
+        )
+    else:
+        connection = _CheckedHTTPConnection(host, port, addresses=addresses, timeout=timeout)
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "SEM-Flow-Webhooks/1",
+        "X-SEM-Event": delivery.event,
+        "X-SEM-Delivery": str(delivery.pk),
+        "X-SEM-Signature": signature(delivery.endpoint.secret, body),
+    }
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    try:
+        connection.request("POST", path, body=body, headers=headers)
+        response = connection.getresponse()
+        code, reason = response.status, response.reason
+    except (OSError, http.client.HTTPException) as error:
+        return None, f"could not connect: {error}"[:300]
+    finally:
+        connection.close()
+    if 200 <= code < 300:
+        return code, ""
+    return code, f"answered {code} {reason}"[:300]
 
 
 def webhook_attempt(*, delivery_id: int) -> int | None:

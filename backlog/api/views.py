@@ -1,8 +1,5 @@
 """Backlog resources. Views parse, call one service, render; rules live in backlog.services."""
 
-from contextlib import nullcontext
-
-from django.db import transaction
 from django.db.models import Prefetch
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
@@ -29,7 +26,6 @@ from sem.api import (
     VersionedObjectMixin,
     expected_version,
 )
-from sem.errors import VersionConflict
 from teams.api.scope import ActorMixin
 
 
@@ -136,22 +132,9 @@ class StoryViewSet(
         update.is_valid(raise_exception=True)
         data = dict(update.validated_data)
         state = data.pop("state", None)
-        if not data and state is None:
-            if read.version != version:
-                raise VersionConflict(read.version)
-            return self.versioned(read)
-        # Each service is one transaction; an edit and a move together are one as well.
-        with transaction.atomic() if data and state is not None else nullcontext():
-            story = read
-            if data:
-                story = services.story_update(
-                    actor=self.actor, story=story, data=data, expected_version=version
-                )
-                version = story.version
-            if state is not None:
-                story = services.story_transition(
-                    actor=self.actor, story=story, to_state=state, expected_version=version
-                )
+        story = services.story_change(
+            actor=self.actor, story=read, data=data, to_state=state, expected_version=version
+        )
         # Edits and moves leave the criteria as read (a criterion change bumps the version,
         # which If-Match has just checked): answer without reading them again.
         story._prefetched_objects_cache = read._prefetched_objects_cache
@@ -341,7 +324,6 @@ class EpicViewSet(
         epic = services.epic_create(actor=self.actor, **serializer.validated_data)
         return self.versioned(epic, status_code=201)
 
-    @transaction.atomic
     def partial_update(self, request, *args, **kwargs):
         epic = self.get_object()
         version = expected_version(request)
@@ -349,17 +331,9 @@ class EpicViewSet(
         body.is_valid(raise_exception=True)
         data = dict(body.validated_data)
         state = data.pop("state", None)
-        if data:
-            epic = services.epic_update(
-                actor=self.actor, epic=epic, data=data, expected_version=version
-            )
-            version = epic.version
-        if state is not None:
-            epic = services.epic_transition(
-                actor=self.actor, epic=epic, to_state=state, expected_version=version
-            )
-        if not data and state is None and epic.version != version:
-            raise VersionConflict(epic.version)
+        epic = services.epic_change(
+            actor=self.actor, epic=epic, data=data, to_state=state, expected_version=version
+        )
         return self.versioned(epic)
 
     @extend_schema(
@@ -371,14 +345,13 @@ class EpicViewSet(
     def rank(self, request, pk=None):
         epic = self.get_object()
         version = expected_version(request)
-        if epic.version != version:
-            raise VersionConflict(epic.version)
         body = s.RankSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         epics = self.scoped_queryset()
         epic = services.epic_rank_move(
             actor=self.actor,
             epic=epic,
+            expected_version=version,
             after=_neighbour(epics, body.validated_data.get("after"), "after"),
             before=_neighbour(epics, body.validated_data.get("before"), "before"),
         )

@@ -2,6 +2,7 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers, viewsets
 
 from events.models import Event
+from events.selectors import events_visible
 from sem.api import READ_ERRORS
 from teams.api.scope import ActorMixin
 
@@ -48,4 +49,5 @@ class EventViewSet(ActorMixin, viewsets.ReadOnlyModelViewSet):
     ordering = ["starts_at"]
 
     def scoped_queryset(self):
-        return Event.objects.filter(flow_team=self.actor.flow_team)
+        # A stakeholder's list holds only their events; any other id answers 404.
+        return events_visible(actor=self.actor)

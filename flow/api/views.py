@@ -241,7 +241,10 @@ class MetricsReportSerializer(serializers.Serializer):
     timezone = serializers.CharField(help_text="The Flow Team's timezone: days are its days.")
     team = serializers.IntegerField(allow_null=True, help_text="Scrum Team number, or null.")
     computed_at = serializers.DateTimeField()
-    range = serializers.JSONField(help_text="start, end and first_day of the history.")
+    range = serializers.JSONField(
+        help_text="start and end of the range, its days of history (0: the range holds none "
+        "of it, and every series is empty), and first_day of the history."
+    )
     cycle_time = serializers.JSONField(
         help_text="items (finished stories) and percentiles / lead_time_percentiles in days."
     )

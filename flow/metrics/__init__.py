@@ -71,6 +71,6 @@ CONVENTIONS = [
     ),
     (
         "Forecasts",
-        "Monte Carlo: the daily throughput of the last 60 days (zero days included) resampled one day at a time from tomorrow, 10,000 trials, a recorded seed. “When”: the p-th percentile finishing day; “how many”: the count at least p % of trials reached. Fewer than 10 finished stories in the window makes a forecast unreliable, and it says so.",
+        "Monte Carlo: the daily throughput of the last 60 days (zero days included; a shorter history is used as it is, and the forecast says how many days it used) resampled one day at a time from tomorrow, 10,000 trials, a recorded seed. “When”: the p-th percentile finishing day; “how many”: the count at least p % of trials reached. Fewer than 10 finished stories in the window makes a forecast unreliable, and it says so.",
     ),
 ]

@@ -22,16 +22,30 @@ def default_range(data: dict) -> tuple[date, date]:
     return max(first, as_of - timedelta(days=DEFAULT_RANGE_DAYS - 1)), as_of
 
 
+def asked_range(data: dict, start: date | None, end: date | None) -> tuple[date, date]:
+    """The range asked for, the default filling the side not given: one day when only one
+    side was given beyond the other side's default."""
+    default_start, default_end = default_range(data)
+    if start is None:
+        start = end if end is not None and end < default_start else default_start
+    if end is None:
+        end = start if start > default_end else default_end
+    return min(start, end), end
+
+
 def build(data: dict, start: date | None = None, end: date | None = None) -> dict:
     as_of = date.fromisoformat(data["as_of"])
     first = date.fromisoformat(data["first_day"])
-    default_start, default_end = default_range(data)
-    start = max(first, start or default_start)
-    end = min(as_of, end or default_end)
-    if end < start:
-        start = end
-    lo, hi = (start - first).days, (end - first).days + 1
-    dates = [d.isoformat() for d in figures.days(start, end)]
+    start, end = asked_range(data, start, end)
+    if end < first or start > as_of:
+        # The range holds no day of the history: every series is empty and every count 0,
+        # never the figures of other days.
+        lo = hi = 0
+        dates: list[str] = []
+    else:
+        start, end = max(first, start), min(as_of, end)
+        lo, hi = (start - first).days, (end - first).days + 1
+        dates = [d.isoformat() for d in figures.days(start, end)]
 
     columns = data["finished"]["columns"]
     finished = [
@@ -45,7 +59,7 @@ def build(data: dict, start: date | None = None, end: date | None = None) -> dic
     sprints = [
         s | {"predictable": figures.predictable(s["predictability"]["ratio"])}
         for s in data["sprints"]
-        if s["end"] >= dates[0] and s["start"] <= dates[-1]
+        if s["end"] >= start.isoformat() and s["start"] <= end.isoformat()
     ]
     cycle_time_percentiles = figures.percentiles(cycle_times)
     band_low, band_high = figures.PREDICTABILITY_HEALTHY
@@ -53,7 +67,12 @@ def build(data: dict, start: date | None = None, end: date | None = None) -> dic
         "as_of": data["as_of"],
         "timezone": data["timezone"],
         "team": data["team"],
-        "range": {"start": dates[0], "end": dates[-1], "first_day": data["first_day"]},
+        "range": {
+            "start": start.isoformat(),
+            "end": end.isoformat(),
+            "days": len(dates),
+            "first_day": data["first_day"],
+        },
         "cycle_time": {
             "items": finished,
             "percentiles": cycle_time_percentiles,
@@ -81,8 +100,17 @@ def build(data: dict, start: date | None = None, end: date | None = None) -> dic
         },
         "sprints": sprints,
         "predictability_band": {"low": band_low, "high": band_high},
-        "forecast": _dated(data["forecast"], as_of),
+        "forecast": _window_told(_dated(data["forecast"], as_of)),
     }
+
+
+def _window_told(stored: dict) -> dict:
+    """The forecast's window as it was really used: ``days`` of history resampled, fewer
+    than the usual ``forecast.WINDOW_DAYS`` when the history is shorter (metrics.md: used as
+    it is, not padded), and then ``short`` says so."""
+    window = stored["window"]
+    told = {"usual_days": forecast.WINDOW_DAYS, "short": window["days"] < forecast.WINDOW_DAYS}
+    return stored | {"window": window | told}
 
 
 def _dated(stored: dict, as_of: date) -> dict:

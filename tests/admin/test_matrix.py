@@ -25,7 +25,7 @@ ADD = {
 }
 CHANGE = {
     "cpo": {"productgoal", "epic", "story", "dependency", "risk"},
-    "csm": {"flowteam", "dependency", "risk", "event"},
+    "csm": {"flowteam", "dependency", "risk", "event", "scrumofscrumsreport"},
     "architect": {"epic", "dependency", "risk"},
 }
 

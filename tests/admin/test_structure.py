@@ -76,11 +76,24 @@ def test_a_superuser_without_a_role_reads_domain_objects_only(admin_client, worl
     assert story.title == "Mine story"
 
 
-def test_the_csm_may_not_rename_the_flow_team(client, world):
+def test_the_csm_keeps_the_cadence_but_not_the_anchor_or_slug(client, world):
     flow_team = world.flow.flow_team
     client.force_login(world.flow.csm)
-    data = form_data(client, flow_team, name="Renamed", sprint_length_weeks="3")
+    data = form_data(
+        client,
+        flow_team,
+        name="Atlas North",
+        sprint_length_weeks="3",
+        working_days_mask="15",
+        slug="forged",
+        cadence_anchor="2030-01-07",
+    )
     response = client.post(change_url(flow_team), data)
     assert response.status_code == 302, errors(response)
-    flow_team.refresh_from_db()
-    assert (flow_team.name, flow_team.sprint_length_weeks) == ("Atlas", 3)
+    fresh = FlowTeam.objects.get(pk=flow_team.pk)
+    assert (fresh.name, fresh.sprint_length_weeks, fresh.working_weekdays) == (
+        "Atlas North",
+        3,
+        [0, 1, 2, 3],
+    )
+    assert (fresh.slug, fresh.cadence_anchor) == (flow_team.slug, flow_team.cadence_anchor)

@@ -17,7 +17,12 @@ ROLES = ["cpo", "csm", "architect", "stakeholder", "po1", "sm1", "dev1", "po2", 
 def test_every_role_reads_its_own_flow_teams_metrics(api, metrics_history, foreign, role):
     body = api(role).get("/api/v1/metrics/").json()
     assert body["team"] is None and body["as_of"] == "2026-03-10"
-    assert body["range"] == {"start": "2026-03-02", "end": "2026-03-10", "first_day": "2026-03-02"}
+    assert body["range"] == {
+        "start": "2026-03-02",
+        "end": "2026-03-10",
+        "days": 9,
+        "first_day": "2026-03-02",
+    }
     assert body["cycle_time"]["percentiles"] == {"50": 1, "70": 6, "85": 6, "95": 6}
     assert body["throughput"]["daily"] == [0, 1, 0, 0, 0, 0, 0, 1, 0]
     assert [i["title"] for i in body["aging"]["items"]] == ["Dunning letters"]
@@ -53,11 +58,50 @@ def test_the_numbers_behind_one_chart(api, metrics_history):
         "chart": "throughput",
         "team": None,
         "as_of": "2026-03-10",
-        "range": {"start": "2026-03-08", "end": "2026-03-10", "first_day": "2026-03-02"},
+        "range": {"start": "2026-03-08", "end": "2026-03-10", "days": 3, "first_day": "2026-03-02"},
         "columns": ["date", "finished"],
         "rows": [["2026-03-08", 0], ["2026-03-09", 1], ["2026-03-10", 0]],
     }
     assert api("sm1").get("/api/v1/metrics/burndown/").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("query", "start", "end"),
+    [
+        ("end=2026-02-20", "2026-02-20", "2026-02-20"),  # ends before the history starts
+        ("start=2026-01-01&end=2026-03-01", "2026-01-01", "2026-03-01"),
+        ("start=2026-04-01", "2026-04-01", "2026-04-01"),  # begins after the last day
+        ("start=2026-03-11&end=2026-03-20", "2026-03-11", "2026-03-20"),
+    ],
+)
+def test_a_range_outside_the_history_is_empty_never_other_days(
+    api, metrics_history, query, start, end
+):
+    body = api("po1").get(f"/api/v1/metrics/?{query}").json()
+    assert body["range"] == {"start": start, "end": end, "days": 0, "first_day": "2026-03-02"}
+    assert body["throughput"] == {"dates": [], "daily": [], "weekly": [], "total": 0}
+    assert body["wip"] == {"dates": [], "daily": []}
+    assert body["cumulative_flow"]["dates"] == []
+    assert set(map(len, body["cumulative_flow"]["states"].values())) == {0}
+    assert body["cycle_time"]["items"] == []
+    assert set(body["cycle_time"]["percentiles"].values()) == {None}
+    assert set(body["distribution"]["total"].values()) == {0}
+    assert body["flow_efficiency"]["items"] == 0
+    rows = api("po1").get(f"/api/v1/metrics/wip/?{query}").json()["rows"]
+    assert rows == []
+
+
+def test_a_range_reaching_into_the_history_shows_only_its_own_days(api, metrics_history):
+    # Hand-checked: the history starts on 03-02; on 03-02 nothing was started, on 03-03 the
+    # same-day fix started and finished (WIP 1, throughput 1).
+    body = api("po1").get("/api/v1/metrics/?start=2026-02-20&end=2026-03-03").json()
+    assert body["range"] == {
+        "start": "2026-03-02",
+        "end": "2026-03-03",
+        "days": 2,
+        "first_day": "2026-03-02",
+    }
+    assert body["throughput"]["daily"] == [0, 1] and body["wip"]["daily"] == [0, 1]
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,7 @@
 import pytest
 
 from backlog import services
-from backlog.models import Blocker, StateChange, Story
+from backlog.models import Blocker, Epic, StateChange, Story
 from sem.errors import PermissionRefused, RuleViolation, VersionConflict
 
 pytestmark = pytest.mark.django_db
@@ -188,3 +188,133 @@ def test_one_active_product_goal_through_the_service(flow):
     with pytest.raises(RuleViolation) as refusal:
         services.product_goal_create(actor=flow.actor("cpo"), statement="Another")
     assert refusal.value.field == "status"
+
+
+def test_story_change_edits_and_moves_as_one_change(flow):
+    story = services.story_create(
+        actor=flow.actor("po1"), scrum_team=flow.scrum_teams[0], title="Unsized", criteria=["ok"]
+    )
+    changed = services.story_change(
+        actor=flow.actor("dev1"),
+        story=story,
+        data={"points": 5},
+        to_state="ready",
+        expected_version=1,
+    )
+    # The move is checked against the edited story, and the pair is one version, one row.
+    assert (changed.points, changed.state, changed.version) == (5, "ready", 2)
+    assert history(story) == [("", "backlog"), ("backlog", "ready")]
+
+
+def test_story_change_refusal_writes_neither_the_edit_nor_the_move(flow, story):
+    with pytest.raises(RuleViolation) as refusal:
+        services.story_change(
+            actor=flow.actor("dev1"), story=story, data={"title": "Renamed"}, to_state="done"
+        )
+    assert refusal.value.field == "criteria"
+    # The CPO may edit the title but not move it: the whole change is refused.
+    with pytest.raises(PermissionRefused):
+        services.story_change(
+            actor=flow.actor("cpo"), story=story, data={"title": "Renamed"}, to_state="ready"
+        )
+    fresh = Story.objects.get(pk=story.pk)
+    assert (fresh.title, fresh.state, fresh.version) == ("Export invoices", "backlog", 1)
+    assert history(story) == [("", "backlog")]
+
+
+def test_story_change_with_nothing_to_change_only_checks_the_version(flow, story):
+    same = services.story_change(actor=flow.actor("dev1"), story=story, expected_version=1)
+    assert same.version == 1
+    with pytest.raises(VersionConflict):
+        services.story_change(actor=flow.actor("dev1"), story=story, expected_version=7)
+
+
+def test_epic_change_writes_conditions_and_moves_to_ready_at_once(flow):
+    epic = services.epic_create(actor=flow.actor("cpo"), title="Payments")
+    with pytest.raises(RuleViolation) as refusal:
+        services.epic_change(actor=flow.actor("cpo"), epic=epic, to_state="ready")
+    assert refusal.value.field == "acceptance_conditions"
+    epic = services.epic_change(
+        actor=flow.actor("cpo"),
+        epic=epic,
+        data={"acceptance_conditions": "Pays out"},
+        to_state="ready",
+        expected_version=1,
+    )
+    assert (epic.state, epic.version) == ("ready", 2)
+    assert list(StateChange.objects.filter(epic=epic).values_list("from_state", "to_state")) == [
+        ("", "funnel"),
+        ("funnel", "ready"),
+    ]
+    # The Architect may write feasibility but not move the epic: nothing is written.
+    with pytest.raises(PermissionRefused):
+        services.epic_change(
+            actor=flow.actor("architect"),
+            epic=epic,
+            data={"feasibility": "concerns"},
+            to_state="in_progress",
+        )
+    assert Epic.objects.get(pk=epic.pk).feasibility != "concerns"
+
+
+def _three_stories(flow):
+    return [
+        services.story_create(actor=flow.actor("po1"), scrum_team=flow.scrum_teams[0], title=t)
+        for t in ("A", "B", "C")
+    ]
+
+
+@pytest.mark.parametrize("side", ["after", "before"])
+def test_a_story_cannot_move_next_to_itself(flow, side):
+    a, _, _ = _three_stories(flow)
+    with pytest.raises(RuleViolation) as refusal:
+        services.story_rank_move(actor=flow.actor("po1"), story=a, **{side: a})
+    assert refusal.value.field == side
+    assert Story.objects.get(pk=a.pk).version == 1
+
+
+@pytest.mark.parametrize("side", ["after", "before"])
+def test_an_epic_cannot_move_next_to_itself(flow, side):
+    epic = services.epic_create(actor=flow.actor("cpo"), title="Payments")
+    services.epic_create(actor=flow.actor("cpo"), title="Payouts")
+    with pytest.raises(RuleViolation) as refusal:
+        services.epic_rank_move(actor=flow.actor("cpo"), epic=epic, **{side: epic})
+    assert refusal.value.field == side
+    assert Epic.objects.get(pk=epic.pk).version == 1
+
+
+def test_rank_moves_check_the_version_they_were_given(flow):
+    a, b, c = _three_stories(flow)
+    services.story_rank_move(actor=flow.actor("po1"), story=c, expected_version=1)
+    with pytest.raises(VersionConflict) as conflict:
+        services.story_rank_move(actor=flow.actor("po1"), story=c, after=a, expected_version=1)
+    assert conflict.value.current_version == 2
+    order = list(Story.objects.filter(scrum_team=a.scrum_team).order_by("rank"))
+    assert order == [c, a, b]
+
+    epic = services.epic_create(actor=flow.actor("cpo"), title="Payments")
+    other = services.epic_create(actor=flow.actor("cpo"), title="Payouts")
+    services.epic_rank_move(actor=flow.actor("cpo"), epic=other, expected_version=1)
+    with pytest.raises(VersionConflict):
+        services.epic_rank_move(actor=flow.actor("cpo"), epic=other, after=epic, expected_version=1)
+    assert list(Epic.objects.filter(flow_team=flow.flow_team).order_by("rank")) == [other, epic]
+
+
+def test_a_dependency_cannot_be_needed_by_another_flow_teams_sprint(flow, foreign, story):
+    from tests.flow.factories import FlowSprintFactory
+
+    other = services.story_create(
+        actor=flow.actor("po2"), scrum_team=flow.scrum_teams[1], title="API"
+    )
+    dependency = services.dependency_create(actor=flow.actor("po1"), source=story, target=other)
+    theirs = FlowSprintFactory(flow_team=foreign.flow_team)
+    with pytest.raises(RuleViolation) as refusal:
+        services.dependency_update(
+            actor=flow.actor("po1"), dependency=dependency, data={"needed_by": theirs}
+        )
+    assert refusal.value.field == "needed_by"
+    # A PO of another team may not edit the source team's dependency.
+    with pytest.raises(PermissionRefused):
+        services.dependency_update(
+            actor=flow.actor("po2"), dependency=dependency, data={"state": "resolved"}
+        )

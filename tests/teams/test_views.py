@@ -44,6 +44,30 @@ def test_login_attempts_are_limited(client, flow):
     assert "_auth_user_id" not in client.session
 
 
+def test_address_spelled_with_capitals_and_spaces_signs_in(client, flow):
+    assert sign_in(client, "  Cpo@Example.COM ").status_code == 302
+    assert client.session["_auth_user_id"] == str(flow.cpo.pk)
+
+
+def test_failures_count_against_one_person_however_the_address_is_spelled(client, flow):
+    spellings = [
+        "cpo@example.com",
+        "Cpo@Example.com ",
+        " CPO@EXAMPLE.COM",
+        "cPo@example.Com",
+        "\tcpo@example.com",
+    ]
+    for spelling in spellings[:4]:
+        assert sign_in(client, spelling, "wrong").status_code == 200
+    assert sign_in(client, spellings[4], "wrong").status_code == 429, "the fifth locks"
+    for spelling in ["cpo@example.com", "CPO@example.com  "]:
+        response = sign_in(client, spelling, "demo")  # right password, locked
+        assert response.status_code == 429, spelling
+        assert "_auth_user_id" not in client.session
+    # Another person's count is their own.
+    assert sign_in(client, "csm@example.com").status_code == 302
+
+
 def test_logout_needs_post(client, flow):
     client.force_login(flow.cpo)
     assert client.get(reverse("teams:logout")).status_code == 405

@@ -1,0 +1,116 @@
+import datetime
+
+import pytest
+from django.db import IntegrityError, transaction
+
+from flow import services
+from flow.models import FlowSprint, Risk
+from sem.errors import PermissionRefused, RuleViolation, VersionConflict
+from tests.flow.factories import FlowSprintFactory, SprintCommitmentFactory, TeamSprintFactory
+
+pytestmark = pytest.mark.django_db
+
+
+# --- Risks: a PO or SM keeps only their own team's register ----------------------------
+
+
+def test_a_po_cannot_record_a_risk_in_another_teams_register(flow):
+    one, two, _ = flow.scrum_teams
+    with pytest.raises(PermissionRefused):
+        services.risk_create(actor=flow.actor("po1"), title="Vendor late", scrum_team=two)
+    with pytest.raises(PermissionRefused):
+        services.risk_create(actor=flow.actor("po1"), title="Vendor late")  # the Flow register
+    risk = services.risk_create(actor=flow.actor("po1"), title="Vendor late", scrum_team=one)
+    assert risk.scrum_team == one
+
+
+@pytest.mark.parametrize("who", ["po1", "sm1"])
+@pytest.mark.parametrize("target", [1, None])
+def test_a_po_or_sm_cannot_move_a_risk_out_of_their_register(flow, who, target):
+    one, two, _ = flow.scrum_teams
+    risk = services.risk_create(actor=flow.actor(who), title="Vendor late", scrum_team=one)
+    to = flow.scrum_teams[target] if target is not None else None
+    with pytest.raises(RuleViolation) as refusal:
+        services.risk_update(actor=flow.actor(who), risk=risk, data={"scrum_team": to})
+    assert refusal.value.field == "scrum_team"
+    fresh = Risk.objects.get(pk=risk.pk)
+    assert (fresh.scrum_team, fresh.version) == (one, 1)
+
+
+def test_the_csm_moves_a_risk_between_registers(flow):
+    one, two, _ = flow.scrum_teams
+    risk = services.risk_create(actor=flow.actor("po1"), title="Vendor late", scrum_team=one)
+    moved = services.risk_update(
+        actor=flow.actor("csm"), risk=risk, data={"scrum_team": two}, expected_version=1
+    )
+    assert (moved.scrum_team, moved.version) == (two, 2)
+    # The same PO keeps editing within their own register.
+    services.risk_update(actor=flow.actor("po2"), risk=moved, data={"roam": "owned"})
+    with pytest.raises(PermissionRefused):
+        services.risk_update(actor=flow.actor("po1"), risk=moved, data={"roam": "accepted"})
+
+
+def test_a_stale_risk_write_is_a_conflict(flow):
+    risk = services.risk_create(actor=flow.actor("cpo"), title="Vendor late")
+    services.risk_update(actor=flow.actor("cpo"), risk=risk, data={"impact": "high"})
+    with pytest.raises(VersionConflict) as conflict:
+        services.risk_update(
+            actor=flow.actor("cpo"), risk=risk, data={"impact": "low"}, expected_version=1
+        )
+    assert conflict.value.current_version == 2
+    assert Risk.objects.get(pk=risk.pk).impact == "high"
+
+
+# --- A closed Flow Sprint's frozen figures -------------------------------------------
+
+
+@pytest.fixture
+def closed_sprint(flow):
+    sprint = FlowSprintFactory(
+        flow_team=flow.flow_team,
+        number=1,
+        start=datetime.date(2026, 3, 2),
+        end=datetime.date(2026, 3, 15),
+        state=FlowSprint.State.ACTIVE,
+    )
+    team_sprint = TeamSprintFactory(flow_sprint=sprint, scrum_team=flow.scrum_teams[0])
+    SprintCommitmentFactory(team_sprint=team_sprint, story__points=5)
+    return services.flow_sprint_close(flow_sprint=sprint)
+
+
+def test_closing_again_leaves_the_frozen_figures(flow, closed_sprint):
+    frozen = closed_sprint.figures
+    assert frozen == {str(flow.scrum_teams[0].pk): {"committed_points": 5, "done_points": 0}}
+    # More work committed afterwards (by any path) does not change what the sprint achieved.
+    SprintCommitmentFactory(
+        team_sprint=closed_sprint.team_sprints.get(), story__points=8, planned=True
+    )
+    again = services.flow_sprint_close(flow_sprint=closed_sprint)
+    assert FlowSprint.objects.get(pk=again.pk).figures == frozen
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"figures": {"1": {"committed_points": 99, "done_points": 99}}},
+        {"figures": None},
+        {"state": "active"},
+        {"closed_at": None},
+    ],
+)
+def test_the_database_refuses_to_rewrite_a_closed_sprint(closed_sprint, change):
+    # Whatever path writes (admin form, shell, raw update), the row keeps its figures.
+    with pytest.raises(IntegrityError), transaction.atomic():
+        FlowSprint.objects.filter(pk=closed_sprint.pk).update(**change)
+    fresh = FlowSprint.objects.get(pk=closed_sprint.pk)
+    assert (fresh.state, fresh.figures, fresh.closed_at) == (
+        "closed",
+        closed_sprint.figures,
+        closed_sprint.closed_at,
+    )
+
+
+def test_a_closed_sprint_still_takes_a_goal_and_a_full_save(closed_sprint):
+    closed_sprint.goal = "Invoices out of the door"
+    closed_sprint.save()  # every column written, the frozen ones unchanged: allowed
+    assert FlowSprint.objects.get(pk=closed_sprint.pk).goal == "Invoices out of the door"
