@@ -330,6 +330,25 @@ class FlowTeamScopedAdmin(ServiceRefusalMixin, FlowTeamChoicesMixin, admin.Model
         return exclude
 
 
+def log_entries_of(request):
+    """The admin index's "Recent actions": only entries about objects the person sees now
+    (someone who left a Flow Team keeps no list of its objects' names). One query."""
+    from django.contrib.admin.models import LogEntry
+    from django.contrib.contenttypes.models import ContentType
+    from django.db.models import CharField, Q
+    from django.db.models.functions import Cast
+
+    entries = LogEntry.objects.select_related("content_type", "user")
+    if request.user.is_superuser:
+        return entries
+    visible = Q(pk__in=[])
+    for model, model_admin in admin.site._registry.items():
+        if isinstance(model_admin, (FlowTeamScopedAdmin, UserAdmin)):
+            ids = model_admin.get_queryset(request).values(t=Cast("pk", CharField()))
+            visible |= Q(content_type=ContentType.objects.get_for_model(model), object_id__in=ids)
+    return entries.filter(visible)
+
+
 class ReadOnlyAdmin(FlowTeamScopedAdmin):
     """Records nobody edits here, superusers included: append-only history, computed
     figures, and what is written only on the pages or through the API."""
@@ -575,3 +594,6 @@ class RoleAssignmentAdmin(ReadOnlyAdmin):
     list_filter = ["role", FlowTeamListFilter]
     list_select_related = ["membership__user", "membership__flow_team", "scrum_team", "flow_team"]
     search_fields = ["membership__user__email"]
+
+
+admin.site.get_log_entries = log_entries_of

@@ -92,3 +92,23 @@ def test_a_posted_foreign_raw_id_is_refused_and_not_named(client, world):
     assert foreign_epic.title not in response.content.decode()
     story.refresh_from_db()
     assert story.epic_id == world.mine["epic"].pk
+
+
+def test_recent_actions_name_no_foreign_object(client, world):
+    """A person who once worked in another Flow Team keeps no list of its objects' names."""
+    from django.contrib.admin.models import CHANGE, LogEntry
+    from django.contrib.contenttypes.models import ContentType
+
+    cpo = world.flow.cpo
+    for epic in (world.mine["epic"], world.theirs["epic"]):
+        LogEntry.objects.create(
+            user=cpo,
+            content_type=ContentType.objects.get_for_model(epic),
+            object_id=str(epic.pk),
+            object_repr=epic.title,
+            action_flag=CHANGE,
+        )
+    client.force_login(cpo)
+    html = client.get(reverse("admin:index")).content.decode()
+    assert world.mine["epic"].title in html
+    assert world.theirs["epic"].title not in html
