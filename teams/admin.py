@@ -198,10 +198,13 @@ class FlowTeamListFilter(admin.SimpleListFilter):
         return [(str(pk), name) for pk, name in teams.values_list("pk", "name")]
 
     def queryset(self, request, queryset):
-        if self.value() is None:
+        value = self.value()
+        if value is None:
             return queryset
+        if not (value.isascii() and value.isdigit()):
+            return queryset.none()  # like any id that is no Flow Team of theirs, not a 500
         path = self.model_admin.flow_team_path or "pk"
-        return queryset.filter(**{path: self.value()})
+        return queryset.filter(**{path: value})
 
 
 class FlowTeamScopedAdmin(ServiceRefusalMixin, FlowTeamChoicesMixin, admin.ModelAdmin):

@@ -112,3 +112,46 @@ def test_recent_actions_name_no_foreign_object(client, world):
     html = client.get(reverse("admin:index")).content.decode()
     assert world.mine["epic"].title in html
     assert world.theirs["epic"].title not in html
+
+
+HOSTILE_QUERIES = [
+    {"flow_team": "abc"},
+    {"flow_team": "1 OR 1=1"},
+    {"flow_team": "\u00b2"},  # a digit to str.isdigit(), not to int()
+    {"flow_team__id__exact": "x"},
+    {"o": "99.-zz"},
+    {"q": "\x00'\""},
+    {"p": "-1"},
+    {"_to_field": "password", "_popup": "1"},
+    {"e": "1"},
+]
+
+
+def test_hostile_query_strings_never_answer_500(client, world):
+    from tests.admin.test_matrix import project_models, url
+
+    client.raise_request_exception = False
+    client.force_login(world.flow.cpo)
+    for model in project_models():
+        for query in HOSTILE_QUERIES:
+            response = client.get(url(model, "changelist"), query)
+            assert response.status_code < 500, (model, query, response.status_code)
+        for bad_id in ("abc", "0", "-1", "1e9", "%00"):
+            response = client.get(url(model, "change", bad_id))
+            assert response.status_code < 500, (model, bad_id)
+
+
+def test_a_hostile_post_never_answers_500(client, world):
+    client.raise_request_exception = False
+    story = world.mine["story"]
+    client.force_login(world.flow.cpo)
+    for data in (
+        form_data(client, story, expected_version="abc"),
+        form_data(client, story, epic="abc", assignee="-1"),
+        form_data(client, story, points="7"),
+        {"title": "only a title"},
+    ):
+        response = client.post(change_url(story), data)
+        assert response.status_code in (200, 302, 400), (data, response.status_code)
+    story.refresh_from_db()
+    assert story.version == 1
