@@ -155,3 +155,24 @@ def test_a_hostile_post_never_answers_500(client, world):
         assert response.status_code in (200, 302, 400), (data, response.status_code)
     story.refresh_from_db()
     assert story.version == 1
+
+
+@pytest.mark.parametrize("role", ["cpo", "csm", "architect"])
+def test_garbage_in_every_field_of_every_writable_page_never_answers_500(client, world, role):
+    from tests.admin.test_matrix import ADD, CHANGE, project_models, url
+
+    client.raise_request_exception = False
+    client.force_login(world.flow.users[role])
+    for model in project_models():
+        name = model._meta.model_name
+        if name in CHANGE[role]:
+            own = world.mine[name]
+            for garbage in ("x", "-1", "99999999999999999999", "\x00", ""):
+                data = dict.fromkeys(form_data(client, own), garbage)
+                response = client.post(change_url(own), data)
+                assert response.status_code < 500, (name, garbage)
+        if name in ADD[role]:
+            for garbage in ("x", "-1", ""):
+                data = {f.name: garbage for f in model._meta.fields}
+                response = client.post(url(model, "add"), data)
+                assert response.status_code < 500, (name, "add", garbage)
