@@ -46,6 +46,26 @@ def user_create(*, email: str, password: str | None = None, full_name: str = "")
     return User.objects.create_user(email=email, password=password, full_name=full_name)
 
 
+USER_FIELDS = {"email", "full_name", "is_active", "is_staff", "is_superuser"}
+
+
+@transaction.atomic
+def user_update(*, user: User, data: dict) -> User:
+    """The installation's operators edit accounts (the admin's user pages)."""
+    refused = sorted(set(data) - USER_FIELDS)
+    if refused:
+        raise RuleViolation("unknown or read-only field", field=refused[0])
+    if "email" in data:
+        data = {**data, "email": User.objects.normalize_email(data["email"]).lower()}
+        if User.objects.filter(email__iexact=data["email"]).exclude(pk=user.pk).exists():
+            raise RuleViolation("a person with this email already exists", field="email")
+    for field, value in data.items():
+        setattr(user, field, value)
+    if data:
+        user.save(update_fields=list(data))
+    return user
+
+
 def flow_team_create(
     *,
     name: str,
@@ -132,6 +152,21 @@ def scrum_team_create(*, flow_team: FlowTeam, name: str) -> ScrumTeam:
             f"a Flow Team has at most {MAX_SCRUM_TEAMS} Scrum Teams", field="flow_team"
         )
     return ScrumTeam.objects.create(flow_team=flow_team, number=free[0], name=name)
+
+
+@transaction.atomic
+def scrum_team_rename(*, scrum_team: ScrumTeam, name: str) -> ScrumTeam:
+    """The installation's operators rename a Scrum Team (the admin's Scrum Team page)."""
+    scrum_team = ScrumTeam.objects.select_for_update().get(pk=scrum_team.pk)
+    name = name.strip()
+    if not name:
+        raise RuleViolation("give the Scrum Team a name", field="name")
+    taken = ScrumTeam.objects.filter(flow_team_id=scrum_team.flow_team_id, name=name)
+    if taken.exclude(pk=scrum_team.pk).exists():
+        raise RuleViolation("a Scrum Team of this name exists in the Flow Team", field="name")
+    scrum_team.name = name
+    scrum_team.save(update_fields=["name"])
+    return scrum_team
 
 
 @transaction.atomic

@@ -60,12 +60,6 @@ ALLOWED_WRITES = {
     ("sem/live.py", "live_bump"): "called by services in their transaction",
     # The health check's SELECT 1: a read through a cursor.
     ("sem/views.py", "_database_ok"): "health check reads",
-    # The admin's own writes are being moved onto the services (the admin part of this
-    # issue). Delete these entries when that lands: the stale-entry check fails until then.
-    ("teams/admin.py", "ScrumTeamAdmin.save_model"): "pending the admin rework",
-    ("teams/admin.py", "MembershipAdmin.save_model"): "pending the admin rework",
-    ("teams/admin.py", "MembershipAdmin.save_formset"): "pending the admin rework",
-    ("events/admin.py", "EventAdmin.save_model"): "pending the admin rework",
 }
 
 
@@ -188,31 +182,9 @@ def view(request, story, qs):
 # --- The admin ------------------------------------------------------------------------------
 
 # Admins that write through Django's defaults (label -> which), each allowed with why.
-ADMIN_DEFAULT_WRITES_ALLOWED = {
-    # Accounts are the operators' (superusers') Django auth admin: no Flow Team data.
-    "teams.User": ["save_model", "delete_model"],
-}
-# Still on Django's defaults while the admin part of this issue moves them onto services.
-# Delete each entry as it lands: the stale check fails until you do, so the list only shrinks.
-ADMIN_PENDING = {
-    "teams.FlowTeam": ["save_model", "delete_model"],
-    "teams.ScrumTeam": ["delete_model"],
-    "teams.Membership": ["delete_model"],
-    "teams.RoleAssignment": ["save_model", "delete_model"],
-    "backlog.ProductGoal": ["save_model", "delete_model"],
-    "backlog.Milestone": ["save_model", "delete_model"],
-    "backlog.Epic": ["save_model", "delete_model"],
-    "backlog.Story": ["save_model", "delete_model", "save_formset"],
-    "backlog.Dependency": ["save_model", "delete_model"],
-    "backlog.Task": ["save_model", "delete_model"],
-    "flow.FlowSprint": ["save_model", "delete_model", "save_formset"],
-    "flow.TeamSprint": ["save_model", "delete_model"],
-    "flow.Risk": ["save_model", "delete_model"],
-    "events.Event": ["delete_model"],
-    "events.ScrumOfScrumsReport": ["save_model", "delete_model"],
-    "events.ActionItem": ["save_model", "delete_model"],
-    "events.Retrospective": ["save_model", "delete_model"],
-}
+ADMIN_DEFAULT_WRITES_ALLOWED: dict[str, list[str]] = {}
+# Still on Django's defaults while being moved onto services (none left; the list only shrinks).
+ADMIN_PENDING: dict[str, list[str]] = {}
 
 
 def _superuser_request():
