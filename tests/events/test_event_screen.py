@@ -396,22 +396,33 @@ def test_the_screen_costs_the_same_queries_for_3_and_15_teams(client, clock):
 
 
 def test_the_admin_cannot_run_an_event_and_its_saves_reach_open_screens(client, calendar):
-    from django.contrib.admin.sites import site
-    from django.test import RequestFactory
     from django.urls import reverse
 
     event = sos(calendar)
     calendar.csm.is_staff = True
     calendar.csm.save()
     client.force_login(calendar.csm)
-    html = client.get(reverse("admin:events_event_change", args=[event.pk])).content.decode()
-    assert 'name="starts_at_0"' in html
-    assert 'name="state"' not in html and 'name="recorded_outputs"' not in html
-    model_admin = site._registry[Event]
-    request = RequestFactory().post("/admin/")
-    request.user = calendar.csm
-    event.duration_minutes = 60
-    model_admin.save_model(request, event, form=type("F", (), {"changed_data": []})(), change=True)
+    url = reverse("admin:events_event_change", args=[event.pk])
+    html = client.get(url).content.decode()
+    assert 'name="starts_at_0"' in html and 'name="recorded_outputs"' not in html
+    local = event.starts_at.astimezone(calendar.flow_team.tzinfo)
+    form = {
+        "starts_at_0": local.date().isoformat(),
+        "starts_at_1": local.strftime("%H:%M:%S"),
+        "duration_minutes": event.duration_minutes,
+        "state": event.state,
+        "_save": "Save",
+    }
+    # Running an event is the event screen's: the admin refuses it and writes nothing.
+    refused = client.post(url, {**form, "state": Event.State.RUNNING})
+    assert refused.status_code == 200 and "moved or cancelled" in refused.content.decode()
+    event.refresh_from_db()
+    assert event.state == Event.State.SCHEDULED
+    assert live_versions([f"event:{event.pk}"]) == {f"event:{event.pk}": 0}
+    # A move made in the admin reaches the open screens.
+    assert client.post(url, {**form, "duration_minutes": 60}).status_code == 302
+    event.refresh_from_db()
+    assert event.duration_minutes == 60
     assert live_versions([f"event:{event.pk}"]) == {f"event:{event.pk}": 1}
 
 
