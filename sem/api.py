@@ -21,8 +21,10 @@ import datetime as dt
 import re
 import unicodedata
 
+from django import forms as django_forms
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
+from django.db import models
 from django.http import Http404
 from django.views.decorators.csrf import csrf_exempt
 from django_filters import rest_framework as filters
@@ -463,8 +465,32 @@ def api_body_limit() -> int:
     return getattr(settings, "API_MAX_BODY_BYTES", 256 * 1024)
 
 
+class IdFilter(filters.NumberFilter):
+    """A filter on a related object's id that never looks the object up.
+
+    django-filter's default (ModelChoiceFilter) answers 400 "not a valid choice" for an id
+    it cannot find in the whole table but filters quietly on another Flow Team's id, which
+    tells a caller that the id exists elsewhere. Filtering on the bare id answers both with
+    an empty list, since the queryset is already scoped to the caller's Flow Team.
+    """
+
+    field_class = django_forms.IntegerField
+
+
+class IdFilterSet(filters.FilterSet):
+    """The base of every API filter set: relations are filtered by id (``IdFilter``)."""
+
+    FILTER_DEFAULTS = {
+        **filters.FilterSet.FILTER_DEFAULTS,
+        models.ForeignKey: {"filter_class": IdFilter},
+        models.OneToOneField: {"filter_class": IdFilter},
+    }
+
+
 class StrictFilterBackend(DjangoFilterBackend):
     """django-filter quietly ignores empty or malformed values; the API refuses them (400)."""
+
+    filterset_base = IdFilterSet
 
     def get_filterset(self, request, queryset, view):
         filterset = super().get_filterset(request, queryset, view)

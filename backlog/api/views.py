@@ -23,6 +23,7 @@ from sem.api import (
     READ_ERRORS,
     VERSIONED_WRITE_ERRORS,
     WRITE_ERRORS,
+    IdFilterSet,
     VersionedObjectMixin,
     expected_version,
 )
@@ -38,7 +39,7 @@ def _neighbour(queryset, pk, field):
     return found
 
 
-class StoryFilter(filters.FilterSet):
+class StoryFilter(IdFilterSet):
     team = filters.NumberFilter(field_name="scrum_team")
     state = filters.MultipleChoiceFilter(choices=Story.State.choices)
     kind = filters.MultipleChoiceFilter(choices=Story.Kind.choices)

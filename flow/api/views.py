@@ -1,4 +1,3 @@
-from django_filters import rest_framework as filters
 from drf_spectacular.utils import (
     OpenApiParameter,
     extend_schema,
@@ -17,6 +16,7 @@ from sem.api import (
     READ_ERRORS,
     VERSIONED_WRITE_ERRORS,
     WRITE_ERRORS,
+    IdFilterSet,
     StrictFieldsMixin,
     VersionedObjectMixin,
     expected_version,
@@ -123,7 +123,7 @@ class FlowSprintViewSet(ActorMixin, viewsets.ReadOnlyModelViewSet):
         return FlowSprint.objects.filter(flow_team=self.actor.flow_team)
 
 
-class TeamSprintFilter(filters.FilterSet):
+class TeamSprintFilter(IdFilterSet):
     class Meta:
         model = TeamSprint
         fields = ["flow_sprint", "scrum_team"]

@@ -4,7 +4,7 @@ from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers, viewsets
 
-from sem.api import READ_ERRORS
+from sem.api import READ_ERRORS, IdFilterSet
 from teams.api.scope import ActorMixin
 from teams.models import FlowTeam, Membership, RoleAssignment, ScrumTeam
 
@@ -82,7 +82,7 @@ class ScrumTeamViewSet(ActorMixin, viewsets.ReadOnlyModelViewSet):
         return ScrumTeam.objects.filter(flow_team=self.actor.flow_team).order_by("number")
 
 
-class MemberFilter(filters.FilterSet):
+class MemberFilter(IdFilterSet):
     role = filters.CharFilter(field_name="roles__role")
     scrum_team = filters.NumberFilter(field_name="roles__scrum_team")
 
