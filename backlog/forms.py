@@ -23,7 +23,11 @@ class StorySplitForm(forms.Form):
     stories for, the criteria one per line, the points on the story point scale."""
 
     title = forms.CharField(max_length=200, label="Title")
-    team = forms.TypedChoiceField(coerce=int, label="Team")
+    team = forms.TypedChoiceField(
+        coerce=int,
+        label="Team",
+        error_messages={"invalid_choice": "choose one of the teams you write stories for"},
+    )
     criteria = forms.CharField(
         required=False, widget=forms.Textarea, label="Acceptance criteria", max_length=5000
     )
@@ -38,9 +42,6 @@ class StorySplitForm(forms.Form):
     def __init__(self, *args, teams=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["team"].choices = [(t.pk, t.name) for t in teams]
-        self.fields["team"].error_messages["invalid_choice"] = (
-            "you may not create stories for this team"
-        )
 
     def clean_criteria(self):
         lines = [line.strip() for line in self.cleaned_data["criteria"].splitlines()]

@@ -7,6 +7,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_POST
 
 from backlog import selectors, services
@@ -58,21 +59,25 @@ def _page_context(request, actor, *, split_epic_id=None, split_form=None):
 @require_GET
 def backlog_page(request):
     context = _page_context(request, _actor(request))
-    template = "backlog/backlog.html#backlog-body" if request.htmx else "backlog/backlog.html"
-    return render(request, template, context)
-
-
-def _epic_id(request) -> int:
-    raw = request.POST.get("epic", "")
-    if not raw.isdigit() or len(raw) > 18:
-        raise _BadRequest("epic", "name the epic to split by its number")
-    return int(raw)
+    # htmx restoring history after a cache miss swaps in what it gets: the whole page.
+    fragment = request.htmx and not request.htmx.history_restore_request
+    template = "backlog/backlog.html#backlog-body" if fragment else "backlog/backlog.html"
+    response = render(request, template, context)
+    patch_vary_headers(response, ["HX-Request", "HX-History-Restore-Request"])
+    return response
 
 
 class _BadRequest(Exception):
     def __init__(self, field, reason):
         self.field, self.reason = field, reason
         super().__init__(f"{field}: {reason}")
+
+
+def _epic_id(request) -> int:
+    raw = request.POST.get("epic", "")
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
+        raise _BadRequest("epic", "name the epic to split by its number")
+    return int(raw)
 
 
 def _bad_request(request, refusal):
@@ -103,7 +108,7 @@ def story_split(request):
     if epic is None:
         raise Http404("no such epic")
     team_raw = request.POST.get("team", "")
-    if team_raw.isdigit() and int(team_raw) not in {t.pk for t in teams}:
+    if team_raw.isascii() and team_raw.isdigit() and int(team_raw) not in {t.pk for t in teams}:
         raise Http404("no such Scrum Team")
     form = StorySplitForm(request.POST, teams=writable)
     story = None

@@ -123,6 +123,12 @@ def test_the_htmx_answer_is_the_body_only_and_the_plain_answer_the_whole_page(fl
     assert "<html" not in fragment and "Welcome mail" in fragment
     page = _page(client, "?team=1")
     assert "<html" in page and 'hx-push-url="true"' in page and 'id="backlog-body"' in page
+    # htmx restoring history after a cache miss needs the whole page.
+    restore = client.get(
+        URL + "?team=1", HTTP_HX_REQUEST="true", HTTP_HX_HISTORY_RESTORE_REQUEST="true"
+    )
+    assert "<html" in restore.content.decode()
+    assert "HX-Request" in restore["Vary"]
 
 
 @pytest.mark.parametrize(
@@ -235,6 +241,7 @@ def test_a_plain_post_is_redirected_to_the_page_with_its_filters(flow, backlog):
         ({"team": "{other_team}"}, "Team"),
         ({"team": "x"}, "Team"),
         ({"team": ""}, "Team"),
+        ({"team": "²"}, "Team"),
     ],
 )
 @pytest.mark.parametrize("htmx", [True, False])
@@ -281,7 +288,7 @@ def test_a_split_of_a_foreign_epic_or_into_a_foreign_team_is_a_404(flow, foreign
     assert snapshot() == before
 
 
-@pytest.mark.parametrize("epic", ["", "x", "-1", "9" * 30])
+@pytest.mark.parametrize("epic", ["", "x", "-1", "9" * 30, "²", "١"])
 def test_a_split_naming_no_epic_is_a_400_naming_it(flow, backlog, epic):
     client = _client(flow, "cpo")
     before = snapshot()
