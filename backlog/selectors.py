@@ -1,6 +1,7 @@
 from django.db.models import Count, Q
 
-from backlog.models import ProductGoal, Story
+from backlog.models import Epic, ProductGoal, Story
+from teams.models import ScrumTeam
 from teams.permissions import Actor
 
 
@@ -20,3 +21,84 @@ def story_counts(*, actor: Actor, scrum_team_ids=None) -> dict[str, int]:
         ready=Count("id", filter=Q(state="ready")),
     )
     return counts
+
+
+# --- The product backlog page ---------------------------------------------------
+
+
+def definition_of_ready_gaps(*, points, criteria_count: int) -> list[str]:
+    """What a story still lacks to meet the Definition of Ready, in the words the
+    services use when they refuse the move to ready (empty: it is ready)."""
+    gaps = []
+    if points is None:
+        gaps.append("needs an estimate")
+    if not criteria_count:
+        gaps.append("needs an acceptance criterion")
+    return gaps
+
+
+def _team_groups(teams, stories) -> list[dict]:
+    by_team = {}
+    for story in stories:
+        by_team.setdefault(story.scrum_team_id, []).append(story)
+    return [
+        {
+            "team": team,
+            "stories": by_team[team.pk],
+            "points": sum(s.points or 0 for s in by_team[team.pk]),
+        }
+        for team in teams
+        if team.pk in by_team
+    ]
+
+
+def backlog_board(
+    *, actor: Actor, states=(), team_number: int | None = None, epic_id: int | None = None
+) -> dict:
+    """Epics in rank order, each with its stories grouped per Scrum Team in the team's
+    rank order, and the stories without an epic per team. Three queries whatever the
+    size: the teams, the epics, the stories (criteria counted in the same query).
+
+    ``states`` and ``team_number`` narrow the stories; every epic stays listed so that
+    it can be split. ``epic_id`` reads one epic only (the split answer re-renders it)."""
+    teams = list(ScrumTeam.objects.filter(flow_team=actor.flow_team).order_by("number"))
+    epics = Epic.objects.filter(flow_team=actor.flow_team).select_related("milestone")
+    stories = Story.objects.filter(flow_team=actor.flow_team).annotate(
+        criteria_count=Count("criteria")
+    )
+    if epic_id is not None:
+        epics = epics.filter(pk=epic_id)
+        stories = stories.filter(epic_id=epic_id)
+    if states:
+        stories = stories.filter(state__in=states)
+    if team_number is not None:
+        stories = stories.filter(scrum_team__number=team_number)
+    by_pk = {team.pk: team for team in teams}
+    by_epic = {}
+    for story in stories.order_by("scrum_team__number", "rank"):
+        story.scrum_team = by_pk[story.scrum_team_id]  # no per-row query for its team
+        story.ready_gaps = definition_of_ready_gaps(
+            points=story.points, criteria_count=story.criteria_count
+        )
+        by_epic.setdefault(story.epic_id, []).append(story)
+    epic_rows = []
+    for position, epic in enumerate(epics.order_by("rank"), start=1):
+        mine = by_epic.get(epic.pk, [])
+        epic_rows.append(
+            {
+                "epic": epic,
+                "position": position,
+                "groups": _team_groups(teams, mine),
+                "count": len(mine),
+                "points": sum(s.points or 0 for s in mine),
+            }
+        )
+    return {
+        "teams": teams,
+        "epics": epic_rows,
+        "without_epic": _team_groups(teams, by_epic.get(None, [])) if epic_id is None else [],
+    }
+
+
+def epic_of_flow_team(*, actor: Actor, epic_id: int) -> Epic | None:
+    return Epic.objects.filter(flow_team=actor.flow_team, pk=epic_id).first()

@@ -20,6 +20,7 @@ urlpatterns = [
         name="api-docs",
     ),
     path("", include("teams.urls")),
+    path("", include("backlog.urls")),
     path("", include("flow.urls")),
     path("", include("events.urls")),
 ]

@@ -17,7 +17,17 @@ from tests.api.test_permission_matrix import populate
 
 pytestmark = pytest.mark.django_db
 
-PAGES = ["/", "/calendar/", "/calendar/?scope=flow", "/metrics/", "/flow-team/", "/account/tokens/"]
+PAGES = [
+    "/",
+    "/calendar/",
+    "/calendar/?scope=flow",
+    "/metrics/",
+    "/flow-team/",
+    "/account/tokens/",
+    "/backlog/",
+]
+# Forms the CSM is not shown, read and sent as the CPO: (page, action).
+CPO_FORMS = {("/backlog/", "/backlog/split/")}
 
 
 class FormFinder(HTMLParser):
@@ -76,6 +86,29 @@ FORMS = {
         ({"by": "someday"}, "How many by this date?"),
         ({"start": "2026-03-01", "end": "2026-02-01"}, "To"),
     ],
+    ("get", "/backlog/", frozenset({"state", "team"})): [
+        ({"team": "x"}, "Team"),
+        ({"team": "9" * 30}, "Team"),
+        ({"state": "nope"}, "State"),
+        ({"state": ["ready", "x" * 300]}, "State"),
+    ],
+    ("post", "/backlog/split/", frozenset({"epic", "title", "team", "criteria", "points"})): [
+        ({}, "epic"),
+        ({"epic": "x", "title": "t", "team": "{team}"}, "epic"),
+        ({"epic": "{foreign_epic}", "title": "t", "team": "{team}"}, None),
+        ({"epic": "{epic}", "title": "t", "team": "{foreign_team}"}, None),
+        ({"epic": "{epic}", "team": "{team}"}, "Title"),
+        ({"epic": "{epic}", "title": "   ", "team": "{team}"}, "Title"),
+        ({"epic": "{epic}", "title": "x" * 201, "team": "{team}"}, "Title"),
+        ({"epic": "{epic}", "title": "t"}, "Team"),
+        ({"epic": "{epic}", "title": "t", "team": "x"}, "Team"),
+        ({"epic": "{epic}", "title": "t", "team": "{team}", "points": "4"}, "Points"),
+        ({"epic": "{epic}", "title": "t", "team": "{team}", "points": "9" * 30}, "Points"),
+        (
+            {"epic": "{epic}", "title": "t", "team": "{team}", "criteria": "c" * 501},
+            "Acceptance criteria",
+        ),
+    ],
     ("post", "/account/tokens/", frozenset({"name"})): [
         ({}, "name"),
         ({"name": "   "}, "name"),
@@ -104,7 +137,24 @@ def signed_in(flow, foreign):
     sprint = Event.objects.filter(flow_team=flow.flow_team).first().flow_sprint
     # In the calendar's four weeks, so that its move/cancel form shows.
     event = EventFactory(flow_sprint=sprint, starts_at=timezone.now() + dt.timedelta(days=2))
-    return client, {"event": event.pk, "foreign_token": foreign_token.pk}
+    from backlog.models import Epic
+    from backlog.services import epic_create
+
+    cpo = Client()
+    cpo.force_login(flow.users["cpo"])
+    return client, {
+        "event": event.pk,
+        "foreign_token": foreign_token.pk,
+        "epic": Epic.objects.filter(flow_team=flow.flow_team).first().pk,
+        "foreign_epic": epic_create(actor=foreign.actor("cpo"), title="Theirs").pk,
+        "team": flow.scrum_teams[0].pk,
+        "foreign_team": foreign.scrum_teams[0].pk,
+        "cpo_client": cpo,
+    }
+
+
+def _client_for(action, client, ids):
+    return ids["cpo_client"] if any(action == a for _, a in CPO_FORMS) else client
 
 
 def _fill(data, ids):
@@ -118,10 +168,12 @@ def _send(client, method, action, data):
 
 
 def test_every_form_on_the_pages_is_listed(signed_in):
-    client, _ = signed_in
+    client, ids = signed_in
     found = set()
     for page in PAGES:
         found |= _forms_on(client, page)
+    for page, _ in CPO_FORMS:
+        found |= _forms_on(ids["cpo_client"], page)
     assert found == set(FORMS), "a new form: add it to FORMS with its hostile cases"
     assert _forms_on(Client(), "/login/") == {
         ("post", "/login/", frozenset({"username", "password", "next"}))
@@ -132,6 +184,7 @@ def test_every_form_on_the_pages_is_listed(signed_in):
 def test_wrong_or_missing_fields_name_the_field_and_write_nothing(signed_in, form):
     client, ids = signed_in
     method, action, _ = form
+    client = _client_for(action, client, ids)
     for data, field in FORMS[form]:
         before = snapshot()
         response = _send(client, method, action, _fill(data, ids))
@@ -152,6 +205,7 @@ def test_wrong_or_missing_fields_name_the_field_and_write_nothing(signed_in, for
 def test_control_characters_in_any_field_are_a_400_naming_it(signed_in, form):
     client, ids = signed_in
     method, action, fields = form
+    client = _client_for(action, client, ids)
     for field in sorted(fields) or ["anything"]:
         for text in ["a\x00b", "a\x07b", "\x1b[31m"]:
             before = snapshot()
