@@ -61,7 +61,9 @@ def metrics_page(request):
         "query": request.GET.urlencode(),
         "can_refresh": can_refresh_metrics(actor),
     }
-    template = "flow/metrics.html#metrics-body" if request.htmx else "flow/metrics.html"
+    # htmx restoring history after a cache miss swaps in what it gets: the whole page.
+    fragment = request.htmx and not request.htmx.history_restore_request
+    template = "flow/metrics.html#metrics-body" if fragment else "flow/metrics.html"
     return render(request, template, context)
 
 

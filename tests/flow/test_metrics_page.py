@@ -87,6 +87,15 @@ def test_htmx_gets_only_the_body_for_the_new_filters(client, metrics_history):
     assert "<html" not in html and "Team 2 · " in html
 
 
+def test_htmx_restoring_history_gets_the_whole_page(client, metrics_history):
+    # After a history cache miss htmx swaps in whatever it gets: a fragment would leave
+    # the page without its layout and navigation.
+    client.force_login(metrics_history.cpo)
+    headers = {"HX-Request": "true", "HX-History-Restore-Request": "true"}
+    html = client.get("/metrics/?team=2", headers=headers).content.decode()
+    assert "<html" in html and 'id="metrics-body"' in html
+
+
 def test_forecast_questions_are_answered_from_the_stored_table(client, metrics_history):
     html = page(client, metrics_history.cpo, "?items=3&by=2026-03-20").content.decode()
     assert "When: your 3 stories" in html
