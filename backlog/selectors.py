@@ -43,7 +43,7 @@ def wsjf_proposal(*, actor: Actor) -> list[Epic]:
         epics,
         key=lambda e: (
             e.state in CLOSED_EPIC_STATES,
-            0 if e.state in CLOSED_EPIC_STATES else -Fraction(e.cost_of_delay, e.job_size),
+            -Fraction(e.cost_of_delay, e.job_size),
         ),
     )
 
