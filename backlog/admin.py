@@ -15,6 +15,7 @@ from backlog.models import (
     Epic,
     Milestone,
     ProductGoal,
+    RoadmapChange,
     StateChange,
     Story,
     Task,
@@ -275,6 +276,16 @@ class StateChangeAdmin(ReadOnlyAdmin):
     list_display = ["at", "story", "epic", "from_state", "to_state", "by"]
     list_filter = ["to_state", FlowTeamListFilter]
     list_select_related = ["story", "epic", "by"]
+    date_hierarchy = "at"
+
+
+@admin.register(RoadmapChange)
+class RoadmapChangeAdmin(ReadOnlyAdmin):
+    """Append-only record of epic and milestone changes: nobody adds, edits or deletes rows."""
+
+    list_display = ["at", "kind", "epic", "milestone", "by"]
+    list_filter = ["kind", "flow_team"]
+    list_select_related = ["epic", "milestone", "by"]
     date_hierarchy = "at"
 
 

@@ -43,7 +43,12 @@ class Milestone(TimeStampedModel):
     objective = models.TextField(help_text="What must be measurably true at the end date.")
     start = models.DateField()
     end = models.DateField()
+    # Gap-based like epic ranks (backlog/ranking.py): a reorder writes one row.
     order = models.PositiveIntegerField()
+    # A closed milestone stays on the roadmap with its epics (what was planned and what was
+    # missed stays visible at the refinement); no epic moves into it any more.
+    closed_at = models.DateTimeField(null=True, blank=True)
+    version = models.PositiveIntegerField(default=1)
 
     class Meta:
         ordering = ["flow_team", "order"]
@@ -372,3 +377,68 @@ class StateChange(models.Model):
 
     def __str__(self):
         return f"{self.from_state or '∅'} → {self.to_state}"
+
+
+class RoadmapChange(models.Model):
+    """Append-only record of every epic and milestone change. Never edited.
+
+    The roadmap's "changes since the last refinement" reads it. ``before`` and
+    ``after`` hold only the fields the change touched."""
+
+    class Kind(models.TextChoices):
+        CREATED = "created", "Created"
+        RANKED = "ranked", "Ranked"
+        MOVED = "moved", "Moved between milestones"
+        RESCORED = "rescored", "Re-scored"
+        FEASIBILITY = "feasibility", "Feasibility"
+        STATE = "state", "State"
+        CLOSED = "closed", "Closed"
+        EDITED = "edited", "Edited"
+
+    flow_team = models.ForeignKey(
+        FlowTeam, on_delete=models.CASCADE, related_name="roadmap_changes"
+    )
+    epic = models.ForeignKey(
+        Epic, on_delete=models.CASCADE, null=True, blank=True, related_name="roadmap_changes"
+    )
+    milestone = models.ForeignKey(
+        Milestone, on_delete=models.CASCADE, null=True, blank=True, related_name="roadmap_changes"
+    )
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    before = models.JSONField(default=dict, blank=True)
+    after = models.JSONField(default=dict, blank=True)
+    at = models.DateTimeField()
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(epic__isnull=False, milestone__isnull=True)
+                    | Q(epic__isnull=True, milestone__isnull=False)
+                ),
+                name="roadmapchange_one_item",
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    kind__in=[
+                        "created",
+                        "ranked",
+                        "moved",
+                        "rescored",
+                        "feasibility",
+                        "state",
+                        "closed",
+                        "edited",
+                    ]
+                ),
+                name="roadmapchange_kind_known",
+            ),
+        ]
+        indexes = [models.Index(fields=["flow_team", "at"])]
+
+    def __str__(self):
+        return f"{self.get_kind_display()}: {self.epic or self.milestone}"

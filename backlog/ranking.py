@@ -19,17 +19,18 @@ def rank_at_end(scope: QuerySet) -> int:
     return GAP if last is None else last + GAP
 
 
-def rebalance(model: type[Model], *, scope_column: str, scope_id: int) -> None:
+def rebalance(model: type[Model], *, scope_column: str, scope_id: int, field: str = "rank") -> None:
     """Renumber a whole list, keeping its order, in one statement."""
     table = connection.ops.quote_name(model._meta.db_table)
     column = connection.ops.quote_name(scope_column)
+    rank = connection.ops.quote_name(field)
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            UPDATE {table} SET "rank" = sub.base + sub.rn * %s
+            UPDATE {table} SET {rank} = sub.base + sub.rn * %s
             FROM (
-                SELECT id, ROW_NUMBER() OVER (ORDER BY "rank", id) AS rn,
-                       MAX("rank") OVER () AS base
+                SELECT id, ROW_NUMBER() OVER (ORDER BY {rank}, id) AS rn,
+                       MAX({rank}) OVER () AS base
                 FROM {table} WHERE {column} = %s
             ) AS sub
             WHERE {table}.id = sub.id
@@ -45,6 +46,7 @@ def rank_for_move(
     scope_column: str,
     after: Model | None = None,
     before: Model | None = None,
+    field: str = "rank",
 ) -> int:
     """Place ``item`` right after ``after``, right before ``before``, or at the top.
 
@@ -55,13 +57,13 @@ def rank_for_move(
     for attempt in range(2):
         others = model.objects.filter(**{scope_column: scope_id}).exclude(pk=item.pk)
         if after is not None:
-            low = others.filter(pk=after.pk).values_list("rank", flat=True).get()
-            high = others.filter(rank__gt=low).aggregate(r=Min("rank"))["r"]
+            low = others.filter(pk=after.pk).values_list(field, flat=True).get()
+            high = others.filter(**{f"{field}__gt": low}).aggregate(r=Min(field))["r"]
         elif before is not None:
-            high = others.filter(pk=before.pk).values_list("rank", flat=True).get()
-            low = others.filter(rank__lt=high).aggregate(r=Max("rank"))["r"]
+            high = others.filter(pk=before.pk).values_list(field, flat=True).get()
+            low = others.filter(**{f"{field}__lt": high}).aggregate(r=Max(field))["r"]
         else:
-            low, high = None, others.aggregate(r=Min("rank"))["r"]
+            low, high = None, others.aggregate(r=Min(field))["r"]
         if low is None and high is None:
             new = GAP
         elif high is None:
@@ -73,7 +75,7 @@ def rank_for_move(
         else:
             if attempt:
                 raise RuntimeError("rebalance left no gap")  # cannot happen: GAP >= 2
-            rebalance(model, scope_column=scope_column, scope_id=scope_id)
+            rebalance(model, scope_column=scope_column, scope_id=scope_id, field=field)
             continue
         return new
     raise AssertionError("unreachable")

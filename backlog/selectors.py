@@ -1,6 +1,9 @@
-from django.db.models import Count, Q
+from datetime import datetime
+from fractions import Fraction
 
-from backlog.models import Epic, ProductGoal, Story
+from django.db.models import Count, Q, QuerySet
+
+from backlog.models import Epic, ProductGoal, RoadmapChange, Story
 from teams.models import ScrumTeam
 from teams.permissions import Actor
 
@@ -21,6 +24,40 @@ def story_counts(*, actor: Actor, scrum_team_ids=None) -> dict[str, int]:
         ready=Count("id", filter=Q(state="ready")),
     )
     return counts
+
+
+CLOSED_EPIC_STATES = (Epic.State.DONE, Epic.State.CANCELLED)
+
+
+def wsjf_proposal(*, actor: Actor) -> list[Epic]:
+    """Every epic of the Flow Team in the order "rank by WSJF" proposes, in one query.
+
+    Open epics by WSJF (exact, not the rounded score) highest first; ties keep their
+    current order (the sort is stable over the current rank order). Done and cancelled
+    epics follow in their current order. Each epic carries ``current_position`` (1-based)
+    so the page shows the proposal beside the current order; the (id, version) pairs are
+    what ``epic_wsjf_rank_apply`` takes back."""
+    epics = list(Epic.objects.filter(flow_team=actor.flow_team).order_by("rank"))
+    for position, epic in enumerate(epics, start=1):
+        epic.current_position = position
+    return sorted(
+        epics,
+        key=lambda e: (
+            e.state in CLOSED_EPIC_STATES,
+            -Fraction(e.cost_of_delay, e.job_size),
+        ),
+    )
+
+
+def roadmap_changes_since(*, actor: Actor, since: datetime) -> QuerySet[RoadmapChange]:
+    """Epic and milestone changes of the actor's Flow Team at or after ``since``, oldest
+    first. The caller passes ``since`` (the start of the last Product Roadmap Refinement
+    lives in events, a higher layer than backlog)."""
+    return (
+        RoadmapChange.objects.filter(flow_team=actor.flow_team, at__gte=since)
+        .select_related("epic", "milestone", "by")
+        .order_by("at", "id")
+    )
 
 
 # --- The product backlog page ---------------------------------------------------

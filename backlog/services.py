@@ -8,11 +8,12 @@ bump its ``version``; passing ``expected_version`` makes the write conditional
 (the API's If-Match).
 """
 
-from collections.abc import Iterable
+import datetime as dt
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from django.db import transaction
-from django.db.models import F, Max
+from django.db.models import Case, F, Max, Value, When
 from django.utils import timezone
 
 from backlog import webhooks
@@ -25,12 +26,14 @@ from backlog.models import (
     Epic,
     Milestone,
     ProductGoal,
+    RoadmapChange,
     StateChange,
     Story,
     Task,
 )
-from backlog.ranking import rank_at_end, rank_for_move
+from backlog.ranking import GAP, rank_at_end, rank_for_move, rebalance
 from sem.errors import PermissionRefused, RuleViolation, VersionConflict
+from sem.live import live_bump
 from teams.models import FlowTeam, Membership, ScrumTeam
 from teams.permissions import (
     Actor,
@@ -65,6 +68,77 @@ EPIC_ROADMAP_FIELDS = {
     "job_size",
 }
 EPIC_ARCHITECT_FIELDS = {"feasibility", "feasibility_note"}
+# Which kind of roadmap change an edited epic field is recorded as.
+EPIC_FIELD_KIND = {
+    "business_value": RoadmapChange.Kind.RESCORED,
+    "time_criticality": RoadmapChange.Kind.RESCORED,
+    "risk_reduction": RoadmapChange.Kind.RESCORED,
+    "job_size": RoadmapChange.Kind.RESCORED,
+    "feasibility": RoadmapChange.Kind.FEASIBILITY,
+    "feasibility_note": RoadmapChange.Kind.FEASIBILITY,
+    "milestone": RoadmapChange.Kind.MOVED,
+    "state": RoadmapChange.Kind.STATE,
+}
+MILESTONE_FIELDS = {"name", "objective", "start", "end"}
+PRODUCT_GOAL_FIELDS = {"statement", "target_date", "status"}
+# Marks "milestone not given" apart from None (the unscheduled lane).
+UNCHANGED = object()
+
+
+def roadmap_live_key(flow_team_id: int) -> str:
+    return f"roadmap:{flow_team_id}"
+
+
+def _json(value):
+    """A field value as the change log stores it: objects by id, dates as ISO text."""
+    if hasattr(value, "pk"):
+        return value.pk
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def _log_changes(item, by, changes: dict[str, tuple[dict, dict]]) -> None:
+    """One RoadmapChange per kind of change, written in one INSERT; ``changes`` maps a
+    kind to its (before, after) field values."""
+    at = timezone.now()
+    RoadmapChange.objects.bulk_create(
+        RoadmapChange(
+            flow_team_id=item.flow_team_id,
+            epic=item if isinstance(item, Epic) else None,
+            milestone=item if isinstance(item, Milestone) else None,
+            kind=kind,
+            before={k: _json(v) for k, v in before.items()},
+            after={k: _json(v) for k, v in after.items()},
+            at=at,
+            by=by,
+        )
+        for kind, (before, after) in changes.items()
+    )
+
+
+def _field_value(obj, field: str):
+    # A foreign key by its id: reading the related object would cost a query.
+    return getattr(obj, f"{field}_id") if field == "milestone" else getattr(obj, field)
+
+
+def _diff(before: dict, after: dict, kind_of) -> dict[str, tuple[dict, dict]]:
+    """Group the fields that really changed by kind of change."""
+    changes: dict[str, tuple[dict, dict]] = {}
+    for field, old in before.items():
+        new = after[field]
+        if _json(old) == _json(new):
+            continue
+        kind = kind_of(field)
+        changes.setdefault(kind, ({}, {}))
+        changes[kind][0][field] = old
+        changes[kind][1][field] = new
+    return changes
+
+
+def _check_open_milestone(milestone) -> None:
+    if milestone is not None and milestone.closed_at is not None:
+        raise RuleViolation("the milestone is closed; choose an open one", field="milestone")
 
 
 def _require(allowed: bool, message: str) -> None:
@@ -132,9 +206,11 @@ def product_goal_create(*, actor: Actor, statement: str, target_date=None) -> Pr
             "the Flow Team already has an active Product Goal; mark it achieved or abandoned first",
             field="status",
         )
-    return ProductGoal.objects.create(
+    goal = ProductGoal.objects.create(
         flow_team=actor.flow_team, statement=statement.strip(), target_date=target_date
     )
+    live_bump(roadmap_live_key(actor.flow_team_id))
+    return goal
 
 
 @transaction.atomic
@@ -144,21 +220,194 @@ def product_goal_close(*, actor: Actor, goal: ProductGoal, status: str) -> Produ
         raise RuleViolation("a Product Goal closes as achieved or abandoned", field="status")
     goal.status = status
     goal.save(update_fields=["status", "updated_at"])
+    live_bump(roadmap_live_key(goal.flow_team_id))
     return goal
+
+
+@transaction.atomic
+def product_goal_update(*, actor: Actor, goal: ProductGoal, data: dict) -> ProductGoal:
+    """The CPO edits statement, target date and status; one active goal per Flow Team
+    still holds (checked under the Flow Team lock, and by the database)."""
+    _require(can_manage_roadmap(actor), "only the CPO edits the Product Goal")
+    unknown = sorted(set(data) - PRODUCT_GOAL_FIELDS)
+    if unknown:
+        raise RuleViolation("unknown or read-only field", field=unknown[0])
+    if "statement" in data:
+        if not str(data["statement"]).strip():
+            raise RuleViolation("state the Product Goal", field="statement")
+        data = {**data, "statement": data["statement"].strip()}
+    if "status" in data and data["status"] not in ProductGoal.Status.values:
+        raise RuleViolation(
+            f"status is one of {', '.join(ProductGoal.Status.values)}", field="status"
+        )
+    FlowTeam.objects.select_for_update().get(pk=goal.flow_team_id)
+    goal = ProductGoal.objects.get(pk=goal.pk)
+    if (
+        data.get("status") == ProductGoal.Status.ACTIVE
+        and ProductGoal.objects.filter(flow_team_id=goal.flow_team_id, status="active")
+        .exclude(pk=goal.pk)
+        .exists()
+    ):
+        raise RuleViolation(
+            "the Flow Team already has an active Product Goal; mark it achieved or abandoned first",
+            field="status",
+        )
+    for field, value in data.items():
+        setattr(goal, field, value)
+    goal.save(update_fields=[*data, "updated_at"])
+    live_bump(roadmap_live_key(goal.flow_team_id))
+    return goal
+
+
+def _check_milestone_text(data: dict) -> None:
+    for field in ("name", "objective"):
+        if field in data and not str(data[field]).strip():
+            raise RuleViolation(
+                "give the milestone a name" if field == "name" else "state a measurable objective",
+                field=field,
+            )
 
 
 @transaction.atomic
 def milestone_create(*, actor: Actor, name: str, objective: str, start, end) -> Milestone:
     _require(can_manage_roadmap(actor), "only the CPO plans milestones")
+    _check_milestone_text({"name": name, "objective": objective})
     if end <= start:
         raise RuleViolation("a milestone ends after it starts", field="end")
     FlowTeam.objects.select_for_update().get(pk=actor.flow_team_id)
+    # Spaced like epic ranks, so a reorder writes one row.
     order = (
         Milestone.objects.filter(flow_team=actor.flow_team).aggregate(m=Max("order"))["m"] or 0
-    ) + 1
-    return Milestone.objects.create(
-        flow_team=actor.flow_team, name=name, objective=objective, start=start, end=end, order=order
+    ) + GAP
+    milestone = Milestone.objects.create(
+        flow_team=actor.flow_team,
+        name=name.strip(),
+        objective=objective.strip(),
+        start=start,
+        end=end,
+        order=order,
     )
+    _log_changes(
+        milestone,
+        actor.user,
+        {
+            RoadmapChange.Kind.CREATED: (
+                {},
+                {"name": milestone.name, "start": start, "end": end, "order": order},
+            )
+        },
+    )
+    live_bump(roadmap_live_key(actor.flow_team_id))
+    return milestone
+
+
+def _locked_milestone(milestone: Milestone, expected_version: int | None) -> Milestone:
+    FlowTeam.objects.select_for_update().get(pk=milestone.flow_team_id)
+    milestone = Milestone.objects.select_for_update().get(pk=milestone.pk)
+    _check_version(milestone, expected_version)
+    return milestone
+
+
+@transaction.atomic
+def milestone_update(
+    *, actor: Actor, milestone: Milestone, data: dict, expected_version: int | None = None
+) -> Milestone:
+    """The CPO edits name, objective, start and end; the end stays after the start."""
+    _require(can_manage_roadmap(actor), "only the CPO plans milestones")
+    unknown = sorted(set(data) - MILESTONE_FIELDS)
+    if unknown:
+        raise RuleViolation("unknown or read-only field", field=unknown[0])
+    _check_milestone_text(data)
+    milestone = _locked_milestone(milestone, expected_version)
+    if not data:
+        return milestone
+    before = {f: getattr(milestone, f) for f in data}
+    for field, value in data.items():
+        setattr(milestone, field, value.strip() if field in ("name", "objective") else value)
+    if milestone.end <= milestone.start:
+        raise RuleViolation(
+            "a milestone ends after it starts", field="start" if "end" not in data else "end"
+        )
+    after = {f: getattr(milestone, f) for f in data}
+    _save_bumped(milestone, data)
+    _log_changes(milestone, actor.user, _diff(before, after, lambda f: RoadmapChange.Kind.EDITED))
+    live_bump(roadmap_live_key(milestone.flow_team_id))
+    return milestone
+
+
+@transaction.atomic
+def milestone_move(
+    *,
+    actor: Actor,
+    milestone: Milestone,
+    after: Milestone | None = None,
+    before: Milestone | None = None,
+    expected_version: int | None = None,
+) -> Milestone:
+    """Reorder a milestone on the timeline: one row written (two statements only when the
+    gaps ran out), one version bump."""
+    _require(can_manage_roadmap(actor), "only the CPO plans milestones")
+    milestone = _locked_milestone(milestone, expected_version)
+    _check_neighbours(
+        milestone,
+        after,
+        before,
+        scope="flow_team_id",
+        message="that milestone is not in this Flow Team",
+    )
+    old = milestone.order
+
+    def place():
+        return rank_for_move(
+            Milestone,
+            item=milestone,
+            scope_column="flow_team_id",
+            after=after,
+            before=before,
+            field="order",
+        )
+
+    new = place()
+    if new < 1:
+        # Orders are positive: make room above the current ones first.
+        rebalance(
+            Milestone, scope_column="flow_team_id", scope_id=milestone.flow_team_id, field="order"
+        )
+        new = place()
+    milestone.order = new
+    _save_bumped(milestone, ["order"])
+    _log_changes(
+        milestone, actor.user, {RoadmapChange.Kind.RANKED: ({"order": old}, {"order": new})}
+    )
+    live_bump(roadmap_live_key(milestone.flow_team_id))
+    return milestone
+
+
+@transaction.atomic
+def milestone_close(
+    *, actor: Actor, milestone: Milestone, expected_version: int | None = None
+) -> Milestone:
+    """Close a milestone. Its open epics stay in it: the roadmap keeps showing what was
+    planned and what was missed (as Jira Align keeps unfinished features on a past
+    Program Increment until someone moves them); no epic moves into it any more."""
+    _require(can_manage_roadmap(actor), "only the CPO closes milestones")
+    milestone = _locked_milestone(milestone, expected_version)
+    if milestone.closed_at is not None:
+        raise RuleViolation("the milestone is already closed", field="closed_at")
+    milestone.closed_at = timezone.now()
+    _save_bumped(milestone, ["closed_at"])
+    _log_changes(
+        milestone,
+        actor.user,
+        {
+            RoadmapChange.Kind.CLOSED: (
+                {"closed_at": None},
+                {"closed_at": milestone.closed_at.isoformat()},
+            )
+        },
+    )
+    live_bump(roadmap_live_key(milestone.flow_team_id))
+    return milestone
 
 
 # --- Epics ----------------------------------------------------------------------
@@ -185,6 +434,7 @@ def epic_create(*, actor: Actor, title: str, **fields) -> Epic:
     milestone = fields.get("milestone")
     if milestone is not None and milestone.flow_team_id != actor.flow_team_id:
         raise RuleViolation("the milestone is not in this Flow Team", field="milestone")
+    _check_open_milestone(milestone)
     FlowTeam.objects.select_for_update().get(pk=actor.flow_team_id)
     epic = Epic.objects.create(
         flow_team=actor.flow_team,
@@ -193,6 +443,22 @@ def epic_create(*, actor: Actor, title: str, **fields) -> Epic:
         **fields,
     )
     _record(item=epic, from_state="", to_state=epic.state, by=actor.user)
+    _log_changes(
+        epic,
+        actor.user,
+        {
+            RoadmapChange.Kind.CREATED: (
+                {},
+                {
+                    "title": epic.title,
+                    "milestone": epic.milestone_id,
+                    "rank": epic.rank,
+                    "wsjf": epic.wsjf,
+                },
+            )
+        },
+    )
+    live_bump(roadmap_live_key(actor.flow_team_id))
     webhooks.changed(epic, "created")
     return epic
 
@@ -215,6 +481,8 @@ def _epic_edit(actor: Actor, epic: Epic, data: dict) -> None:
         raise RuleViolation("unknown feasibility", field="feasibility")
     if data.get("milestone") is not None and data["milestone"].flow_team_id != epic.flow_team_id:
         raise RuleViolation("the milestone is not in this Flow Team", field="milestone")
+    if "milestone" in data and _json(data["milestone"]) != epic.milestone_id:
+        _check_open_milestone(data["milestone"])
     for field, value in data.items():
         setattr(epic, field, value)
 
@@ -253,10 +521,19 @@ def epic_change(
     _check_version(epic, expected_version)
     if not data and to_state is None:
         return epic
+    fields = [*data, "state"] if to_state is not None else list(data)
+    before = {f: _field_value(epic, f) for f in fields}
     if data:
         _epic_edit(actor, epic, data)
     from_state = _epic_move(actor, epic, to_state) if to_state is not None else None
     _save_bumped(epic, [*data, "state"] if from_state is not None else data)
+    after = {f: _field_value(epic, f) for f in fields}
+    _log_changes(
+        epic,
+        actor.user,
+        _diff(before, after, lambda f: EPIC_FIELD_KIND.get(f, RoadmapChange.Kind.EDITED)),
+    )
+    live_bump(roadmap_live_key(epic.flow_team_id))
     if data:
         webhooks.changed(epic, "updated")
     if from_state is not None:
@@ -298,11 +575,13 @@ def epic_rank_move(
     epic: Epic,
     after: Epic | None = None,
     before: Epic | None = None,
+    milestone=UNCHANGED,
     expected_version: int | None = None,
 ) -> Epic:
-    """Move an epic in the roadmap. The roadmap (Flow Team row) is locked first, then the
-    epic: its version is checked under the lock, so of concurrent moves that read the same
-    version exactly one lands."""
+    """Move an epic in the roadmap, and into another milestone's lane (``milestone``; None
+    is the unscheduled lane) in the same call: one row, one version bump. The roadmap
+    (Flow Team row) is locked first, then the epic: its version is checked under the lock,
+    so of concurrent moves that read the same version exactly one lands."""
     _require(can_manage_roadmap(actor), "only the CPO ranks epics")
     FlowTeam.objects.select_for_update().get(pk=epic.flow_team_id)
     epic = Epic.objects.select_for_update().get(pk=epic.pk)
@@ -310,12 +589,94 @@ def epic_rank_move(
     _check_neighbours(
         epic, after, before, scope="flow_team_id", message="that epic is not in this Flow Team"
     )
+    changes = {}
+    fields = ["rank"]
+    if milestone is not UNCHANGED and _json(milestone) != epic.milestone_id:
+        if milestone is not None and milestone.flow_team_id != epic.flow_team_id:
+            raise RuleViolation("the milestone is not in this Flow Team", field="milestone")
+        _check_open_milestone(milestone)
+        changes[RoadmapChange.Kind.MOVED] = (
+            {"milestone": epic.milestone_id},
+            {"milestone": _json(milestone)},
+        )
+        epic.milestone = milestone
+        fields.append("milestone")
+    old_rank = epic.rank
     epic.rank = rank_for_move(
         Epic, item=epic, scope_column="flow_team_id", after=after, before=before
     )
-    _save_bumped(epic, ["rank"])
+    changes[RoadmapChange.Kind.RANKED] = ({"rank": old_rank}, {"rank": epic.rank})
+    _save_bumped(epic, fields)
+    _log_changes(epic, actor.user, changes)
+    live_bump(roadmap_live_key(epic.flow_team_id))
     webhooks.changed(epic, "ranked")
     return epic
+
+
+@transaction.atomic
+def epic_wsjf_rank_apply(*, actor: Actor, proposal: Sequence[tuple[int, int]]) -> list[Epic]:
+    """Apply the WSJF order the CPO saw (``backlog.selectors.wsjf_proposal``): the ordered
+    (epic id, version) pairs. Refused when any epic changed or the set of epics differs
+    since the proposal; else every rank is written in ONE statement, above the current
+    ranks so the unique (Flow Team, rank) constraint never sees a transient duplicate."""
+    _require(can_manage_roadmap(actor), "only the CPO ranks epics")
+    try:
+        proposal = [(int(epic_id), int(version)) for epic_id, version in proposal]
+    except (TypeError, ValueError):
+        raise RuleViolation(
+            "the proposal lists (epic id, version) pairs", field="proposal"
+        ) from None
+    ids = [epic_id for epic_id, _ in proposal]
+    if len(set(ids)) != len(ids):
+        raise RuleViolation("an epic appears twice in the proposal", field="proposal")
+    FlowTeam.objects.select_for_update().get(pk=actor.flow_team_id)
+    current = {
+        e.pk: e
+        for e in Epic.objects.select_for_update()
+        .filter(flow_team_id=actor.flow_team_id)
+        .order_by("rank")
+    }
+    if set(current) != set(ids):
+        raise RuleViolation(
+            "epics were added or removed since the proposal; ask for a new one", field="proposal"
+        )
+    for epic_id, version in proposal:
+        if current[epic_id].version != version:
+            raise VersionConflict(
+                current[epic_id].version,
+                f"epic {epic_id} ({current[epic_id].title}) changed since the proposal; "
+                "ask for a new one",
+            )
+    old_position = {pk: n for n, pk in enumerate(sorted(current, key=lambda pk: current[pk].rank))}
+    base = max((e.rank for e in current.values()), default=0)
+    new_rank = {epic_id: base + (n + 1) * GAP for n, epic_id in enumerate(ids)}
+    now = timezone.now()
+    if ids:
+        Epic.objects.filter(flow_team_id=actor.flow_team_id, pk__in=ids).update(
+            rank=Case(*(When(pk=pk, then=Value(r)) for pk, r in new_rank.items())),
+            version=F("version") + 1,
+            updated_at=now,
+        )
+    RoadmapChange.objects.bulk_create(
+        RoadmapChange(
+            flow_team_id=actor.flow_team_id,
+            epic_id=epic_id,
+            kind=RoadmapChange.Kind.RANKED,
+            before={"position": old_position[epic_id] + 1, "rank": current[epic_id].rank},
+            after={"position": n + 1, "rank": new_rank[epic_id], "by": "wsjf"},
+            at=now,
+            by=actor.user,
+        )
+        for n, epic_id in enumerate(ids)
+        if old_position[epic_id] != n
+    )
+    live_bump(roadmap_live_key(actor.flow_team_id))
+    epics = []
+    for epic_id in ids:
+        epic = current[epic_id]
+        epic.rank, epic.version, epic.updated_at = new_rank[epic_id], epic.version + 1, now
+        epics.append(epic)
+    return epics
 
 
 # --- Stories --------------------------------------------------------------------

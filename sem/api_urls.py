@@ -15,6 +15,7 @@ ROUTES = [
     ("tasks", "backlog.api.views.TaskViewSet"),
     ("acceptance-criteria", "backlog.api.views.CriterionViewSet"),
     ("dependencies", "backlog.api.views.DependencyViewSet"),
+    ("roadmap-changes", "backlog.api.views.RoadmapChangeViewSet"),
     ("risks", "flow.api.views.RiskViewSet"),
     ("flow-sprints", "flow.api.views.FlowSprintViewSet"),
     ("team-sprints", "flow.api.views.TeamSprintViewSet"),

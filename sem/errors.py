@@ -27,9 +27,11 @@ class NotFound(Exception):
 class VersionConflict(Exception):
     """The object changed since the client read it (stale If-Match)."""
 
-    def __init__(self, current_version: int):
+    def __init__(self, current_version: int, message: str | None = None):
         self.current_version = current_version
-        super().__init__(f"the object changed meanwhile; its current version is {current_version}")
+        super().__init__(
+            message or f"the object changed meanwhile; its current version is {current_version}"
+        )
 
 
 class PermissionRefused(Exception):

@@ -7,6 +7,7 @@ from backlog.models import (
     Epic,
     Milestone,
     ProductGoal,
+    RoadmapChange,
     Story,
     Task,
 )
@@ -270,3 +271,9 @@ class MilestoneSerializer(serializers.ModelSerializer):
     class Meta:
         model = Milestone
         fields = ["id", "name", "objective", "start", "end", "order", "span_warning"]
+
+
+class RoadmapChangeSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = RoadmapChange
+        fields = ["id", "kind", "epic", "milestone", "before", "after", "at", "by"]

@@ -16,6 +16,7 @@ from backlog.models import (
     Epic,
     Milestone,
     ProductGoal,
+    RoadmapChange,
     Story,
     Task,
 )
@@ -452,3 +453,36 @@ class MilestoneViewSet(ActorMixin, viewsets.ReadOnlyModelViewSet):
 
     def scoped_queryset(self):
         return Milestone.objects.filter(flow_team=self.actor.flow_team)
+
+
+class RoadmapChangeFilter(filters.FilterSet):
+    # The roadmap's "changes since the last refinement": the caller names the moment.
+    since = filters.IsoDateTimeFilter(field_name="at", lookup_expr="gte")
+    # Plain numbers: a choice filter would tell another Flow Team's ids apart (400 vs 200).
+    epic = filters.NumberFilter(field_name="epic")
+    milestone = filters.NumberFilter(field_name="milestone")
+    kind = filters.MultipleChoiceFilter(choices=RoadmapChange.Kind.choices)
+
+    class Meta:
+        model = RoadmapChange
+        fields = ["since", "kind", "epic", "milestone"]
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Epic and milestone changes (append-only), oldest first",
+        responses={200: s.RoadmapChangeSerializer, **READ_ERRORS},
+    ),
+    retrieve=extend_schema(
+        summary="One epic or milestone change",
+        responses={200: s.RoadmapChangeSerializer, **READ_ERRORS},
+    ),
+)
+class RoadmapChangeViewSet(ActorMixin, viewsets.ReadOnlyModelViewSet):
+    model = RoadmapChange
+    serializer_class = s.RoadmapChangeSerializer
+    filterset_class = RoadmapChangeFilter
+    ordering = ["at", "id"]
+
+    def scoped_queryset(self):
+        return RoadmapChange.objects.filter(flow_team=self.actor.flow_team)

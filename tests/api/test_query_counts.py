@@ -5,8 +5,9 @@ import datetime
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
-from backlog.models import AcceptanceCriterion, Dependency, ProductGoal, Task
+from backlog.models import AcceptanceCriterion, Dependency, ProductGoal, RoadmapChange, Task
 from teams.models import WebhookDelivery, WebhookEndpoint
 from tests.api.routes import list_routes
 from tests.backlog.factories import EpicFactory, MilestoneFactory, StoryFactory
@@ -25,8 +26,11 @@ def fill(flow, n, offset=0):
     )
     Task.objects.bulk_create(Task(story=s, title="t") for s in stories)
     for _ in range(n):
-        EpicFactory(flow_team=flow.flow_team)
+        epic = EpicFactory(flow_team=flow.flow_team)
         RiskFactory(flow_team=flow.flow_team)
+        RoadmapChange.objects.create(
+            flow_team=flow.flow_team, epic=epic, kind="created", at=timezone.now(), by=flow.cpo
+        )
     Dependency.objects.bulk_create(
         Dependency(flow_team=flow.flow_team, from_story=a, to_story=b)
         for a, b in zip(stories, stories[1:] + stories[:1], strict=True)

@@ -10,6 +10,7 @@ from backlog.models import (
     Epic,
     Milestone,
     ProductGoal,
+    RoadmapChange,
     StateChange,
     Story,
     Task,
@@ -100,6 +101,18 @@ class DependencyFactory(DjangoModelFactory):
     to_story = factory.SubFactory(
         StoryFactory, scrum_team__flow_team=factory.SelfAttribute("...flow_team")
     )
+
+
+class RoadmapChangeFactory(DjangoModelFactory):
+    class Meta:
+        model = RoadmapChange
+
+    epic = factory.SubFactory(EpicFactory)
+    flow_team = factory.SelfAttribute("epic.flow_team")
+    kind = "rescored"
+    before = factory.LazyFunction(lambda: {"job_size": 5})
+    after = factory.LazyFunction(lambda: {"job_size": 3})
+    at = factory.Faker("date_time_this_month", tzinfo=datetime.UTC)
 
 
 class StateChangeFactory(DjangoModelFactory):
