@@ -284,7 +284,7 @@ class RoadmapChangeAdmin(ReadOnlyAdmin):
     """Append-only record of epic and milestone changes: nobody adds, edits or deletes rows."""
 
     list_display = ["at", "kind", "epic", "milestone", "by"]
-    list_filter = ["kind", "flow_team"]
+    list_filter = ["kind", FlowTeamListFilter]
     list_select_related = ["epic", "milestone", "by"]
     date_hierarchy = "at"
 

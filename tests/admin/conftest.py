@@ -17,6 +17,7 @@ from tests.backlog.factories import (
     EpicFactory,
     MilestoneFactory,
     ProductGoalFactory,
+    RoadmapChangeFactory,
     StoryFactory,
     TaskFactory,
 )
@@ -79,6 +80,7 @@ def build_samples(ns, label: str) -> dict:
         flow_team=flow_team, story=s["story"], from_state="backlog", to_state="ready",
         at="2026-01-06T10:00:00Z", by=ns.dev1,
     )  # fmt: skip
+    s["roadmapchange"] = RoadmapChangeFactory(epic=s["epic"], by=ns.cpo)
     sprint = FlowSprintFactory(flow_team=flow_team, goal=f"{label} sprint goal")
     s["flowsprint"] = sprint
     s["teamsprint"] = TeamSprintFactory(
