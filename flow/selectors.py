@@ -73,6 +73,7 @@ def metrics_inputs(*, flow_team: FlowTeam, as_of: date) -> Inputs:
         predictability=predictability,
         current_commitments=current_commitments,
         milestones=_milestones(flow_team, as_of, {s.epic_id for s in stories}),
+        today=flow_team.today(),
     )
 
 

@@ -40,6 +40,8 @@ class Inputs:
     current_commitments: set[int] = field(default_factory=set)
     # id, name, end, epic ids, epics not done without stories
     milestones: list[dict] = field(default_factory=list)
+    # The Flow Team's today when the figures were asked for; as_of == today is a partial day.
+    today: date | None = None
 
 
 def seed_for(flow_team_id: int, team: int | None, as_of: date) -> int:
@@ -105,7 +107,13 @@ def _aging_row(item: Item, as_of: date) -> list:
 
 def _forecast(inputs: Inputs, team: int | None, items: list[Item], throughput: list[int]):
     as_of = inputs.as_of
-    window = throughput[-forecast.WINDOW_DAYS :]
+    # The window ends on the last finished day: today's partial day never counts, also when
+    # someone asks for today's figures (metrics.md), or it would drag every forecast down.
+    finished_until = as_of
+    if inputs.today is not None and as_of >= inputs.today:
+        finished_until = inputs.today - timedelta(days=1)
+    partial = (as_of - finished_until).days
+    window = (throughput[:-partial] if partial else throughput)[-forecast.WINDOW_DAYS :]
     horizon = TEAM_HORIZON
     milestones = [m for m in inputs.milestones if m["end"] > as_of] if team is None else []
     if milestones:
@@ -113,8 +121,8 @@ def _forecast(inputs: Inputs, team: int | None, items: list[Item], throughput: l
     seed = seed_for(inputs.flow_team_id, team, as_of)
     answer = {
         "window": {
-            "start": (as_of - timedelta(days=len(window) - 1)).isoformat(),
-            "end": as_of.isoformat(),
+            "start": (finished_until - timedelta(days=len(window) - 1)).isoformat(),
+            "end": finished_until.isoformat(),
             "days": len(window),
             "finished": sum(window),
         },

@@ -178,6 +178,19 @@ def test_milestone_chance_with_one_story_a_day(flow):
     assert [m["epics_without_stories"] for m in forecast["milestones"]] == [0, 1]
 
 
+def test_todays_figures_forecast_from_finished_days_only(flow):
+    # metrics.md: the window ends yesterday, also when someone asks for today's figures;
+    # today's partial day (here: nothing finished yet by 09:00) would drag forecasts down.
+    team = flow.scrum_teams[0]
+    for n in range(10):  # one story finished a day, 2026-02-20 to 2026-03-01
+        day = (D(2026, 2, 20) + datetime.timedelta(days=n)).isoformat()
+        story_with(team, ("backlog", day, 8), ("done", day, 9))
+    with time_machine.travel(local("2026-03-02", 9), tick=False):
+        services.metric_snapshots_compute(flow_team=flow.flow_team)
+        window = snapshot(flow.flow_team, as_of=D(2026, 3, 2))["forecast"]["window"]
+    assert window == {"start": "2026-02-20", "end": "2026-03-01", "days": 10, "finished": 10}
+
+
 def test_metrics_tick_computes_each_finished_day_once(history, foreign, settings):
     settings.CELERY_TASK_ALWAYS_EAGER = True
     with time_machine.travel(local("2026-03-11", 0.5), tick=False):  # 00:30 in Berlin
