@@ -14,7 +14,7 @@ from backlog import selectors, services
 from backlog.forms import BacklogFilterForm, StorySplitForm
 from backlog.models import STORY_POINTS
 from sem.errors import PermissionRefused, RuleViolation
-from teams.context_processors import current_actor
+from teams.context_processors import member_actor
 from teams.permissions import can_edit_story
 
 # A refusal of the service names its own field; the form calls some of them otherwise.
@@ -24,13 +24,6 @@ SERVICE_FIELDS = {
     "criteria": "criteria",
     "points": "points",
 }
-
-
-def _actor(request):
-    actor = current_actor(request)
-    if actor is None:
-        raise Http404("not a member of any Flow Team")
-    return actor
 
 
 def _filters(request, teams):
@@ -58,7 +51,7 @@ def _page_context(request, actor, *, split_epic_id=None, split_form=None):
 @login_required
 @require_GET
 def backlog_page(request):
-    context = _page_context(request, _actor(request))
+    context = _page_context(request, member_actor(request))
     # htmx restoring history after a cache miss swaps in what it gets: the whole page.
     fragment = request.htmx and not request.htmx.history_restore_request
     template = "backlog/backlog.html#backlog-body" if fragment else "backlog/backlog.html"
@@ -95,7 +88,7 @@ def story_split(request):
     """One story of an epic, for a team the person may write stories for. htmx gets the
     form back (fresh, or with the refusal and the person's text) and the epic's stories;
     a plain post is redirected to the page (or gets the page again with the refusal)."""
-    actor = _actor(request)
+    actor = member_actor(request)
     teams = list(actor.flow_team.scrum_teams.order_by("number"))
     writable = [t for t in teams if can_edit_story(actor, t.pk)]
     if not writable:

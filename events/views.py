@@ -31,7 +31,7 @@ from sem.live import (
     live_token,
     live_versions,
 )
-from teams.context_processors import current_actor
+from teams.context_processors import current_actor, member_actor
 from teams.permissions import (
     STAKEHOLDER_EVENT_KINDS,
     can_facilitate,
@@ -67,9 +67,7 @@ def home(request):
 def calendar_page(request):
     """The Flow Sprint calendar: the next four weeks, the person's or the whole Flow Team's.
     The CSM moves and cancels events here; everyone gets iCalendar subscription URLs."""
-    actor = current_actor(request)
-    if actor is None:
-        raise Http404("not a member of any Flow Team")
+    actor = member_actor(request)
     scope = "flow" if request.GET.get("scope") == "flow" else "mine"
     feed_url, errors = None, {}
     if request.method == "POST":

@@ -17,15 +17,8 @@ from flow.metrics import CONVENTIONS, report
 from flow.metrics.figures import PERCENTILES
 from sem.errors import NotFound, PermissionRefused
 from sem.spreadsheet import safe_row
-from teams.context_processors import current_actor
+from teams.context_processors import member_actor
 from teams.permissions import can_refresh_metrics
-
-
-def _actor(request):
-    actor = current_actor(request)
-    if actor is None:
-        raise Http404("not a member of any Flow Team")
-    return actor
 
 
 def _filtered_report(request, actor):
@@ -48,7 +41,7 @@ def _filtered_report(request, actor):
 @login_required
 @require_GET
 def metrics_page(request):
-    actor = _actor(request)
+    actor = member_actor(request)
     form, filters, found = _filtered_report(request, actor)
     context = {
         "form": form,
@@ -72,7 +65,7 @@ def metrics_page(request):
 def metrics_csv(request, chart: str):
     if chart not in report.CHARTS:
         raise Http404(f"no chart called {chart}")
-    actor = _actor(request)
+    actor = member_actor(request)
     _, _, found = _filtered_report(request, actor)
     if found is None:
         raise Http404(selectors.NOT_COMPUTED)
@@ -91,7 +84,7 @@ def metrics_csv(request, chart: str):
 @require_POST
 def metrics_refresh(request):
     try:
-        services.metrics_refresh_request(actor=_actor(request))
+        services.metrics_refresh_request(actor=member_actor(request))
     except PermissionRefused as refused:
         raise PermissionDenied(str(refused)) from refused
     messages.success(

@@ -1,3 +1,5 @@
+from django.http import Http404
+
 from teams.models import Role
 from teams.navigation import nav_for
 from teams.selectors import actor_for
@@ -9,6 +11,14 @@ def current_actor(request):
         user = getattr(request, "user", None)
         request._sem_actor = actor_for(user=user) if user and user.is_authenticated else None
     return request._sem_actor
+
+
+def member_actor(request):
+    """``current_actor`` for pages only members reach: 404 for anyone outside a Flow Team."""
+    actor = current_actor(request)
+    if actor is None:
+        raise Http404("not a member of any Flow Team")
+    return actor
 
 
 def flow_team(request):

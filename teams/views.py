@@ -2,11 +2,10 @@ import unicodedata
 
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
 from django.shortcuts import render
 
 from teams import selectors
-from teams.context_processors import current_actor
+from teams.context_processors import member_actor
 
 
 def login_username(request, credentials=None) -> str | None:
@@ -31,9 +30,7 @@ class LogoutView(auth_views.LogoutView):
 
 @login_required
 def flow_team_page(request):
-    actor = current_actor(request)
-    if actor is None:
-        raise Http404("not a member of any Flow Team")
+    actor = member_actor(request)
     return render(
         request,
         "teams/flow_team.html",
