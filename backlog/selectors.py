@@ -3,7 +3,7 @@ from fractions import Fraction
 
 from django.db.models import Count, Q, QuerySet
 
-from backlog.models import Epic, ProductGoal, RoadmapChange, Story
+from backlog.models import Epic, Milestone, ProductGoal, RoadmapChange, Story
 from teams.models import ScrumTeam
 from teams.permissions import Actor
 
@@ -139,3 +139,45 @@ def backlog_board(
 
 def epic_of_flow_team(*, actor: Actor, epic_id: int) -> Epic | None:
     return Epic.objects.filter(flow_team=actor.flow_team, pk=epic_id).first()
+
+
+def milestone_of_flow_team(*, actor: Actor, milestone_id: int) -> Milestone | None:
+    return Milestone.objects.filter(flow_team=actor.flow_team, pk=milestone_id).first()
+
+
+def epic_lane_step(*, epic: Epic, direction: str) -> tuple[Epic | None, Epic | None]:
+    """The neighbour a keyboard move "up" or "down" lands next to, inside the epic's lane
+    (its milestone, or the unscheduled lane): (after, before) for ``epic_rank_move``.
+    (None, None) when the epic is already at that end of its lane. One query."""
+    lane = Epic.objects.filter(flow_team_id=epic.flow_team_id, milestone_id=epic.milestone_id)
+    if direction == "up":
+        return None, lane.filter(rank__lt=epic.rank).order_by("-rank").first()
+    return lane.filter(rank__gt=epic.rank).order_by("rank").first(), None
+
+
+def epic_lane_end(*, epic: Epic, milestone: Milestone | None) -> tuple[Epic | None, Epic | None]:
+    """Where an epic goes when it moves to the end of another lane without naming a
+    neighbour (a keyboard "move to", a drop into an empty lane): after the lane's last
+    epic; in an empty lane after the last epic of the lanes before it on the roadmap, or
+    before the first of the lanes after it, so the Flow Team's one rank order keeps
+    following the roadmap's lanes. Lanes go in milestone order, the unscheduled one last."""
+    epics = Epic.objects.filter(flow_team_id=epic.flow_team_id).exclude(pk=epic.pk)
+    if milestone is None:
+        own, earlier, later = Q(milestone__isnull=True), Q(milestone__isnull=False), None
+    else:
+        own = Q(milestone=milestone)
+        earlier = Q(milestone__order__lt=milestone.order)
+        later = Q(milestone__order__gt=milestone.order) | Q(milestone__isnull=True)
+    last = (
+        epics.filter(own).order_by("-rank").first()
+        or epics.filter(earlier).order_by("-rank").first()
+    )
+    if last is not None:
+        return last, None
+    first_later = epics.filter(later).order_by("rank").first() if later is not None else None
+    return None, first_later
+
+
+def milestones_of_flow_team(*, actor: Actor) -> list[Milestone]:
+    """The Flow Team's milestones in roadmap order."""
+    return list(Milestone.objects.filter(flow_team=actor.flow_team).order_by("order"))

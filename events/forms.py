@@ -1,6 +1,9 @@
-"""Forms of the events pages: moving or cancelling one event on the calendar."""
+"""Forms of the events pages: moving or cancelling one event on the calendar, and the
+roadmap (the Product Roadmap Refinement's screen)."""
 
 from django import forms
+
+from backlog.models import WSJF_SCALE, Epic, ProductGoal
 
 # Ids are 64-bit in the database; a longer number would overflow the driver.
 BIGGEST_ID = 2**63 - 1
@@ -25,3 +28,168 @@ class EventChangeForm(forms.Form):
         if not data.get("cancel") and not data.get("starts_at") and "starts_at" not in self.errors:
             self.add_error("starts_at", "give the new start to move the event")
         return data
+
+
+# --- The roadmap -----------------------------------------------------------------
+
+WSJF_CHOICES = [(n, str(n)) for n in WSJF_SCALE]
+WSJF_FIELDS = ("business_value", "time_criticality", "risk_reduction", "job_size")
+
+
+def _sane_date(value):
+    # Dates far outside any roadmap are typos; years beyond 9999 do not parse at all.
+    if value is not None and not 2000 <= value.year <= 2999:
+        raise forms.ValidationError("pick a date between the years 2000 and 2999")
+    return value
+
+
+class VersionedForm(forms.Form):
+    """A roadmap form carries the version of the object the person read: the service
+    refuses the write when someone else changed it meanwhile (live.md, rule 4)."""
+
+    version = forms.IntegerField(min_value=1, max_value=BIGGEST_ID, widget=forms.HiddenInput)
+
+
+class RoadmapSinceForm(forms.Form):
+    """The date the "changes since" list starts from."""
+
+    since = forms.DateField(required=False, label="Changes since")
+
+    def clean_since(self):
+        return _sane_date(self.cleaned_data["since"])
+
+
+class ProductGoalForm(forms.Form):
+    statement = forms.CharField(max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))
+    target_date = forms.DateField(required=False, label="Target date")
+    status = forms.ChoiceField(choices=ProductGoal.Status.choices, required=False)
+
+    def clean_target_date(self):
+        return _sane_date(self.cleaned_data["target_date"])
+
+
+class MilestoneForm(forms.Form):
+    name = forms.CharField(max_length=120)
+    objective = forms.CharField(
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="What must be measurably true at its end.",
+    )
+    start = forms.DateField()
+    end = forms.DateField(help_text="8–10 weeks after the start is recommended.")
+
+    def clean_start(self):
+        return _sane_date(self.cleaned_data["start"])
+
+    def clean_end(self):
+        return _sane_date(self.cleaned_data["end"])
+
+    def clean(self):
+        data = super().clean()
+        if data.get("start") and data.get("end") and data["end"] <= data["start"]:
+            self.add_error("end", "a milestone ends after it starts")
+        return data
+
+
+class MilestoneEditForm(MilestoneForm, VersionedForm):
+    pass
+
+
+class EpicForm(forms.Form):
+    """What the CPO writes about an epic; the milestone is one of the Flow Team's open
+    milestones or none (the unscheduled lane)."""
+
+    title = forms.CharField(max_length=200)
+    description = forms.CharField(
+        max_length=5000, required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    acceptance_conditions = forms.CharField(
+        max_length=5000,
+        required=False,
+        label="Acceptance conditions",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="An epic needs them to become ready.",
+    )
+    milestone = forms.TypedChoiceField(coerce=int, empty_value=None, required=False)
+
+    def __init__(self, *args, milestones=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["milestone"].choices = [("", "Unscheduled")] + [
+            (m["id"], m["name"]) for m in milestones if not m["closed"]
+        ]
+
+
+class EpicEditForm(EpicForm, VersionedForm):
+    state = forms.ChoiceField(choices=Epic.State.choices)
+
+    def __init__(self, *args, milestones=(), current_milestone=None, **kwargs):
+        super().__init__(*args, milestones=milestones, **kwargs)
+        # An epic may stay in its closed milestone; it only cannot move into one.
+        for m in milestones:
+            if m["closed"] and m["id"] == current_milestone:
+                self.fields["milestone"].choices.append((m["id"], f"{m['name']} (closed)"))
+
+
+class WsjfForm(VersionedForm):
+    business_value = forms.TypedChoiceField(coerce=int, choices=WSJF_CHOICES)
+    time_criticality = forms.TypedChoiceField(coerce=int, choices=WSJF_CHOICES)
+    risk_reduction = forms.TypedChoiceField(
+        coerce=int, choices=WSJF_CHOICES, label="Risk reduction / opportunity enablement"
+    )
+    job_size = forms.TypedChoiceField(coerce=int, choices=WSJF_CHOICES, label="Job size")
+
+
+class FeasibilityForm(VersionedForm):
+    feasibility = forms.ChoiceField(
+        choices=[c for c in Epic.Feasibility.choices if c[0] != Epic.Feasibility.UNASSESSED],
+        widget=forms.RadioSelect,
+    )
+    feasibility_note = forms.CharField(
+        max_length=5000, required=False, label="Note", widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+    def clean(self):
+        data = super().clean()
+        if (
+            data.get("feasibility") in ("concerns", "infeasible")
+            and not data.get("feasibility_note", "").strip()
+        ):
+            self.add_error("feasibility_note", "say what the concern is")
+        return data
+
+
+class EpicMoveForm(VersionedForm):
+    """A move of one epic: by drag and drop (the neighbour it lands next to and its lane)
+    or by keyboard (up, down, or to the end of another lane)."""
+
+    direction = forms.ChoiceField(
+        choices=[("", "—"), ("up", "up"), ("down", "down")], required=False
+    )
+    after = forms.IntegerField(min_value=1, max_value=BIGGEST_ID, required=False)
+    before = forms.IntegerField(min_value=1, max_value=BIGGEST_ID, required=False)
+    # "" keeps the epic's lane; "none" is the unscheduled lane; else a milestone id.
+    lane = forms.RegexField(regex=r"^(none|[1-9][0-9]{0,17})?$", required=False)
+
+    def clean(self):
+        data = super().clean()
+        given = [f for f in ("direction", "after", "before") if data.get(f)]
+        if len(given) > 1:
+            self.add_error(given[1], "name one of direction, after or before")
+        return data
+
+
+class MilestoneMoveForm(VersionedForm):
+    direction = forms.ChoiceField(choices=[("earlier", "earlier"), ("later", "later")])
+
+
+class WsjfApplyForm(forms.Form):
+    """The order the CPO was shown, as "id:version" pairs separated by commas."""
+
+    proposal = forms.RegexField(
+        regex=r"^([1-9][0-9]{0,17}:[1-9][0-9]{0,17})(,[1-9][0-9]{0,17}:[1-9][0-9]{0,17})*$",
+        max_length=20000,
+    )
+
+    def clean_proposal(self):
+        pairs = self.cleaned_data["proposal"].split(",")
+        return [tuple(int(n) for n in pair.split(":")) for pair in pairs]

@@ -1,6 +1,7 @@
 from datetime import date, datetime, time, timedelta
 
 from django.db.models import Q, QuerySet
+from django.db.models.functions import Coalesce
 
 from events.models import Event
 from sem.errors import NotFound
@@ -101,3 +102,20 @@ def event_participants(*, event: Event) -> list[tuple[str, list[str]]]:
         people[assignment.role].append(name)
     labels = dict(Role.choices)
     return [(labels.get(role, role), names) for role, names in people.items()]
+
+
+def roadmap_refinement_before(*, actor: Actor, moment: datetime) -> datetime | None:
+    """When the last Product Roadmap Refinement before ``moment`` began: its real start when
+    it ran, its planned start otherwise (a cancelled one does not count). The roadmap's
+    "changes since" starts there, so each refinement starts from what changed since the
+    previous one. One query."""
+    row = (
+        Event.objects.filter(flow_team=actor.flow_team, kind=Event.Kind.ROADMAP_REFINEMENT)
+        .exclude(state=Event.State.CANCELLED)
+        .annotate(began=Coalesce("started_at", "starts_at"))
+        .filter(began__lt=moment)
+        .order_by("-began")
+        .values_list("began", flat=True)
+        .first()
+    )
+    return row

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from events import views
+from events import roadmap_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -8,4 +8,8 @@ urlpatterns = [
     path("calendar/<str:token>.ics", views.calendar_feed, name="calendar-feed"),
     path("events/<int:pk>/", views.event_detail, name="event-detail"),
     path("events/<int:pk>/live/", views.event_live, name="event-live"),
+    path("roadmap/", roadmap_views.roadmap_page, name="roadmap"),
+    path("roadmap/epics/<int:pk>/", roadmap_views.roadmap_epic, name="roadmap-epic"),
+    path("roadmap/milestones/<int:pk>/", roadmap_views.roadmap_milestone, name="roadmap-milestone"),
+    path("roadmap/live/<int:flow_team_id>/", roadmap_views.roadmap_live, name="roadmap-live"),
 ]

@@ -295,7 +295,7 @@ def _event_post_fragment(request, event, action, form, notice, version, status):
             # The record region held only a hint until now (no field anyone typed in).
             record = render_to_string("events/event_detail.html#event-record", context, request)
             oob.append(live_oob("event-record", record))
-    # A 400 or 409 is swapped too (static/js/event.js): the refusal shows where they acted.
+    # A 400 or 409 is swapped too (static/js/refusals.js): the refusal shows where they acted.
     return HttpResponse(main + "".join(oob), status=status)
 
 

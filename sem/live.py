@@ -149,9 +149,18 @@ def live_fragment(key: str, version: int, variant: str, render: Callable[[], str
     return mark_safe(html)  # noqa: S308 (rendered by our own templates, escaped there)
 
 
-def live_poll_context(*, url: str, token: str, versions: dict[str, int], keys) -> dict:
-    """What ``includes/live_poll.html`` needs: the poll URL with token and versions."""
-    query = urlencode({"t": token, "v": ".".join(str(versions.get(k, 0)) for k in keys)})
+def live_poll_context(
+    *, url: str, token: str, versions: dict[str, int], keys, params: dict | None = None
+) -> dict:
+    """What ``includes/live_poll.html`` needs: the poll URL with token and versions, and
+    the screen's own ``params`` (what the viewer chose to see, e.g. a date)."""
+    query = urlencode(
+        {
+            **(params or {}),
+            "t": token,
+            "v": ".".join(str(versions.get(k, 0)) for k in keys),
+        }
+    )
     return {"url": f"{url}?{query}", "active": True}
 
 

@@ -23,6 +23,7 @@ class NavItem:
 NAV = [
     NavItem("Flow Team", "Home", "home"),
     NavItem("Flow Team", "Calendar", "calendar"),
+    NavItem("Flow Team", "Roadmap", "roadmap"),
     NavItem("Flow Team", "Backlog", "backlog:backlog"),
     NavItem("Flow Team", "Metrics", "flow:metrics"),
     NavItem("Flow Team", "People and teams", "teams:flow-team"),

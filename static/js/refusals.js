@@ -1,4 +1,4 @@
-/* Event screen: a refused action (400) or a conflicting save (409) comes back as the
+/* Live screens (event, roadmap): a refused action (400) or a conflicting save (409) comes back as the
    region the person acted in, with the reason and their text intact; htmx swaps no 4xx
    unless told to. Nothing else here: the live updates are plain htmx polling. */
 (function () {

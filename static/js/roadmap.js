@@ -1,0 +1,139 @@
+/* The roadmap (templates/events/roadmap.html).
+
+   - The CPO drags an epic by its handle (vendored SortableJS) within a lane or into
+     another milestone's lane; the drop posts ONE move (the epic, the neighbour it landed
+     next to, its lane, the version it had) to the same service as the arrow buttons.
+     The answer brings the lanes as the server has them, so a refused or conflicting
+     move puts the card back where it really is.
+   - While a card is being dragged the live poll waits, so no swap pulls the lanes away
+     under the pointer.
+   - After a keyboard move, focus returns to the same button on the moved card.
+   - The side panel closes with its ✕ or Escape without a reload.
+   Everything works without this file too: the buttons and links are plain forms and
+   links. No eval, no inline script: the CSP allows neither. */
+(function () {
+  "use strict";
+
+  let dragging = false;
+
+  function dropForm() {
+    return document.getElementById("roadmap-drop");
+  }
+
+  function postMove(item, lane) {
+    const form = dropForm();
+    if (!form) return;
+    const prev = item.previousElementSibling;
+    const next = item.nextElementSibling;
+    form.elements.version.value = item.dataset.version;
+    form.elements.after.value = prev ? prev.dataset.epic : "";
+    form.elements.before.value = !prev && next ? next.dataset.epic : "";
+    form.elements.lane.value = lane;
+    const url = form.dataset.urlTemplate.replace("/0/", "/" + item.dataset.epic + "/");
+    htmx.ajax("POST", url + window.location.search, {
+      source: form,
+      target: "#roadmap-status",
+      swap: "innerHTML",
+    });
+  }
+
+  function makeSortable(list) {
+    if (list.dataset.sortable === "on" || typeof Sortable === "undefined") return;
+    const lanes = list.closest(".lanes");
+    if (!lanes || lanes.dataset.editable !== "true") return;
+    const closed = list.closest(".lane.is-closed") !== null;
+    list.dataset.sortable = "on";
+    Sortable.create(list, {
+      group: { name: "epics", put: !closed },
+      handle: ".drag-handle",
+      animation: 150,
+      ghostClass: "drag-ghost",
+      chosenClass: "drag-chosen",
+      onStart: function () {
+        dragging = true;
+      },
+      onEnd: function (evt) {
+        dragging = false;
+        const sameLane = evt.from === evt.to;
+        if (sameLane && evt.oldIndex === evt.newIndex) return;
+        postMove(evt.item, sameLane ? "" : evt.to.dataset.lane);
+      },
+    });
+  }
+
+  function initLanes(root) {
+    root.querySelectorAll(".lane-epics").forEach(makeSortable);
+  }
+
+  function closePanel(event) {
+    const panel = document.getElementById("roadmap-panel");
+    if (!panel || !panel.firstElementChild) return;
+    if (event) event.preventDefault();
+    panel.innerHTML = "";
+    const url = new URL(window.location.href);
+    ["epic", "milestone", "new", "goal", "wsjf"].forEach(function (name) {
+      url.searchParams.delete(name);
+    });
+    window.history.pushState({}, "", url.pathname + url.search);
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    htmx.onLoad(function (elt) {
+      if (elt.matches && elt.matches(".lane-epics")) makeSortable(elt);
+      if (elt.querySelectorAll) initLanes(elt);
+    });
+    initLanes(document);
+  });
+
+  // The poll waits while a card is in the air.
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    if (dragging && event.detail.elt.id === "live-poll") event.preventDefault();
+  });
+
+  // After a move, give focus back where the person was: the same arrow of the moved card,
+  // or its title after a drop or a "move to".
+  document.addEventListener("htmx:afterSettle", function (event) {
+    const xhr = event.detail.xhr;
+    const focus = xhr && xhr.getResponseHeader("X-Roadmap-Focus");
+    if (!focus) return;
+    const parts = focus.split(":");
+    const card = document.getElementById("road-epic-" + parts[0]);
+    if (!card) return;
+    const target =
+      parts[1] === "up" || parts[1] === "down"
+        ? card.querySelector(".move-" + parts[1])
+        : card.querySelector(".epic-title");
+    if (target) target.focus();
+  });
+
+  // A live swap of the lanes (someone else's change) keeps a keyboard user's place: the
+  // same control of the same card gets the focus back.
+  let kept = null;
+  const KEPT = ["move-up", "move-down", "epic-title", "move-to-lane"];
+  document.addEventListener("htmx:oobBeforeSwap", function () {
+    const active = document.activeElement;
+    const card = active && active.closest ? active.closest("[data-epic]") : null;
+    if (!card) return;
+    const cls = KEPT.find(function (c) {
+      return active.classList.contains(c);
+    });
+    kept = cls ? { card: card.id, cls: cls, value: active.value || "" } : null;
+  });
+  document.addEventListener("htmx:oobAfterSwap", function () {
+    if (!kept || (document.activeElement && document.activeElement !== document.body)) return;
+    const card = document.getElementById(kept.card);
+    const selector = "." + kept.cls + (kept.value ? '[value="' + CSS.escape(kept.value) + '"]' : "");
+    const target = card && (card.querySelector(selector) || card.querySelector(".epic-title"));
+    if (target) target.focus();
+    kept = null;
+  });
+
+  document.addEventListener("click", function (event) {
+    const close = event.target.closest(".panel-close");
+    if (close) closePanel(event);
+  });
+
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Escape" && !dragging) closePanel(null);
+  });
+})();
