@@ -145,6 +145,8 @@ def _describe(change: RoadmapChange, milestone_names: dict[int, str]) -> list[st
         if field in ("rank", "order"):
             continue
         new = change.after.get(field)
+        if new == old:
+            continue
         label = FIELD_LABELS.get(field, field.replace("_", " "))
         if field in ("description", "acceptance_conditions", "objective", "feasibility_note"):
             parts.append(f"{label} rewritten")

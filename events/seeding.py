@@ -26,11 +26,14 @@ from backlog.models import (
     Epic,
     Milestone,
     ProductGoal,
+    RoadmapChange,
     StateChange,
     Story,
     Task,
 )
 from backlog.ranking import GAP
+from events.kinds import OUTPUTS
+from events.models import Event
 from events.services import cadence_roll
 from flow.models import FlowSprint, Risk, SprintCommitment, TeamSprint
 from flow.tasks import metrics_compute
@@ -197,6 +200,7 @@ class _FlowTeamBuilder:
         self._registers()
         # The cadence job's own work: future sprints and every open sprint's calendar.
         cadence_roll(flow_team=self.flow_team, today=today)
+        self._roadmap_history(today)
         # And the metrics job's, once this Flow Team is committed: today's snapshots, so the
         # metrics page has charts from the first start (in-process when tasks run eagerly).
         pk, day = self.flow_team.pk, today.isoformat()
@@ -348,6 +352,72 @@ class _FlowTeamBuilder:
             )
             for e in self.epics
         )
+
+    def _roadmap_history(self, today: date):
+        """Last month's Product Roadmap Refinement (done, with its outputs) and the roadmap's
+        change log around it, so the roadmap's "changes since the last refinement" opens on
+        a month of facts: re-scores, moves between milestones, feasibility, re-ranking."""
+        rng = self.rng
+        day = today - timedelta(days=28)
+        sprint = self.sprint_at(day)
+        if sprint is None:
+            return
+        began = self.at(day, 13)
+        Event.objects.create(
+            flow_team=self.flow_team,
+            flow_sprint=sprint,
+            kind=Event.Kind.ROADMAP_REFINEMENT,
+            level=Event.Level.FLOW,
+            starts_at=began,
+            duration_minutes=120,
+            facilitator=self.cpo,
+            participant_roles=["cpo", "po", "architect", "stakeholder"],
+            state=Event.State.DONE,
+            started_at=began,
+            ended_at=began + timedelta(minutes=110),
+            recorded_outputs={
+                slug: "Re-scored the funnel; M3 kept; two epics moved to M4."
+                for slug, _label in OUTPUTS["roadmap_refinement"]
+            },
+            outputs_version=1,
+            outputs_recorded_at=began + timedelta(minutes=110),
+            outputs_recorded_by=self.cpo,
+        )
+        changes = []
+        first = day - timedelta(days=7)
+        days = max(1, (today - first).days)
+        for n, epic in enumerate(rng.sample(self.epics, min(14, len(self.epics)))):
+            # Working hours, spread from a week before the refinement until yesterday.
+            at = min(self.at(first + timedelta(days=n * days // 14), 9 + n % 8), self.now)
+            kind = ("rescored", "moved", "feasibility", "ranked")[n % 4]
+            if kind == "feasibility" and epic.feasibility == "unassessed":
+                kind = "rescored"
+            by = self.architect if kind == "feasibility" else self.cpo
+            if kind == "rescored":
+                before = {
+                    "business_value": rng.choice([v for v in WSJF if v != epic.business_value]),
+                    "job_size": epic.job_size,
+                }
+                after = {"business_value": epic.business_value, "job_size": epic.job_size}
+            elif kind == "moved":
+                other = rng.choice([m for m in self.milestones if m.pk != epic.milestone_id])
+                before, after = {"milestone": other.pk}, {"milestone": epic.milestone_id}
+            elif kind == "feasibility":
+                before, after = {"feasibility": "unassessed"}, {"feasibility": epic.feasibility}
+            else:
+                before, after = {"rank": epic.rank + GAP // 2}, {"rank": epic.rank}
+            changes.append(
+                RoadmapChange(
+                    flow_team=self.flow_team,
+                    epic=epic,
+                    kind=kind,
+                    before=before,
+                    after=after,
+                    at=at,
+                    by=by,
+                )
+            )
+        RoadmapChange.objects.bulk_create(changes)
 
     # -- stories and their history -------------------------------------------
 

@@ -6,6 +6,7 @@ The forms are found by reading the pages, so a new form fails this suite until i
 listed in FORMS with its hostile cases."""
 
 import datetime as dt
+import re
 from html.parser import HTMLParser
 
 import pytest
@@ -25,9 +26,25 @@ PAGES = [
     "/flow-team/",
     "/account/tokens/",
     "/backlog/",
+    "/roadmap/",
 ]
-# Forms the CSM is not shown, read and sent as the CPO: (page, action).
-CPO_FORMS = {("/backlog/", "/backlog/split/")}
+# Pages whose forms the CSM is not shown, read as the role that is: (role, page).
+ROLE_PAGES = [
+    ("cpo", "/backlog/"),
+    ("cpo", "/roadmap/"),
+    ("cpo", "/roadmap/?epic={epic}"),
+    ("cpo", "/roadmap/?milestone={milestone}"),
+    ("cpo", "/roadmap/?new=epic"),
+    ("cpo", "/roadmap/?new=milestone"),
+    ("cpo", "/roadmap/?goal=edit"),
+    ("cpo", "/roadmap/?wsjf=propose"),
+    ("architect", "/roadmap/?epic={epic}"),
+]
+# One epic's or milestone's form stands for all of theirs.
+IDS_IN_ACTIONS = [
+    (re.compile(r"^/roadmap/epics/\d+/"), "/roadmap/epics/{epic}/"),
+    (re.compile(r"^/roadmap/milestones/\d+/"), "/roadmap/milestones/{milestone}/"),
+]
 
 
 class FormFinder(HTMLParser):
@@ -51,10 +68,16 @@ class FormFinder(HTMLParser):
             self._open = None
 
 
+def _action(action: str) -> str:
+    for pattern, placeholder in IDS_IN_ACTIONS:
+        action = pattern.sub(placeholder, action)
+    return action
+
+
 def _forms_on(client, url):
     finder = FormFinder()
     finder.feed(client.get(url).content.decode())
-    return {(m, a or url.split("?")[0], f) for m, a, f in finder.forms}
+    return {(m, _action(a) or url.split("?")[0], f) for m, a, f in finder.forms}
 
 
 # Every form the pages show: (method, action, fields) -> hostile cases, each
@@ -109,6 +132,218 @@ FORMS = {
             "Acceptance criteria",
         ),
     ],
+    ("get", "/roadmap/", frozenset({"since"})): [
+        ({"since": "2026-02-31"}, "Changes since"),
+        ({"since": "0001-01-01"}, "Changes since"),
+        ({"since": "x" * 300}, "Changes since"),
+        ({"refinement": "x"}, None),
+        ({"refinement": "9" * 30}, None),
+        ({"epic": "{foreign_epic}"}, None),
+        ({"milestone": "-1"}, None),
+    ],
+    # The form a drag and drop fills in (static/js/roadmap.js posts it to the epic's URL).
+    ("post", "/roadmap/", frozenset({"action", "version", "after", "before", "lane"})): [
+        ({}, None),
+        ({"action": "move", "version": "1", "after": "{epic}"}, None),
+        ({"action": "nothing"}, None),
+    ],
+    ("post", "/roadmap/epics/{epic}/", frozenset({"action", "version", "direction"})): [
+        ({}, None),
+        ({"action": "move"}, None),
+        ({"action": "move", "version": "1", "direction": "sideways"}, None),
+        ({"action": "move", "version": "x", "direction": "up"}, None),
+        ({"action": "move", "version": "9" * 30, "direction": "up"}, None),
+        ({"action": "move", "version": "1", "direction": "up", "after": "{epic}"}, None),
+        ({"action": "move", "version": "1", "after": "{foreign_epic}"}, None),
+        ({"action": "move", "version": "1", "after": "{epic}"}, None),
+    ],
+    ("post", "/roadmap/epics/{epic}/", frozenset({"action", "version", "lane"})): [
+        ({"action": "move", "version": "1", "lane": "M1"}, None),
+        ({"action": "move", "version": "1", "lane": "9" * 30}, None),
+        ({"action": "move", "version": "1", "lane": "{foreign_milestone}"}, None),
+        ({"action": "move", "version": "99", "lane": "none"}, None),
+    ],
+    (
+        "post",
+        "/roadmap/epics/{epic}/",
+        frozenset(
+            {
+                "action",
+                "version",
+                "business_value",
+                "time_criticality",
+                "risk_reduction",
+                "job_size",
+            }
+        ),
+    ): [
+        ({"action": "wsjf", "version": "1"}, None),
+        (
+            {
+                "action": "wsjf",
+                "version": "1",
+                "business_value": "4",
+                "time_criticality": "1",
+                "risk_reduction": "1",
+                "job_size": "1",
+            },
+            None,
+        ),
+        (
+            {
+                "action": "wsjf",
+                "version": "1",
+                "business_value": "9" * 30,
+                "time_criticality": "1",
+                "risk_reduction": "1",
+                "job_size": "0",
+            },
+            None,
+        ),
+    ],
+    (
+        "post",
+        "/roadmap/epics/{epic}/",
+        frozenset(
+            {
+                "action",
+                "version",
+                "title",
+                "description",
+                "acceptance_conditions",
+                "milestone",
+                "state",
+            }
+        ),
+    ): [
+        ({"action": "edit", "version": "1", "title": " ", "state": "funnel"}, None),
+        ({"action": "edit", "version": "1", "title": "t", "state": "shipped"}, None),
+        ({"action": "edit", "version": "1", "title": "t", "state": "done"}, None),
+        ({"action": "edit", "version": "1", "title": "x" * 201, "state": "funnel"}, None),
+        (
+            {
+                "action": "edit",
+                "version": "1",
+                "title": "t",
+                "state": "funnel",
+                "milestone": "{foreign_milestone}",
+            },
+            None,
+        ),
+    ],
+    (
+        "post",
+        "/roadmap/epics/{epic}/",
+        frozenset({"action", "version", "feasibility", "feasibility_note"}),
+    ): [
+        ({"action": "feasibility", "version": "1"}, None),
+        ({"action": "feasibility", "version": "1", "feasibility": "maybe"}, None),
+        ({"action": "feasibility", "version": "1", "feasibility": "infeasible"}, None),
+        (
+            {
+                "action": "feasibility",
+                "version": "1",
+                "feasibility": "feasible",
+                "feasibility_note": "n" * 5001,
+            },
+            None,
+        ),
+    ],
+    ("post", "/roadmap/milestones/{milestone}/", frozenset({"action", "version", "direction"})): [
+        ({"action": "move", "version": "1", "direction": "up"}, None),
+        ({"action": "move", "version": "1", "direction": "earlier"}, None),
+        ({"action": "move", "direction": "later"}, None),
+    ],
+    ("post", "/roadmap/milestones/{milestone}/", frozenset({"action", "version"})): [
+        ({"action": "close"}, None),
+        ({"action": "close", "version": "99"}, None),
+        ({"action": "open", "version": "1"}, None),
+    ],
+    (
+        "post",
+        "/roadmap/milestones/{milestone}/",
+        frozenset({"action", "version", "name", "objective", "start", "end"}),
+    ): [
+        (
+            {
+                "action": "edit",
+                "version": "1",
+                "name": "M",
+                "objective": "o",
+                "start": "2026-03-01",
+                "end": "2026-02-01",
+            },
+            None,
+        ),
+        (
+            {
+                "action": "edit",
+                "version": "1",
+                "name": " ",
+                "objective": "o",
+                "start": "2026-03-01",
+                "end": "2026-05-01",
+            },
+            None,
+        ),
+        (
+            {
+                "action": "edit",
+                "version": "1",
+                "name": "M",
+                "objective": "o",
+                "start": "99999-01-01",
+                "end": "2026-05-01",
+            },
+            None,
+        ),
+    ],
+    (
+        "post",
+        "/roadmap/",
+        frozenset({"action", "title", "description", "acceptance_conditions", "milestone"}),
+    ): [
+        ({"action": "epic-create"}, None),
+        ({"action": "epic-create", "title": "   "}, None),
+        ({"action": "epic-create", "title": "t", "milestone": "{foreign_milestone}"}, None),
+        ({"action": "epic-create", "title": "t", "milestone": "x"}, None),
+    ],
+    ("post", "/roadmap/", frozenset({"action", "name", "objective", "start", "end"})): [
+        ({"action": "milestone-create"}, None),
+        (
+            {
+                "action": "milestone-create",
+                "name": "M",
+                "objective": "o",
+                "start": "2026-03-01",
+                "end": "2026-03-01",
+            },
+            None,
+        ),
+        (
+            {
+                "action": "milestone-create",
+                "name": "M",
+                "objective": " ",
+                "start": "2026-03-01",
+                "end": "2026-05-01",
+            },
+            None,
+        ),
+    ],
+    ("post", "/roadmap/", frozenset({"action", "statement", "target_date", "status"})): [
+        ({"action": "goal"}, None),
+        ({"action": "goal", "statement": " "}, None),
+        ({"action": "goal", "statement": "s", "status": "won"}, None),
+        ({"action": "goal", "statement": "s", "target_date": "1999-01-01"}, None),
+    ],
+    ("post", "/roadmap/", frozenset({"action", "proposal"})): [
+        ({"action": "rank-by-wsjf"}, None),
+        ({"action": "rank-by-wsjf", "proposal": "1:1,1:1"}, None),
+        ({"action": "rank-by-wsjf", "proposal": "{epic}:99"}, None),
+        ({"action": "rank-by-wsjf", "proposal": "x"}, None),
+        ({"action": "rank-by-wsjf", "proposal": "9" * 30 + ":1"}, None),
+    ],
     ("post", "/account/tokens/", frozenset({"name"})): [
         ({}, "name"),
         ({"name": "   "}, "name"),
@@ -142,7 +377,22 @@ def signed_in(flow, foreign):
 
     cpo = Client()
     cpo.force_login(flow.users["cpo"])
+    architect = Client()
+    architect.force_login(flow.users["architect"])
+    from backlog.models import Milestone
+    from backlog.services import milestone_create
+
+    theirs = milestone_create(
+        actor=foreign.actor("cpo"),
+        name="Theirs",
+        objective="o",
+        start=dt.date(2026, 1, 5),
+        end=dt.date(2026, 3, 9),
+    )
     return client, {
+        "milestone": Milestone.objects.filter(flow_team=flow.flow_team).first().pk,
+        "foreign_milestone": theirs.pk,
+        "architect_client": architect,
         "event": event.pk,
         "foreign_token": foreign_token.pk,
         "epic": Epic.objects.filter(flow_team=flow.flow_team).first().pk,
@@ -153,8 +403,14 @@ def signed_in(flow, foreign):
     }
 
 
-def _client_for(action, client, ids):
-    return ids["cpo_client"] if any(action == a for _, a in CPO_FORMS) else client
+def _client_for(form, client, ids):
+    """The forms of ROLE_PAGES are sent as the role that is shown them."""
+    method, action, fields = form
+    if "feasibility" in fields:
+        return ids["architect_client"]
+    if method == "post" and (action.startswith("/roadmap/") or action == "/backlog/split/"):
+        return ids["cpo_client"]
+    return client
 
 
 def _fill(data, ids):
@@ -172,8 +428,8 @@ def test_every_form_on_the_pages_is_listed(signed_in):
     found = set()
     for page in PAGES:
         found |= _forms_on(client, page)
-    for page, _ in CPO_FORMS:
-        found |= _forms_on(ids["cpo_client"], page)
+    for role, page in ROLE_PAGES:
+        found |= _forms_on(ids[f"{role}_client"], page.format(**ids))
     assert found == set(FORMS), "a new form: add it to FORMS with its hostile cases"
     assert _forms_on(Client(), "/login/") == {
         ("post", "/login/", frozenset({"username", "password", "next"}))
@@ -184,7 +440,8 @@ def test_every_form_on_the_pages_is_listed(signed_in):
 def test_wrong_or_missing_fields_name_the_field_and_write_nothing(signed_in, form):
     client, ids = signed_in
     method, action, _ = form
-    client = _client_for(action, client, ids)
+    client = _client_for(form, client, ids)
+    action = action.format(**ids)
     for data, field in FORMS[form]:
         before = snapshot()
         response = _send(client, method, action, _fill(data, ids))
@@ -205,7 +462,8 @@ def test_wrong_or_missing_fields_name_the_field_and_write_nothing(signed_in, for
 def test_control_characters_in_any_field_are_a_400_naming_it(signed_in, form):
     client, ids = signed_in
     method, action, fields = form
-    client = _client_for(action, client, ids)
+    client = _client_for(form, client, ids)
+    action = action.format(**ids)
     for field in sorted(fields) or ["anything"]:
         for text in ["a\x00b", "a\x07b", "\x1b[31m"]:
             before = snapshot()

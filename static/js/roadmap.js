@@ -77,13 +77,34 @@
     window.history.pushState({}, "", url.pathname + url.search);
   }
 
+  // "Find an epic": hides the cards whose title and teams do not hold the text. It sits
+  // outside the live regions, so what is typed stays, and applies again after each swap.
+  function applyFind() {
+    const input = document.getElementById("roadmap-find");
+    if (!input) return;
+    const needle = input.value.trim().toLowerCase();
+    let shown = 0;
+    let total = 0;
+    document.querySelectorAll("#roadmap-lanes [data-epic]").forEach(function (card) {
+      total += 1;
+      const hit = !needle || card.textContent.toLowerCase().indexOf(needle) !== -1;
+      card.hidden = !hit;
+      if (hit) shown += 1;
+    });
+    const count = document.getElementById("roadmap-find-count");
+    if (count) count.textContent = needle ? shown + " of " + total + " epics" : "";
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     htmx.onLoad(function (elt) {
       if (elt.matches && elt.matches(".lane-epics")) makeSortable(elt);
       if (elt.querySelectorAll) initLanes(elt);
     });
     initLanes(document);
+    const find = document.getElementById("roadmap-find");
+    if (find) find.addEventListener("input", applyFind);
   });
+  document.addEventListener("htmx:oobAfterSwap", applyFind);
 
   // The poll waits while a card is in the air.
   document.addEventListener("htmx:beforeRequest", function (event) {
