@@ -87,7 +87,13 @@
     let total = 0;
     document.querySelectorAll("#roadmap-lanes [data-epic]").forEach(function (card) {
       total += 1;
-      const hit = !needle || card.textContent.toLowerCase().indexOf(needle) !== -1;
+      const words = Array.from(card.querySelectorAll(".epic-title, .epic-teams"))
+        .map(function (el) {
+          return el.textContent;
+        })
+        .join(" ")
+        .toLowerCase();
+      const hit = !needle || words.indexOf(needle) !== -1;
       card.hidden = !hit;
       if (hit) shown += 1;
     });

@@ -124,3 +124,20 @@ class StateChangeFactory(DjangoModelFactory):
     from_state = "backlog"
     to_state = "ready"
     at = factory.Faker("date_time_this_month", tzinfo=datetime.UTC)
+
+
+def roadmap_milestones(actor, numbers, start=datetime.date(2026, 1, 5)) -> list[Milestone]:
+    """Milestones "M<n>" of nine weeks each, one after another, through the service (so
+    the roadmap's change log and live version see them, as on a real roadmap)."""
+    from backlog.services import milestone_create
+
+    return [
+        milestone_create(
+            actor=actor,
+            name=f"M{n}",
+            objective=f"objective {n}",
+            start=start + datetime.timedelta(weeks=9 * n),
+            end=start + datetime.timedelta(weeks=9 * n + 9),
+        )
+        for n in numbers
+    ]

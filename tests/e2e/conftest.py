@@ -61,3 +61,30 @@ def login(page, live_server):
         return page
 
     return do
+
+
+@pytest.fixture
+def person(browser, live_server):
+    """A signed-in browser context per person; each collects its console errors."""
+    contexts = []
+
+    def sign_in(email: str):
+        context = browser.new_context(viewport={"width": 1280, "height": 860})
+        contexts.append(context)
+        page = context.new_page()
+        page.console_errors = []
+        page.on(
+            "console", lambda m: page.console_errors.append(m.text) if m.type == "error" else None
+        )
+        page.goto(f"{live_server.url}/login/")
+        page.get_by_label("Email").fill(email)
+        page.get_by_label("Password").fill("demo")
+        page.get_by_role("button", name="Sign in").click()
+        from playwright.sync_api import expect
+
+        expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+        return page
+
+    yield sign_in
+    for context in contexts:
+        context.close()

@@ -10,31 +10,6 @@ from tests.conftest import build_flow_team
 
 
 @pytest.fixture
-def person(browser, live_server):
-    """A signed-in browser context per person; each collects its console errors."""
-    contexts = []
-
-    def sign_in(email: str):
-        context = browser.new_context(viewport={"width": 1280, "height": 860})
-        contexts.append(context)
-        page = context.new_page()
-        page.console_errors = []
-        page.on(
-            "console", lambda m: page.console_errors.append(m.text) if m.type == "error" else None
-        )
-        page.goto(f"{live_server.url}/login/")
-        page.get_by_label("Email").fill(email)
-        page.get_by_label("Password").fill("demo")
-        page.get_by_role("button", name="Sign in").click()
-        expect(page.get_by_role("button", name="Sign out")).to_be_visible()
-        return page
-
-    yield sign_in
-    for context in contexts:
-        context.close()
-
-
-@pytest.fixture
 def flow_team(transactional_db):
     ns = build_flow_team()
     cadence_roll(flow_team=ns.flow_team)

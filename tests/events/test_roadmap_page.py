@@ -17,6 +17,7 @@ from backlog.services import roadmap_live_key
 from events.models import Event
 from sem.live import live_versions
 from tests.api.test_hostile_input import snapshot
+from tests.backlog.factories import roadmap_milestones
 from tests.events.factories import EventFactory
 from tests.flow.factories import FlowSprintFactory
 
@@ -40,16 +41,7 @@ def roadmap(flow):
     """Two milestones with three and one epics, an empty third one, two unscheduled."""
     cpo = flow.actor("cpo")
     services.product_goal_create(actor=cpo, statement="Paid on time", target_date=START)
-    m1, m2, m3 = (
-        services.milestone_create(
-            actor=cpo,
-            name=f"M{n}",
-            objective=f"objective {n}",
-            start=START + dt.timedelta(weeks=9 * n),
-            end=START + dt.timedelta(weeks=9 * n + 9),
-        )
-        for n in range(3)
-    )
+    m1, m2, m3 = roadmap_milestones(cpo, range(3))
     epics = {}
     for name, milestone in [
         ("a", m1),
@@ -352,7 +344,7 @@ def test_rank_by_wsjf_shows_the_proposal_and_applies_only_on_confirm(roadmap):
     assert response.status_code == 200
     assert Epic.objects.order_by("rank").first() == c
     # Ties keep their current order.
-    rest = [t for t in Epic.objects.order_by("rank").values_list("title", flat=True)][1:]
+    rest = list(Epic.objects.order_by("rank").values_list("title", flat=True))[1:]
     assert rest == [t for t in order if t != "Epic c"]
 
 

@@ -1,0 +1,168 @@
+"""The CPO's roadmap in real Chromium: drag and drop and keyboard moves that survive a
+reload, a second person (the CSM) who sees each move within 2 s while what they type
+stays, WSJF re-scoring, rank by WSJF only on confirm, and a developer who reads only."""
+
+import pytest
+from playwright.sync_api import expect
+
+from backlog import services
+from backlog.models import Epic
+from tests.backlog.factories import roadmap_milestones
+from tests.conftest import build_flow_team
+
+
+@pytest.fixture
+def roadmap(transactional_db):
+    ns = build_flow_team()
+    cpo = ns.actor("cpo")
+    services.product_goal_create(actor=cpo, statement="Paid on time")
+    ns.milestones = roadmap_milestones(cpo, (1, 2, 3))
+    ns.epics = {}
+    for title, lane in [
+        ("Invoices", 0),
+        ("Reminders", 0),
+        ("Payouts", 0),
+        ("Exports", 1),
+        ("Someday", None),
+    ]:
+        milestone = ns.milestones[lane] if lane is not None else None
+        ns.epics[title] = services.epic_create(actor=cpo, title=title, milestone=milestone)
+    return ns
+
+
+def lane_titles(page, milestone) -> list[str]:
+    return page.locator(f"#lane-{milestone.pk} .epic-title").all_inner_texts()
+
+
+def db_lane(milestone) -> list[str]:
+    return list(
+        Epic.objects.filter(milestone=milestone).order_by("rank").values_list("title", flat=True)
+    )
+
+
+def test_the_cpo_drags_an_epic_into_another_milestone_and_the_csm_sees_it_while_typing(
+    roadmap, person, live_server
+):
+    url = f"{live_server.url}/roadmap/"
+    m1, m2, _ = roadmap.milestones
+    csm = person("csm@example.com")
+    csm.goto(url)
+    expect(csm.locator(".drag-handle")).to_have_count(0)
+    find = csm.get_by_label("Find an epic")
+    find.press_sequentially("e")  # the CSM is typing: every title but "Payouts" has an "e"
+    expect(csm.locator("#roadmap-find-count")).to_have_text("4 of 5 epics")
+
+    cpo = person("cpo@example.com")
+    cpo.goto(url)
+    cpo.screenshot(path="/tmp/roadmap_cpo.png", full_page=True)
+    card = cpo.locator(f"#road-epic-{roadmap.epics['Reminders'].pk}")
+    card.locator(".drag-handle").drag_to(
+        cpo.locator(f"#road-epic-{roadmap.epics['Exports'].pk} .epic-title")
+    )
+    expect(cpo.locator("#roadmap-status")).to_contain_text("Moved “Reminders” to position")
+    # The CSM's screen follows without a reload; their text and filter stay.
+    expect(csm.locator(f"#lane-{m2.pk}")).to_contain_text("Reminders", timeout=2000)
+    expect(csm.locator(f"#lane-{m1.pk}")).not_to_contain_text("Reminders")
+    expect(find).to_have_value("e")
+    expect(csm.locator("#roadmap-find-count")).to_have_text("4 of 5 epics")
+    find.press_sequentially("x")  # "ex": Exports only
+    expect(csm.locator("#roadmap-find-count")).to_have_text("1 of 5 epics")
+
+    assert db_lane(m2)[0:2] in (["Reminders", "Exports"], ["Exports", "Reminders"])
+    cpo.reload()
+    assert "Reminders" in lane_titles(cpo, m2)
+    assert lane_titles(cpo, m1) == ["Invoices", "Payouts"]
+    assert cpo.console_errors == [] and csm.console_errors == []
+
+
+def test_the_cpo_moves_epics_by_keyboard_and_keeps_the_focus(roadmap, person, live_server):
+    url = f"{live_server.url}/roadmap/"
+    m1, _, m3 = roadmap.milestones
+    cpo = person("cpo@example.com")
+    cpo.goto(url)
+    down = cpo.get_by_role("button", name="Move “Invoices” down")
+    down.focus()
+    cpo.keyboard.press("Enter")
+    expect(cpo.locator("#roadmap-status")).to_have_text(
+        "Moved “Invoices” to position 2 of 3 in M1."
+    )
+    expect(cpo.get_by_role("button", name="Move “Invoices” down")).to_be_focused()
+    assert db_lane(m1) == ["Reminders", "Invoices", "Payouts"]
+
+    cpo.get_by_role("button", name="Move “Invoices” up").press("Enter")
+    expect(cpo.locator("#roadmap-status")).to_contain_text("position 1 of 3 in M1")
+    # "Move to…" another milestone, by keyboard too.
+    cpo.get_by_label("Move “Payouts” to another milestone").press("Enter")
+    cpo.locator(f"#road-epic-{roadmap.epics['Payouts'].pk}").get_by_role("button", name="M3").press(
+        "Enter"
+    )
+    expect(cpo.locator("#roadmap-status")).to_have_text("Moved “Payouts” to position 1 of 1 in M3.")
+    cpo.reload()
+    assert lane_titles(cpo, m1) == ["Invoices", "Reminders"]
+    assert lane_titles(cpo, m3) == ["Payouts"]
+    assert cpo.console_errors == []
+
+
+def test_a_developer_reads_the_roadmap_and_a_forged_move_writes_nothing(
+    roadmap, person, live_server
+):
+    dev = person("dev1@example.com")
+    dev.goto(f"{live_server.url}/roadmap/")
+    expect(dev.locator(".epic-title")).to_have_count(5)
+    expect(dev.locator(".drag-handle")).to_have_count(0)
+    expect(dev.locator("button[name=direction]")).to_have_count(0)
+    expect(dev.get_by_role("link", name="Rank by WSJF…")).to_have_count(0)
+    epic = roadmap.epics["Reminders"]
+    token = dev.evaluate("JSON.parse(document.body.getAttribute('hx-headers'))['X-CSRFToken']")
+    before = list(Epic.objects.order_by("rank").values_list("pk", "rank", "milestone", "version"))
+    answer = dev.request.post(
+        f"{live_server.url}/roadmap/epics/{epic.pk}/",
+        form={"action": "move", "version": "1", "direction": "up"},
+        headers={"X-CSRFToken": token, "Referer": f"{live_server.url}/roadmap/"},
+    )
+    assert answer.status == 403
+    after = list(Epic.objects.order_by("rank").values_list("pk", "rank", "milestone", "version"))
+    assert after == before
+    # The epic opens read-only: its scores, no form.
+    dev.locator("#roadmap-lanes").get_by_role("link", name="Reminders").click()
+    expect(dev.locator("#roadmap-panel")).to_contain_text("Business value")
+    expect(dev.locator("#roadmap-panel select")).to_have_count(0)
+
+
+def test_wsjf_re_scoring_updates_the_score_and_rank_by_wsjf_applies_on_confirm(
+    roadmap, person, live_server
+):
+    url = f"{live_server.url}/roadmap/"
+    cpo = person("cpo@example.com")
+    csm = person("csm@example.com")
+    csm.goto(url)
+    cpo.goto(url)
+    payouts = roadmap.epics["Payouts"]
+    cpo.locator("#roadmap-lanes").get_by_role("link", name="Payouts").click()
+    expect(cpo.locator("#wsjf-score")).to_have_text("3.0")
+    cpo.get_by_label("Business value").focus()  # as a keyboard user arrives on it
+    cpo.get_by_label("Business value").select_option("20")
+    expect(cpo.locator("#wsjf-score")).to_have_text("22.0")
+    expect(cpo.get_by_label("Business value")).to_be_focused()
+    expect(csm.locator(f"#road-epic-{payouts.pk}")).to_contain_text("WSJF 22.0", timeout=2000)
+    cpo.screenshot(path="/tmp/roadmap_wsjf.png", full_page=True)
+
+    order = list(Epic.objects.order_by("rank").values_list("title", flat=True))
+    cpo.get_by_role("link", name="Rank by WSJF…").click()
+    panel = cpo.locator("#roadmap-panel")
+    expect(panel).to_contain_text("Proposed")
+    expect(panel.locator("tbody tr").first).to_contain_text("Payouts")
+    cpo.get_by_role("link", name="Keep the current order").click()
+    expect(panel).to_be_empty()
+    assert list(Epic.objects.order_by("rank").values_list("title", flat=True)) == order
+
+    cpo.get_by_role("link", name="Rank by WSJF…").click()
+    cpo.get_by_role("button", name="Apply this order").click()
+    expect(cpo.locator("#roadmap-status")).to_have_text("Ranked the epics by WSJF.")
+    ranked = list(Epic.objects.order_by("rank").values_list("title", flat=True))
+    assert ranked[0] == "Payouts"
+    assert ranked[1:] == [t for t in order if t != "Payouts"]  # ties keep their order
+    expect(csm.locator(f"#lane-{roadmap.milestones[0].pk} .epic-title").first).to_have_text(
+        "Payouts", timeout=2000
+    )
+    assert cpo.console_errors == [] and csm.console_errors == []
