@@ -1,17 +1,20 @@
-"""Benchmark (not a test): 150 people watching one Scrum of Scrums screen (live.md).
+"""Benchmark (not a test): 150 people watching one roadmap, or one Scrum of Scrums (live.md).
 
 Serves the product with gunicorn (the production command: sync workers) on
 PostgreSQL with the ``max`` data set. 150 viewers, each a member of the Flow Team
-with their own session and live token, poll the event screen's ``live/`` URL once a
-second, as the page's poll element does; a writer records the event's outputs through
-the real service (``event_outputs_record``) every 5 s. Bounded to ``--seconds``.
+with their own session and live token, poll the screen's ``live/`` URL once a
+second, as the page's poll element does; a writer changes what they watch through the
+real service every 5 s: on the roadmap (``--screen roadmap``, the default) the CPO
+re-scores an epic (``epic_change``), so every viewer fetches the new lanes; on the event
+screen (``--screen event``) the CSM records the outputs (``event_outputs_record``).
+Bounded to ``--seconds``.
 
 It prints poll latency p50/p95/p99 and the answers (204 unchanged, 200 changed), the
 delay from each write's commit until every viewer had it (p50/p95/max over viewers and
 writes), and the CPU the server processes and PostgreSQL used, in cores.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/semflow_bench_live \\
-        uv run python -m tests.bench.live --seconds 60
+        uv run python -m tests.bench.live --seconds 60 [--screen event]
 
 Needs PostgreSQL (DATABASE_URL; the data set is created and seeded there if missing).
 Only talks to 127.0.0.1; every loop is bounded in count and time.
@@ -35,47 +38,13 @@ POLL = re.compile(r'id="live-poll"[^>]*hx-get="([^"]+)"')
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def prepare(viewers: int):
-    """The Scrum of Scrums under way, a session and a live token per viewer."""
-    from datetime import timedelta
-
+def _sessions(members) -> list[str]:
+    """A signed-in session cookie per member, as the browser of each has."""
     from django.conf import settings
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.sessions.backends.db import SessionStore
-    from django.urls import reverse
-    from django.utils import timezone
 
-    from events import services
-    from events.models import Event
-    from sem.live import live_poll_context, live_token, live_versions
-    from teams.models import FlowTeam, Membership
-    from teams.selectors import actor_for
-
-    flow_team = FlowTeam.objects.get(slug="atlas-max")
-    event = (
-        Event.objects.filter(flow_team=flow_team, kind="scrum_of_scrums")
-        .exclude(state__in=["done", "cancelled"])
-        .order_by("starts_at")
-        .first()
-    )
-    csm = Membership.objects.get(flow_team=flow_team, roles__role="csm").user
-    writer = actor_for(user=csm, flow_team=flow_team)
-    if event.state == Event.State.SCHEDULED:
-        event = services.event_start(actor=writer, event=event)
-    key = services.event_live_key(event.pk)
-    version = live_versions([key])[key]
-    # Everyone who takes part in a Scrum of Scrums sees its screen (stakeholders do not).
-    members = list(
-        Membership.objects.filter(flow_team=flow_team)
-        .exclude(roles__role="stakeholder")
-        .select_related("user")
-        .order_by("pk")[:viewers]
-    )
-    # With fewer members than viewers, some have the screen open twice (laptop, projector).
-    members = [members[i % len(members)] for i in range(viewers)]
-    expires = timezone.now() + timedelta(hours=2)
-    url = reverse("event-live", args=[event.pk])
-    plans = []
+    cookies = []
     for membership in members:
         user = membership.user
         session = SessionStore()
@@ -83,17 +52,88 @@ def prepare(viewers: int):
         session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[-1]
         session[HASH_SESSION_KEY] = user.get_session_auth_hash()
         session.create()
+        cookies.append(f"sessionid={session.session_key}")
+    return cookies
+
+
+def prepare(screen: str, viewers: int):
+    """The screen's topic, a write through its real service, and per viewer a session and
+    a live token: (write, key, plans)."""
+    from datetime import timedelta
+
+    from django.urls import reverse
+    from django.utils import timezone
+
+    from sem.live import live_poll_context, live_token, live_versions
+    from teams.models import FlowTeam, Membership
+    from teams.selectors import actor_for
+
+    flow_team = FlowTeam.objects.get(slug="atlas-max")
+    members = Membership.objects.filter(flow_team=flow_team).select_related("user").order_by("pk")
+    params = {}
+    if screen == "roadmap":
+        from backlog.models import Epic
+        from backlog.services import epic_change, roadmap_live_key
+
+        cpo = Membership.objects.get(flow_team=flow_team, roles__role="cpo").user
+        writer = actor_for(user=cpo, flow_team=flow_team)
+        epic = Epic.objects.filter(flow_team=flow_team).order_by("rank").first()
+        key, scope = roadmap_live_key(flow_team.pk), flow_team.pk
+        url = reverse("roadmap-live", args=[flow_team.pk])
+        params = {"since": (timezone.now() - timedelta(days=30)).isoformat()}
+
+        def write(n: int) -> None:
+            epic.refresh_from_db()
+            epic_change(actor=writer, epic=epic, data={"job_size": (1, 2)[n % 2]})
+
+    else:
+        from events import services
+        from events.models import Event
+
+        event = (
+            Event.objects.filter(flow_team=flow_team, kind="scrum_of_scrums")
+            .exclude(state__in=["done", "cancelled"])
+            .order_by("starts_at")
+            .first()
+        )
+        csm = Membership.objects.get(flow_team=flow_team, roles__role="csm").user
+        writer = actor_for(user=csm, flow_team=flow_team)
+        if event.state == Event.State.SCHEDULED:
+            event = services.event_start(actor=writer, event=event)
+        key, scope = services.event_live_key(event.pk), event.pk
+        url = reverse("event-live", args=[event.pk])
+        # Everyone who takes part in a Scrum of Scrums sees its screen (stakeholders do not).
+        members = members.exclude(roles__role="stakeholder")
+
+        def write(n: int) -> None:
+            event.refresh_from_db()
+            services.event_outputs_record(
+                actor=writer,
+                event=event,
+                outputs={"answers": f"write {n}"},
+                read_version=event.outputs_version,
+            )
+
+    version = live_versions([key])[key]
+    members = list(members[:viewers])
+    # With fewer members than viewers, some have the screen open twice (laptop, projector).
+    members = [members[i % len(members)] for i in range(viewers)]
+    expires = timezone.now() + timedelta(hours=2)
+    plans = []
+    for membership, cookie in zip(members, _sessions(members), strict=True):
         token = live_token(
-            screen="event",
-            user_id=user.pk,
+            screen=screen,
+            user_id=membership.user_id,
             flow_team_id=flow_team.pk,
-            scope=event.pk,
+            scope=scope,
             keys=[key],
             expires_at=expires,
         )
-        context = live_poll_context(url=url, token=token, versions={key: version}, keys=[key])
-        plans.append({"cookie": f"sessionid={session.session_key}", "url": context["url"]})
-    return event, writer, key, plans
+        context = live_poll_context(
+            url=url, token=token, versions={key: version}, keys=[key], params=params
+        )
+        plans.append({"cookie": cookie, "url": context["url"]})
+    return write, key, plans
 
 
 def get(port: int, path: str, cookie: str):
@@ -137,6 +177,7 @@ def pids_of(predicate) -> list[int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--screen", choices=["roadmap", "event"], default="roadmap")
     parser.add_argument("--viewers", type=int, default=150)
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--write-every", type=float, default=5.0)
@@ -148,9 +189,8 @@ def main() -> None:
     if not database_url.startswith("postgres"):
         raise SystemExit("the benchmark runs on PostgreSQL: set DATABASE_URL=postgres://…")
     datasets.use("max", database_url)
-    event, writer, key, plans = prepare(args.viewers)
+    write_once, key, plans = prepare(args.screen, args.viewers)
 
-    from events import services
     from sem.live import live_versions
 
     env = {
@@ -197,7 +237,7 @@ def main() -> None:
                     statuses[status] = statuses.get(status, 0) + 1
                 if status in (200, 286):
                     url = POLL.search(body).group(1).replace("&amp;", "&")
-                    version = int(url.rsplit("v=", 1)[1])
+                    version = int(re.search(r"[?&]v=(\d+)", url).group(1))
                     with lock:
                         seen.setdefault((index, version), now)
                 stop.wait(max(0.0, 1.0 - (time.monotonic() - tick)))
@@ -206,13 +246,7 @@ def main() -> None:
             n = 0
             while not stop.wait(args.write_every):
                 n += 1
-                event.refresh_from_db()
-                services.event_outputs_record(
-                    actor=writer,
-                    event=event,
-                    outputs={"answers": f"write {n}"},
-                    read_version=event.outputs_version,
-                )
+                write_once(n)
                 writes[live_versions([key])[key]] = time.time()
 
         def server_pids():
@@ -253,9 +287,9 @@ def main() -> None:
             else:
                 missed += 1
     print(
-        f"\n{len(plans)} viewers polling once a second, a write every {args.write_every:g} s "
-        f"through event_outputs_record; gunicorn {args.workers} sync workers, PostgreSQL; "
-        f"{wall:.0f} s"
+        f"\n{len(plans)} viewers of the {args.screen} polling once a second, a write every "
+        f"{args.write_every:g} s through its service; gunicorn {args.workers} sync workers, "
+        f"PostgreSQL; {wall:.0f} s"
     )
     print(
         f"poll latency ms: p50 {q[49] * 1000:.1f}  p95 {q[94] * 1000:.1f}  "
