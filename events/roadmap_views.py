@@ -183,6 +183,23 @@ class _Roadmap:
             self._data = roadmap_for(actor=self.actor)
         return self._data
 
+    @property
+    def goal(self):
+        if self._data is not None:
+            return self._data["product_goal"]
+        return backlog_selectors.product_goal_active(actor=self.actor)
+
+    @property
+    def milestones(self) -> list[dict]:
+        """The milestones alone (for a form's choices): one query unless the whole
+        roadmap was read anyway."""
+        if self._data is not None:
+            return self._data["milestones"]
+        return [
+            {"id": m.pk, "name": m.name, "closed": m.closed_at is not None}
+            for m in backlog_selectors.milestones_of_flow_team(actor=self.actor)
+        ]
+
 
 def _regions(actor, roadmap: _Roadmap, version: int, since: datetime) -> dict[str, str]:
     key = roadmap_live_key(actor.flow_team_id)
@@ -198,7 +215,7 @@ def _regions(actor, roadmap: _Roadmap, version: int, since: datetime) -> dict[st
         return render_to_string("events/roadmap.html#lanes", {"roadmap": roadmap.data, **context})
 
     def changes():
-        found = _changes(actor, since, roadmap.data["milestones"])
+        found = _changes(actor, since, roadmap.milestones)
         return render_to_string(
             "events/roadmap.html#changes",
             {"changes": found, "since": since, "tz": actor.flow_team.timezone},
@@ -237,14 +254,16 @@ def _panel_for(request, actor, roadmap: _Roadmap) -> dict | None:
     """Which panel the query string opens (``?epic=``, ``?milestone=``, ``?new=epic``,
     ``?new=milestone``, ``?goal=edit``, ``?wsjf=propose``); None for none."""
     if "epic" in request.GET:
-        return _epic_panel(actor, roadmap, _epic(actor, _id(request.GET["epic"])))
+        panel = _epic_panel(actor, roadmap, _epic(actor, _id(request.GET["epic"])))
+        panel["focus_move"] = request.GET.get("move") == "1"
+        return panel
     if "milestone" in request.GET:
         return _milestone_panel(actor, _milestone(actor, _id(request.GET["milestone"])))
     new = request.GET.get("new")
     if new == "epic" and can_manage_roadmap(actor):
         return {
             "kind": "new-epic",
-            "form": forms.EpicForm(milestones=roadmap.data["milestones"]),
+            "form": forms.EpicForm(milestones=roadmap.milestones),
         }
     if new == "milestone" and can_manage_roadmap(actor):
         return {"kind": "new-milestone", "form": forms.MilestoneForm()}
@@ -272,7 +291,7 @@ def _milestone(actor, pk: int | None):
 
 
 def _epic_panel(actor, roadmap: _Roadmap, epic: Epic, **bound) -> dict:
-    milestones = roadmap.data["milestones"]
+    milestones = roadmap.milestones
     initial = {
         "title": epic.title,
         "description": epic.description,
@@ -290,6 +309,7 @@ def _epic_panel(actor, roadmap: _Roadmap, epic: Epic, **bound) -> dict:
     return {
         "kind": "epic",
         "epic": epic,
+        "milestones": milestones,
         "milestone_name": next((m["name"] for m in milestones if m["id"] == epic.milestone_id), ""),
         "may_edit": can_manage_roadmap(actor),
         "may_assess": can_assess_feasibility(actor),
@@ -324,7 +344,7 @@ def _milestone_panel(actor, milestone, form=None, notice=None) -> dict:
 
 
 def _goal_panel(roadmap: _Roadmap, form=None, notice=None) -> dict:
-    goal = roadmap.data["product_goal"]
+    goal = roadmap.goal
     initial = (
         {"statement": goal.statement, "target_date": goal.target_date, "status": goal.status}
         if goal
@@ -530,7 +550,7 @@ def _roadmap_post(request, actor):
         return _answer(request, actor, None, success=f"Added the milestone “{milestone.name}”.")
     if action == "epic-create":
         _require(can_manage_roadmap(actor), "only the CPO creates epics")
-        form = forms.EpicForm(request.POST, milestones=roadmap.data["milestones"])
+        form = forms.EpicForm(request.POST, milestones=roadmap.milestones)
         panel = {"kind": "new-epic", "form": form}
         if not form.is_valid():
             return _answer(request, actor, panel, status=400)
@@ -556,7 +576,7 @@ def _goal_post(request, actor, roadmap):
     panel = _goal_panel(roadmap, form=form)
     if not form.is_valid():
         return _answer(request, actor, panel, status=400)
-    goal = roadmap.data["product_goal"]
+    goal = roadmap.goal
     data = form.cleaned_data
     try:
         if goal is None:
@@ -616,7 +636,7 @@ def roadmap_epic(request, pk: int):
         "feasibility": (forms.FeasibilityForm, "feasibility_form", None),
     }[action]
     kwargs = (
-        {"milestones": roadmap.data["milestones"], "current_milestone": epic.milestone_id}
+        {"milestones": roadmap.milestones, "current_milestone": epic.milestone_id}
         if action == "edit"
         else {}
     )

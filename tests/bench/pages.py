@@ -9,6 +9,7 @@ prints p50/p95/max milliseconds and the queries each request ran, next to
 
     uv run python -m tests.bench.pages                    # 50 requests a page
     uv run python -m tests.bench.pages --requests 200
+    uv run python -m tests.bench.pages --only roadmap     # the pages whose path holds it
 
 The data set lives in its own database (see tests/bench/datasets.py), created and
 seeded when missing; the metrics pages read the snapshots the seed's metrics run
@@ -81,6 +82,7 @@ def measure(client, path: str, requests: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=50)
+    parser.add_argument("--only", default="", help="only the pages whose path holds this text")
     args = parser.parse_args()
     datasets.use("max")
 
@@ -104,6 +106,8 @@ def main() -> None:
 
     epic = Epic.objects.filter(flow_team__memberships__user=cpo).order_by("rank").first()
     for path, label in PAGES:
+        if args.only not in path:
+            continue
         path = path.format(epic=epic.pk)
         figures = measure(client, path, args.requests)
         shown = path.removeprefix(COLD)

@@ -91,11 +91,12 @@ def test_the_cpo_moves_epics_by_keyboard_and_keeps_the_focus(roadmap, person, li
 
     cpo.get_by_role("button", name="Move “Invoices” up").press("Enter")
     expect(cpo.locator("#roadmap-status")).to_contain_text("position 1 of 3 in M1")
-    # "Move to…" another milestone, by keyboard too.
+    # "Move to…" another milestone, by keyboard too: the epic's panel opens on its choices.
     cpo.get_by_label("Move “Payouts” to another milestone").press("Enter")
-    cpo.locator(f"#road-epic-{roadmap.epics['Payouts'].pk}").get_by_role("button", name="M3").press(
-        "Enter"
-    )
+    expect(cpo.locator("#move-h")).to_be_focused()
+    cpo.keyboard.press("Tab")
+    expect(cpo.locator("#panel-move").get_by_role("button", name="M2")).to_be_focused()
+    cpo.locator("#panel-move").get_by_role("button", name="M3").press("Enter")
     expect(cpo.locator("#roadmap-status")).to_have_text("Moved “Payouts” to position 1 of 1 in M3.")
     cpo.reload()
     assert lane_titles(cpo, m1) == ["Invoices", "Reminders"]
@@ -124,7 +125,7 @@ def test_a_developer_reads_the_roadmap_and_a_forged_move_writes_nothing(
     after = list(Epic.objects.order_by("rank").values_list("pk", "rank", "milestone", "version"))
     assert after == before
     # The epic opens read-only: its scores, no form.
-    dev.locator("#roadmap-lanes").get_by_role("link", name="Reminders").click()
+    dev.locator("#roadmap-lanes").get_by_role("link", name="Reminders", exact=True).click()
     expect(dev.locator("#roadmap-panel")).to_contain_text("Business value")
     expect(dev.locator("#roadmap-panel select")).to_have_count(0)
 
@@ -138,7 +139,7 @@ def test_wsjf_re_scoring_updates_the_score_and_rank_by_wsjf_applies_on_confirm(
     csm.goto(url)
     cpo.goto(url)
     payouts = roadmap.epics["Payouts"]
-    cpo.locator("#roadmap-lanes").get_by_role("link", name="Payouts").click()
+    cpo.locator("#roadmap-lanes").get_by_role("link", name="Payouts", exact=True).click()
     expect(cpo.locator("#wsjf-score")).to_have_text("3.0")
     cpo.get_by_label("Business value").focus()  # as a keyboard user arrives on it
     cpo.get_by_label("Business value").select_option("20")
