@@ -12,6 +12,9 @@ class BacklogFilterForm(forms.Form):
         required=False, choices=Story.State.choices, label="State", widget=forms.SelectMultiple
     )
     team = forms.TypedChoiceField(required=False, coerce=int, empty_value=None, label="Team")
+    # Where in the list: a page of epics, or the stories without an epic.
+    page = forms.IntegerField(required=False, min_value=1, max_value=10**6, label="Page")
+    without_epic = forms.BooleanField(required=False, label="Stories without an epic")
 
     def __init__(self, *args, teams=(), **kwargs):
         super().__init__(*args, **kwargs)

@@ -89,13 +89,28 @@ def _team_groups(teams, stories) -> list[dict]:
     ]
 
 
-def backlog_board(
-    *, actor: Actor, states=(), team_number: int | None = None, epic_id: int | None = None
-) -> dict:
-    """Epics in rank order, each with its stories grouped per Scrum Team in the team's
-    rank order, and the stories without an epic per team. Three queries whatever the
-    size: the teams, the epics, the stories (criteria counted in the same query).
+# A page of the product backlog: enough epics to refine in one sitting, few enough that the
+# page stays fast on the largest Flow Team (300 epics, 6,000 stories; quality.md).
+EPICS_PER_PAGE = 20
+# Stories without an epic are shown up to this many; the filters narrow them further.
+WITHOUT_EPIC_SHOWN = 200
 
+
+def backlog_board(
+    *,
+    actor: Actor,
+    states=(),
+    team_number: int | None = None,
+    epic_id: int | None = None,
+    page: int = 1,
+    without_epic: bool = False,
+) -> dict:
+    """One page of epics in rank order, each with its stories grouped per Scrum Team in
+    the team's rank order, and how many stories have no epic. Five queries whatever the
+    size: the teams, the epics counted, the page's epics, their stories (criteria counted
+    in the same query), the stories without an epic counted.
+
+    ``without_epic`` reads those stories instead of epics (at most WITHOUT_EPIC_SHOWN).
     ``states`` and ``team_number`` narrow the stories; every epic stays listed so that
     it can be split. ``epic_id`` reads one epic only (the split answer re-renders it)."""
     teams = list(ScrumTeam.objects.filter(flow_team=actor.flow_team).order_by("number"))
@@ -103,25 +118,44 @@ def backlog_board(
     stories = Story.objects.filter(flow_team=actor.flow_team).annotate(
         criteria_count=Count("criteria")
     )
-    if epic_id is not None:
-        epics = epics.filter(pk=epic_id)
-        stories = stories.filter(epic_id=epic_id)
     if states:
         stories = stories.filter(state__in=states)
     if team_number is not None:
         stories = stories.filter(scrum_team__number=team_number)
+    loose = stories.filter(epic__isnull=True)
     by_pk = {team.pk: team for team in teams}
-    by_epic = {}
-    for story in stories.order_by("scrum_team__number", "rank"):
-        story.scrum_team = by_pk[story.scrum_team_id]  # no per-row query for its team
-        story.ready_gaps = definition_of_ready_gaps(
-            points=story.points, criteria_count=story.criteria_count
-        )
-        by_epic.setdefault(story.epic_id, []).append(story)
-    epic_rows = []
-    for position, epic in enumerate(epics.order_by("rank"), start=1):
+
+    def read(rows) -> dict:
+        by_epic = {}
+        for story in rows:
+            story.scrum_team = by_pk[story.scrum_team_id]  # no per-row query for its team
+            story.ready_gaps = definition_of_ready_gaps(
+                points=story.points, criteria_count=story.criteria_count
+            )
+            by_epic.setdefault(story.epic_id, []).append(story)
+        return by_epic
+
+    total = epics.count()
+    pages = max(1, -(-total // EPICS_PER_PAGE))
+    page = min(max(1, page), pages)
+    board = {"teams": teams, "total": total, "page": page, "pages": pages, "epics": []}
+    if without_epic:
+        shown = read(loose.order_by("scrum_team__number", "rank")[:WITHOUT_EPIC_SHOWN])
+        board["without_epic"] = _team_groups(teams, shown.get(None, []))
+        board["without_epic_shown"] = len(shown.get(None, []))
+        board["without_epic_count"] = loose.count()
+        return board
+    first = (page - 1) * EPICS_PER_PAGE
+    if epic_id is not None:
+        page_epics, first = list(epics.filter(pk=epic_id)), 0
+    else:
+        page_epics = list(epics.order_by("rank")[first : first + EPICS_PER_PAGE])
+    by_epic = read(
+        stories.filter(epic__in=[e.pk for e in page_epics]).order_by("scrum_team__number", "rank")
+    )
+    for position, epic in enumerate(page_epics, start=first + 1):
         mine = by_epic.get(epic.pk, [])
-        epic_rows.append(
+        board["epics"].append(
             {
                 "epic": epic,
                 "position": position,
@@ -130,11 +164,9 @@ def backlog_board(
                 "points": sum(s.points or 0 for s in mine),
             }
         )
-    return {
-        "teams": teams,
-        "epics": epic_rows,
-        "without_epic": _team_groups(teams, by_epic.get(None, [])) if epic_id is None else [],
-    }
+    board["first"], board["last"] = first + 1, first + len(page_epics)
+    board["without_epic_count"] = loose.count() if epic_id is None else 0
+    return board
 
 
 def epic_of_flow_team(*, actor: Actor, epic_id: int) -> Epic | None:

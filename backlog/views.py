@@ -33,12 +33,29 @@ def _filters(request, teams):
     return form, {"states": filters.get("state") or (), "team_number": filters.get("team")}
 
 
+def _where(form) -> dict:
+    """Which page of the list the query string asks for (a bad one: the first)."""
+    data = form.cleaned_data if form.is_bound and form.is_valid() else {}
+    return {"page": data.get("page") or 1, "without_epic": bool(data.get("without_epic"))}
+
+
+def _filter_query(form) -> str:
+    """The filters alone, for the links to other pages of the list."""
+    if not form.is_bound:
+        return ""
+    kept = form.data.copy()
+    for name in ("page", "without_epic"):
+        kept.pop(name, None)
+    return kept.urlencode()
+
+
 def _page_context(request, actor, *, split_epic_id=None, split_form=None):
     teams = list(actor.flow_team.scrum_teams.order_by("number"))
     form, filters = _filters(request, teams)
     return {
         "form": form,
-        "board": selectors.backlog_board(actor=actor, **filters),
+        "board": selectors.backlog_board(actor=actor, **filters, **_where(form)),
+        "filter_query": _filter_query(form),
         "split_teams": [t for t in teams if can_edit_story(actor, t.pk)],
         "points_scale": STORY_POINTS,
         "query": form.data.urlencode() if form.is_bound else "",

@@ -114,6 +114,9 @@ FORMS = {
         ({"team": "9" * 30}, "Team"),
         ({"state": "nope"}, "State"),
         ({"state": ["ready", "x" * 300]}, "State"),
+        ({"page": "x"}, "Page"),
+        ({"page": "9" * 30}, "Page"),
+        ({"page": "0"}, "Page"),
     ],
     ("post", "/backlog/split/", frozenset({"epic", "title", "team", "criteria", "points"})): [
         ({}, "epic"),

@@ -58,8 +58,36 @@ def test_epics_in_rank_order_with_their_stories_per_team_in_team_order(flow, bac
     first = page.index('id="epic-{}"'.format(backlog["first"].pk))
     # Team 1 before Team 2; within Team 1 the stories in their rank order.
     assert first < page.index("Welcome mail") < page.index("Tour") < page.index("Sign up form")
-    without = page.index('id="without-epic"')
-    assert page.index("Fix the logo") > without
+    # Stories without an epic are counted here and listed on their own page.
+    assert "Fix the logo" not in page
+    assert "1 story →" in page[page.index('id="without-epic"') :]
+    page = _page(_client(flow, "stakeholder"), "?without_epic=on")
+    assert "Fix the logo" in page and "Self-service onboarding" not in page
+    assert "1 story without an epic" in page
+
+
+def test_epics_come_in_pages_of_twenty_and_loose_stories_up_to_two_hundred(flow, monkeypatch):
+    from backlog import selectors
+
+    _grow(flow, 45)
+    client = _client(flow, "po1")
+    page = _page(client)
+    assert page.count('class="card epic-card') == 20
+    assert "Epics 1–20 of 45" in page and "Page 1 of 3" in page and 'rel="prev"' not in page
+    page = _page(client, "?page=3")
+    assert page.count('class="card epic-card') == 5 and "Epics 41–45 of 45" in page
+    assert 'rel="next"' not in page and '<span class="rank" aria-label="rank 41">' in page
+    assert "Epics 41–45 of 45" in _page(client, "?page=99")  # past the end: the last page
+    # A bad page names the field and shows the first page.
+    page = _page(client, "?page=x")
+    assert "Page: Enter a whole number." in page and "Epics 1–20 of 45" in page
+    # The filters stay in the page links.
+    assert 'href="?team=2&amp;page=2"' in _page(client, "?team=2")
+    monkeypatch.setattr(selectors, "WITHOUT_EPIC_SHOWN", 1)
+    services.story_create(actor=flow.actor("po1"), scrum_team=flow.scrum_teams[0], title="A")
+    services.story_create(actor=flow.actor("po1"), scrum_team=flow.scrum_teams[0], title="B")
+    page = _page(client, "?without_epic=on")
+    assert "The first 1 of 2 are shown" in page and ">A<" in page and ">B<" not in page
 
 
 def test_each_story_shows_the_definition_of_ready_or_what_it_lacks(flow, backlog):
@@ -345,5 +373,7 @@ def test_the_page_takes_the_same_queries_at_10_and_300_epics(flow):
     _grow(flow, 290)
     assert Epic.objects.filter(flow_team=flow.flow_team).count() == 300
     page = client.get(URL).content.decode()
-    assert page.count('class="card epic-card') == 300
+    assert "Epics 1–20 of 300" in page
     assert (_queries(client), _queries(client, "?state=backlog&team=2")) == small
+    assert _queries(client, "?page=15") == small[0]
+    assert _queries(client, "?without_epic=on") == _queries(client, "?without_epic=on&team=1")
