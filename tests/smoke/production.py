@@ -76,9 +76,10 @@ SEEDS = [
 ]
 # Pages not (or not always) linked from the navigation that a person reaches all the same.
 EXTRA_PAGES = ["/calendar/?scope=flow", "/api/docs/", "/account/tokens/"]
-# The calendar links every event to its screen (hundreds for a Flow Team); they are one
-# view, so a few per person show it works without multiplying the run.
-EVENT_SCREENS_PER_PERSON = 3
+# The calendar links every event to its screen, the roadmap every epic and milestone, the
+# backlog its pages (hundreds for a Flow Team): links that differ only in their numbers are
+# one view, so a few of each per person show it works without multiplying the run.
+SAME_VIEW_PER_PERSON = 3
 COMPOSE_BIND = "0.0.0.0:8000"
 # What a server writes when something broke (a 500 is logged by django.request as ERROR).
 LOG_ERROR = re.compile(r"Traceback|Internal Server Error|\bERROR\b|\bCRITICAL\b")
@@ -463,13 +464,13 @@ def visit_everything(person: Browse, email: str, on_refresh) -> None:
                 following.append(link)  # the admin's lists for this person
             elif not link.startswith("/admin/") and "logout" not in link:
                 following.append(link)
-    event_screens = 0
+    views: dict[str, int] = {}
     for link in following:
         if link not in seen:
-            if re.fullmatch(r"/events/\d+/", link):
-                if event_screens == EVENT_SCREENS_PER_PERSON:
-                    continue
-                event_screens += 1
+            view = re.sub(r"\d+", "N", link)
+            if views.get(view, 0) == SAME_VIEW_PER_PERSON:
+                continue
+            views[view] = views.get(view, 0) + 1
             seen.add(link)
             person.guarded(link, person.visit, link)
     for link in downloads.values():
