@@ -2,6 +2,7 @@ from rest_framework import serializers
 
 from backlog.models import (
     STORY_POINTS,
+    WSJF_SCALE,
     AcceptanceCriterion,
     Dependency,
     Epic,
@@ -162,7 +163,25 @@ class TaskUpdateSerializer(StrictFieldsMixin, serializers.Serializer):
     read_only_names = ("id", "story", "created_at", "updated_at")
 
 
-class EpicSerializer(StrictFieldsMixin, serializers.ModelSerializer):
+def _wsjf_input(what: str):
+    """A WSJF input on its scale: the schema lists the values a client may send."""
+    return serializers.ChoiceField(
+        choices=WSJF_SCALE,
+        required=False,
+        help_text=f"{what}, on the scale " + ", ".join(map(str, WSJF_SCALE)),
+    )
+
+
+class WsjfInputsSerializer(serializers.Serializer):
+    """The four WSJF inputs, declared once for creating and for editing an epic."""
+
+    business_value = _wsjf_input("Business value")
+    time_criticality = _wsjf_input("Time criticality")
+    risk_reduction = _wsjf_input("Risk reduction / opportunity enablement")
+    job_size = _wsjf_input("Job size")
+
+
+class EpicSerializer(StrictFieldsMixin, WsjfInputsSerializer, serializers.ModelSerializer):
     milestone = ScopedPrimaryKeyRelatedField(scope=milestones_of, allow_null=True, required=False)
     wsjf = serializers.FloatField(read_only=True)
     cost_of_delay = serializers.IntegerField(read_only=True)
@@ -192,15 +211,11 @@ class EpicSerializer(StrictFieldsMixin, serializers.ModelSerializer):
         read_only_fields = ["rank", "state", "version", "created_at", "updated_at"]
 
 
-class EpicUpdateSerializer(StrictFieldsMixin, serializers.Serializer):
+class EpicUpdateSerializer(StrictFieldsMixin, WsjfInputsSerializer):
     title = serializers.CharField(max_length=200, required=False)
     description = serializers.CharField(required=False, allow_blank=True)
     acceptance_conditions = serializers.CharField(required=False, allow_blank=True)
     milestone = ScopedPrimaryKeyRelatedField(scope=milestones_of, allow_null=True, required=False)
-    business_value = serializers.IntegerField(required=False)
-    time_criticality = serializers.IntegerField(required=False)
-    risk_reduction = serializers.IntegerField(required=False)
-    job_size = serializers.IntegerField(required=False)
     feasibility = serializers.ChoiceField(choices=Epic.Feasibility.choices, required=False)
     feasibility_note = serializers.CharField(required=False, allow_blank=True)
     state = serializers.ChoiceField(choices=Epic.State.choices, required=False)
