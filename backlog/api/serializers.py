@@ -163,10 +163,14 @@ class TaskUpdateSerializer(StrictFieldsMixin, serializers.Serializer):
     read_only_names = ("id", "story", "created_at", "updated_at")
 
 
+# Named once in the schema (sem/settings.py ENUM_NAME_OVERRIDES: WsjfScaleEnum).
+WSJF_CHOICES = [(value, str(value)) for value in WSJF_SCALE]
+
+
 def _wsjf_input(what: str):
     """A WSJF input on its scale: the schema lists the values a client may send."""
     return serializers.ChoiceField(
-        choices=WSJF_SCALE,
+        choices=WSJF_CHOICES,
         required=False,
         help_text=f"{what}, on the scale " + ", ".join(map(str, WSJF_SCALE)),
     )
