@@ -65,6 +65,15 @@ class PreconditionFailed(exceptions.APIException):
         )
 
 
+class Conflict(exceptions.APIException):
+    """The request was made against a state that is gone (a proposal someone else's
+    change has overtaken): read again and decide again."""
+
+    status_code = 409
+    default_detail = "something changed since you read it; read it again"
+    default_code = "conflict"
+
+
 def _flatten(detail, prefix="") -> dict[str, list[str]]:
     """DRF's nested error detail as {"field.sub": ["reason"]}."""
     if isinstance(detail, dict):
@@ -459,6 +468,11 @@ VERSIONED_WRITE_ERRORS = {
         s428="`If-Match` missing: send the `ETag` you read.",
     ),
 }
+
+
+CONFLICT_ERRORS = _errors(
+    s409="Something changed since you read it (`detail` names what): read again, decide again."
+)
 
 
 def api_body_limit() -> int:

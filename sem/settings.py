@@ -216,6 +216,8 @@ SPECTACULAR_SETTINGS = {
         "FlowSprintStateEnum": "flow.models.FlowSprint.State",
         "EventStateEnum": "events.models.Event.State",
         "EventKindEnum": "events.models.Event.Kind",
+        "WsjfScaleEnum": "backlog.api.serializers.WSJF_CHOICES",
+        "ProductGoalStatusEnum": "backlog.models.ProductGoal.Status",
     },
 }
 

@@ -2,6 +2,7 @@ from rest_framework import serializers
 
 from backlog.models import (
     STORY_POINTS,
+    WSJF_SCALE,
     AcceptanceCriterion,
     Dependency,
     Epic,
@@ -162,7 +163,29 @@ class TaskUpdateSerializer(StrictFieldsMixin, serializers.Serializer):
     read_only_names = ("id", "story", "created_at", "updated_at")
 
 
-class EpicSerializer(StrictFieldsMixin, serializers.ModelSerializer):
+# Named once in the schema (sem/settings.py ENUM_NAME_OVERRIDES: WsjfScaleEnum).
+WSJF_CHOICES = [(value, str(value)) for value in WSJF_SCALE]
+
+
+def _wsjf_input(what: str):
+    """A WSJF input on its scale: the schema lists the values a client may send."""
+    return serializers.ChoiceField(
+        choices=WSJF_CHOICES,
+        required=False,
+        help_text=f"{what}, on the scale " + ", ".join(map(str, WSJF_SCALE)),
+    )
+
+
+class WsjfInputsSerializer(serializers.Serializer):
+    """The four WSJF inputs, declared once for creating and for editing an epic."""
+
+    business_value = _wsjf_input("Business value")
+    time_criticality = _wsjf_input("Time criticality")
+    risk_reduction = _wsjf_input("Risk reduction / opportunity enablement")
+    job_size = _wsjf_input("Job size")
+
+
+class EpicSerializer(StrictFieldsMixin, WsjfInputsSerializer, serializers.ModelSerializer):
     milestone = ScopedPrimaryKeyRelatedField(scope=milestones_of, allow_null=True, required=False)
     wsjf = serializers.FloatField(read_only=True)
     cost_of_delay = serializers.IntegerField(read_only=True)
@@ -192,15 +215,11 @@ class EpicSerializer(StrictFieldsMixin, serializers.ModelSerializer):
         read_only_fields = ["rank", "state", "version", "created_at", "updated_at"]
 
 
-class EpicUpdateSerializer(StrictFieldsMixin, serializers.Serializer):
+class EpicUpdateSerializer(StrictFieldsMixin, WsjfInputsSerializer):
     title = serializers.CharField(max_length=200, required=False)
     description = serializers.CharField(required=False, allow_blank=True)
     acceptance_conditions = serializers.CharField(required=False, allow_blank=True)
     milestone = ScopedPrimaryKeyRelatedField(scope=milestones_of, allow_null=True, required=False)
-    business_value = serializers.IntegerField(required=False)
-    time_criticality = serializers.IntegerField(required=False)
-    risk_reduction = serializers.IntegerField(required=False)
-    job_size = serializers.IntegerField(required=False)
     feasibility = serializers.ChoiceField(choices=Epic.Feasibility.choices, required=False)
     feasibility_note = serializers.CharField(required=False, allow_blank=True)
     state = serializers.ChoiceField(choices=Epic.State.choices, required=False)
@@ -259,21 +278,106 @@ class DependencyUpdateSerializer(StrictFieldsMixin, serializers.Serializer):
     )
 
 
-class ProductGoalSerializer(serializers.ModelSerializer):
+class ProductGoalSerializer(StrictFieldsMixin, serializers.ModelSerializer):
+    """A Product Goal. Created active (one active goal per Flow Team); `status` changes
+    through PATCH."""
+
     class Meta:
         model = ProductGoal
-        fields = ["id", "statement", "target_date", "status", "created_at"]
+        fields = ["id", "statement", "target_date", "status", "created_at", "updated_at"]
+        read_only_fields = ["status", "created_at", "updated_at"]
 
 
-class MilestoneSerializer(serializers.ModelSerializer):
+class ProductGoalUpdateSerializer(StrictFieldsMixin, serializers.Serializer):
+    """Fields a PATCH may send: the CPO edits the goal, or marks it achieved or abandoned."""
+
+    statement = serializers.CharField(required=False)
+    target_date = serializers.DateField(required=False, allow_null=True)
+    status = serializers.ChoiceField(choices=ProductGoal.Status.choices, required=False)
+
+    read_only_names = ("id", "created_at", "updated_at")
+
+
+class MilestoneSerializer(StrictFieldsMixin, serializers.ModelSerializer):
+    """A milestone with its progress: points and stories of its epics (cancelled epics left
+    out) done over total. Created at the end of the timeline."""
+
     span_warning = serializers.CharField(read_only=True)
+    points_done = serializers.IntegerField(read_only=True)
+    points_total = serializers.IntegerField(read_only=True)
+    stories_done = serializers.IntegerField(read_only=True)
+    stories_total = serializers.IntegerField(read_only=True)
 
     class Meta:
         model = Milestone
-        fields = ["id", "name", "objective", "start", "end", "order", "span_warning"]
+        fields = [
+            "id",
+            "name",
+            "objective",
+            "start",
+            "end",
+            "order",
+            "span_warning",
+            "closed_at",
+            "points_done",
+            "points_total",
+            "stories_done",
+            "stories_total",
+            "version",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["order", "closed_at", "version", "created_at", "updated_at"]
+
+
+class MilestoneUpdateSerializer(StrictFieldsMixin, serializers.Serializer):
+    name = serializers.CharField(max_length=120, required=False)
+    objective = serializers.CharField(required=False)
+    start = serializers.DateField(required=False)
+    end = serializers.DateField(required=False)
+
+    # The representation's other fields are named read-only, not unknown.
+    read_only_names = tuple(MilestoneSerializer.Meta.fields)
+
+
+class EpicRankSerializer(RankSerializer):
+    """Where to put the epic, and optionally into which milestone's lane (null: the
+    unscheduled lane; left out: it stays where it is)."""
+
+    milestone = ScopedPrimaryKeyRelatedField(scope=milestones_of, allow_null=True, required=False)
+
+
+class WsjfProposalItemSerializer(StrictFieldsMixin, serializers.Serializer):
+    id = serializers.IntegerField(help_text="The epic's id")
+    version = serializers.IntegerField(help_text="The epic's version when the proposal was made")
+    title = serializers.CharField(read_only=True)
+    state = serializers.CharField(read_only=True)
+    wsjf = serializers.FloatField(read_only=True)
+    current_position = serializers.IntegerField(read_only=True, help_text="1-based, today")
+
+    def to_internal_value(self, data):
+        # The proposal goes back as it was shown: what the GET added to each id and
+        # version is read and set aside, not refused.
+        if isinstance(data, dict):
+            shown = {name for name, field in self.fields.items() if field.read_only}
+            data = {k: v for k, v in data.items() if k not in shown}
+        return super().to_internal_value(data)
+
+
+class WsjfProposalSerializer(StrictFieldsMixin, serializers.Serializer):
+    """Every epic of the Flow Team in the order "rank by WSJF" proposes: open epics by WSJF,
+    highest first (ties keep their current order), then done and cancelled ones."""
+
+    proposal = WsjfProposalItemSerializer(many=True, max_length=5000)
 
 
 class RoadmapChangeSerializer(serializers.ModelSerializer):
     class Meta:
         model = RoadmapChange
         fields = ["id", "kind", "epic", "milestone", "before", "after", "at", "by"]
+
+
+class WsjfAppliedSerializer(serializers.Serializer):
+    """The epics in their new order, each with its new rank and version."""
+
+    epics = EpicSerializer(many=True, read_only=True)

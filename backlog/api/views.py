@@ -8,7 +8,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-from backlog import services
+from backlog import selectors, services
 from backlog.api import serializers as s
 from backlog.models import (
     AcceptanceCriterion,
@@ -21,13 +21,16 @@ from backlog.models import (
     Task,
 )
 from sem.api import (
+    CONFLICT_ERRORS,
     READ_ERRORS,
     VERSIONED_WRITE_ERRORS,
     WRITE_ERRORS,
+    Conflict,
     IdFilterSet,
     VersionedObjectMixin,
     expected_version,
 )
+from sem.errors import VersionConflict
 from teams.api.scope import ActorMixin
 
 
@@ -339,15 +342,15 @@ class EpicViewSet(
         return self.versioned(epic)
 
     @extend_schema(
-        summary="Move an epic in the ranked roadmap (CPO)",
-        request=s.RankSerializer,
+        summary="Move an epic in the ranked roadmap, optionally into another milestone (CPO)",
+        request=s.EpicRankSerializer,
         responses={200: s.EpicSerializer, **VERSIONED_WRITE_ERRORS},
     )
     @action(detail=True, methods=["post"])
     def rank(self, request, pk=None):
         epic = self.get_object()
         version = expected_version(request, epic.version)
-        body = s.RankSerializer(data=request.data)
+        body = s.EpicRankSerializer(data=request.data, context=self.get_serializer_context())
         body.is_valid(raise_exception=True)
         epics = self.scoped_queryset()
         epic = services.epic_rank_move(
@@ -356,8 +359,39 @@ class EpicViewSet(
             expected_version=version,
             after=_neighbour(epics, body.validated_data.get("after"), "after"),
             before=_neighbour(epics, body.validated_data.get("before"), "before"),
+            milestone=body.validated_data.get("milestone", services.UNCHANGED),
         )
         return self.versioned(epic)
+
+    @extend_schema(
+        methods=["GET"],
+        summary="The order 'rank by WSJF' proposes, beside the current one",
+        responses={200: s.WsjfProposalSerializer, **READ_ERRORS},
+    )
+    @extend_schema(
+        methods=["POST"],
+        summary="Apply the WSJF order you were shown (CPO)",
+        description=(
+            "Send back the `proposal` of the GET (each item's `id` and `version`, in its "
+            "order). Every rank is written in one statement; 409 when any epic changed "
+            "since, 400 when epics were added or removed: ask for a new proposal."
+        ),
+        request=s.WsjfProposalSerializer,
+        responses={200: s.WsjfAppliedSerializer, **WRITE_ERRORS, **CONFLICT_ERRORS},
+    )
+    @action(detail=False, methods=["get", "post"], url_path="rank-by-wsjf")
+    def rank_by_wsjf(self, request):
+        if request.method == "GET":
+            proposal = selectors.wsjf_proposal(actor=self.actor)
+            return Response(s.WsjfProposalSerializer({"proposal": proposal}).data)
+        body = s.WsjfProposalSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        pairs = [(item["id"], item["version"]) for item in body.validated_data["proposal"]]
+        try:
+            epics = services.epic_wsjf_rank_apply(actor=self.actor, proposal=pairs)
+        except VersionConflict as stale:
+            raise Conflict(str(stale)) from stale
+        return Response(s.WsjfAppliedSerializer({"epics": epics}).data)
 
 
 @extend_schema_view(
@@ -427,32 +461,146 @@ class DependencyViewSet(
     retrieve=extend_schema(
         summary="A Product Goal", responses={200: s.ProductGoalSerializer, **READ_ERRORS}
     ),
+    create=extend_schema(
+        summary="Set the Product Goal (CPO; one active goal per Flow Team)",
+        responses={201: s.ProductGoalSerializer, **WRITE_ERRORS},
+    ),
+    partial_update=extend_schema(
+        summary="Edit the Product Goal, or mark it achieved or abandoned (CPO)",
+        request=s.ProductGoalUpdateSerializer,
+        responses={200: s.ProductGoalSerializer, **WRITE_ERRORS},
+    ),
 )
-class ProductGoalViewSet(ActorMixin, viewsets.ReadOnlyModelViewSet):
+class ProductGoalViewSet(
+    ActorMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    # Not versioned (no If-Match): the goal is one short statement that only the CPO edits.
     model = ProductGoal
     serializer_class = s.ProductGoalSerializer
     filterset_fields = ["status"]
     ordering = ["-created_at"]
+    http_method_names = ["get", "post", "patch", "head", "options"]
 
     def scoped_queryset(self):
         return ProductGoal.objects.filter(flow_team=self.actor.flow_team)
 
+    def perform_create(self, serializer):
+        serializer.instance = services.product_goal_create(
+            actor=self.actor, **serializer.validated_data
+        )
+
+    def partial_update(self, request, *args, **kwargs):
+        goal = self.get_object()
+        body = s.ProductGoalUpdateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        goal = services.product_goal_update(
+            actor=self.actor, goal=goal, data=dict(body.validated_data)
+        )
+        return Response(self.get_serializer(goal).data)
+
 
 @extend_schema_view(
     list=extend_schema(
-        summary="Roadmap milestones", responses={200: s.MilestoneSerializer, **READ_ERRORS}
+        summary="Roadmap milestones in timeline order, with progress",
+        responses={200: s.MilestoneSerializer, **READ_ERRORS},
     ),
     retrieve=extend_schema(
-        summary="A milestone", responses={200: s.MilestoneSerializer, **READ_ERRORS}
+        summary="A milestone (with its ETag)",
+        responses={
+            200: s.MilestoneSerializer,
+            304: OpenApiResponse(description="Not modified (If-None-Match)"),
+            **READ_ERRORS,
+        },
+    ),
+    create=extend_schema(
+        summary="Plan a milestone at the end of the timeline (CPO)",
+        responses={201: s.MilestoneSerializer, **WRITE_ERRORS},
+    ),
+    partial_update=extend_schema(
+        summary="Edit a milestone's name, objective or dates (CPO)",
+        request=s.MilestoneUpdateSerializer,
+        responses={200: s.MilestoneSerializer, **VERSIONED_WRITE_ERRORS},
     ),
 )
-class MilestoneViewSet(ActorMixin, viewsets.ReadOnlyModelViewSet):
+class MilestoneViewSet(
+    ActorMixin,
+    VersionedObjectMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
     model = Milestone
     serializer_class = s.MilestoneSerializer
     ordering = ["order"]
+    http_method_names = ["get", "post", "patch", "head", "options"]
 
     def scoped_queryset(self):
-        return Milestone.objects.filter(flow_team=self.actor.flow_team)
+        return selectors.milestones_with_progress(actor=self.actor)
+
+    def _answer(self, milestone, *, status_code=200):
+        # Read again with its progress figures (the service answers the bare row).
+        return self.versioned(self.scoped_queryset().get(pk=milestone.pk), status_code=status_code)
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        milestone = services.milestone_create(actor=self.actor, **serializer.validated_data)
+        return self._answer(milestone, status_code=201)
+
+    def partial_update(self, request, *args, **kwargs):
+        milestone = self.get_object()
+        version = expected_version(request, milestone.version)
+        body = s.MilestoneUpdateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        milestone = services.milestone_update(
+            actor=self.actor,
+            milestone=milestone,
+            data=dict(body.validated_data),
+            expected_version=version,
+        )
+        return self._answer(milestone)
+
+    @extend_schema(
+        summary="Move a milestone on the timeline (CPO)",
+        description="Right after `after`, right before `before`, or first. Requires `If-Match`.",
+        request=s.RankSerializer,
+        responses={200: s.MilestoneSerializer, **VERSIONED_WRITE_ERRORS},
+    )
+    @action(detail=True, methods=["post"])
+    def move(self, request, pk=None):
+        milestone = self.get_object()
+        version = expected_version(request, milestone.version)
+        body = s.RankSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        timeline = Milestone.objects.filter(flow_team=self.actor.flow_team)
+        milestone = services.milestone_move(
+            actor=self.actor,
+            milestone=milestone,
+            expected_version=version,
+            after=_neighbour(timeline, body.validated_data.get("after"), "after"),
+            before=_neighbour(timeline, body.validated_data.get("before"), "before"),
+        )
+        return self._answer(milestone)
+
+    @extend_schema(
+        summary="Close a milestone (CPO): its epics stay on it, none moves in any more",
+        request=None,
+        responses={200: s.MilestoneSerializer, **VERSIONED_WRITE_ERRORS},
+    )
+    @action(detail=True, methods=["post"])
+    def close(self, request, pk=None):
+        milestone = self.get_object()
+        milestone = services.milestone_close(
+            actor=self.actor,
+            milestone=milestone,
+            expected_version=expected_version(request, milestone.version),
+        )
+        return self._answer(milestone)
 
 
 class RoadmapChangeFilter(filters.FilterSet):

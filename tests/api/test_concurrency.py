@@ -15,7 +15,7 @@ import pytest
 from django.db import connection
 
 from backlog import services
-from backlog.models import Dependency, Epic, StateChange, Story
+from backlog.models import Dependency, Epic, Milestone, RoadmapChange, StateChange, Story
 from flow import services as flow_services
 from flow.models import Risk
 from teams.services import api_token_create
@@ -115,7 +115,15 @@ def world(live_server):
     )
     dependency = services.dependency_create(actor=po1, source=stories[0], target=other)
     risk = flow_services.risk_create(actor=po1, title="Vendor late", scrum_team=team)
+    milestone = services.milestone_create(
+        actor=flow.actor("cpo"),
+        name="M1",
+        objective="o",
+        start=datetime.date(2026, 1, 5),
+        end=datetime.date(2026, 3, 9),
+    )
     return {
+        "milestone": milestone,
         "flow": flow,
         "tokens": tokens,
         "api": f"{live_server.url}/api/v1",
@@ -219,6 +227,32 @@ def test_epic_rank_moves_race_one_winner(world):
     order = list(Epic.objects.filter(flow_team=moved.flow_team).order_by("rank"))
     assert order.index(moved) == winner + 1
     assert Epic.objects.get(pk=moved.pk).version == 2
+
+
+def test_milestone_patches_race_one_winner_in_the_change_log(world):
+    milestone = world["milestone"]
+    url = f"{world['api']}/milestones/{milestone.pk}/"
+
+    def write(i):
+        return request(url, "PATCH", world["tokens"]["cpo"], {"objective": f"by {i}"}, '"1"')
+
+    winner = one_winner(race(WRITERS, write))
+    fresh = Milestone.objects.get(pk=milestone.pk)
+    assert (fresh.version, fresh.objective) == (2, f"by {winner}")
+    edits = RoadmapChange.objects.filter(milestone=milestone, kind="edited")
+    assert [e.after for e in edits] == [{"objective": f"by {winner}"}]
+
+
+def test_rank_by_wsjf_applied_at_once_lands_once(world):
+    """Writers send back the same proposal together: one applies it, the others hear
+    that the epics changed since (409) and nothing is applied twice."""
+    url, token = f"{world['api']}/epics/rank-by-wsjf/", world["tokens"]["cpo"]
+    status, _, shown = request(url, "GET", token)
+    assert status == 200
+    results = race(WRITERS, lambda i: request(url, "POST", token, shown))
+    codes = sorted(status for status, _, _ in results.values())
+    assert codes == [200] + [409] * (WRITERS - 1), codes
+    assert {e.version for e in Epic.objects.all()} == {2}
 
 
 def test_retrying_writers_all_land_in_the_history(world):

@@ -313,6 +313,6 @@ def test_schema_documents_the_conditional_headers():
             assert "428" in operation["responses"], f"{method} {path}"
         if method == "GET" and "If-None-Match" in headers:
             assert "304" in operation["responses"], f"{method} {path}"
-    versioned = {"stories", "epics", "dependencies", "risks"}
+    versioned = {"stories", "epics", "dependencies", "risks", "milestones"}
     assert {p.split("/")[3] for _, p, _ in CONDITIONAL_WRITES} == versioned
     assert {p.split("/")[3] for _, p, _ in CONDITIONAL_READS} == versioned

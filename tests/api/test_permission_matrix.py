@@ -7,7 +7,7 @@ matrix does not walk fails ``test_the_matrix_walks_every_route_of_the_router``.
 import datetime
 
 import pytest
-from django.db.models import Count, Sum
+from django.db.models import Count, Max, Sum
 
 from backlog import services
 from backlog.models import (
@@ -15,6 +15,9 @@ from backlog.models import (
     Blocker,
     Dependency,
     Epic,
+    Milestone,
+    ProductGoal,
+    RoadmapChange,
     StateChange,
     Story,
     Task,
@@ -39,8 +42,8 @@ LIST_ROUTES = sorted(list_routes() - set(NOT_ROW_LISTS))
 def populate(ns):
     """One object on every route, owned by team 1 where it has a team."""
     cpo, po1 = ns.actor("cpo"), ns.actor("po1")
-    services.product_goal_create(actor=cpo, statement=f"Goal of {ns.flow_team.name}")
-    services.milestone_create(
+    goal = services.product_goal_create(actor=cpo, statement=f"Goal of {ns.flow_team.name}")
+    milestone = services.milestone_create(
         actor=cpo,
         name="M1",
         objective="o",
@@ -95,6 +98,8 @@ def populate(ns):
         "risk": risk,
         "team_sprint": team_sprint,
         "criterion": story.criteria.get(),
+        "goal": goal,
+        "milestone": milestone,
     }
 
 
@@ -119,7 +124,7 @@ def test_lists_show_only_the_own_flow_team(api, flow, foreign, world, route, rol
 
 def _writes(ns, objs):
     s, e, t1 = objs["story"], objs["epic"], ns.scrum_teams[0].pk
-    blocked, risk = objs["blocked"], objs["risk"]
+    blocked, risk, m = objs["blocked"], objs["risk"], objs["milestone"]
     return {
         "create story": ("post", "/api/v1/stories/", {"scrum_team": t1, "title": "New"}, None),
         "edit story": ("patch", f"/api/v1/stories/{s.pk}/", {"title": "Edited"}, s),
@@ -198,6 +203,35 @@ def _writes(ns, objs):
         ),
         "remove webhook": ("delete", f"/api/v1/webhooks/{objs['webhook'].pk}/", {}, None),
         "refresh metrics": ("post", "/api/v1/metrics/refresh/", {}, None),
+        "move epic into milestone": (
+            "post",
+            f"/api/v1/epics/{e.pk}/rank/",
+            {"milestone": m.pk},
+            e,
+        ),
+        "rank epics by wsjf": (
+            "post",
+            "/api/v1/epics/rank-by-wsjf/",
+            {"proposal": [{"id": e.pk, "version": getattr(e, "version", 1)}]},
+            None,
+        ),
+        # The world has an active goal already: the CPO is told to close it first.
+        "create product goal": ("post", "/api/v1/product-goals/", {"statement": "G2"}, None),
+        "edit product goal": (
+            "patch",
+            f"/api/v1/product-goals/{objs['goal'].pk}/",
+            {"statement": "Edited"},
+            None,
+        ),
+        "create milestone": (
+            "post",
+            "/api/v1/milestones/",
+            {"name": "M2", "objective": "o", "start": "2026-03-09", "end": "2026-05-11"},
+            None,
+        ),
+        "edit milestone": ("patch", f"/api/v1/milestones/{m.pk}/", {"objective": "Edited"}, m),
+        "move milestone": ("post", f"/api/v1/milestones/{m.pk}/move/", {}, m),
+        "close milestone": ("post", f"/api/v1/milestones/{m.pk}/close/", {}, m),
     }
 
 
@@ -238,9 +272,21 @@ ALLOWED = {
     "pause webhook": {"cpo", "csm"},
     "remove webhook": {"cpo", "csm"},
     "refresh metrics": {"cpo", "csm", "architect", "po1", "sm1", "dev1", "po2", "dev2"},
+    "move epic into milestone": {"cpo"},
+    "rank epics by wsjf": {"cpo"},
+    "create product goal": {"cpo"},
+    "edit product goal": {"cpo"},
+    "create milestone": {"cpo"},
+    "edit milestone": {"cpo"},
+    "move milestone": {"cpo"},
+    "close milestone": {"cpo"},
 }
 # Bad input from someone allowed: 400 naming the field, nothing written.
-BAD_INPUT = {"rank story after itself": "after", "rank epic before itself": "before"}
+BAD_INPUT = {
+    "rank story after itself": "after",
+    "rank epic before itself": "before",
+    "create product goal": "status",
+}
 # Roles that may write the object but not this field get 400 naming the field.
 SPECIAL = {
     ("score epic", "architect"): 400,
@@ -250,14 +296,24 @@ SPECIAL = {
 }
 ACCEPTED = {"refresh metrics": 202}
 # Writes that name no object: they land in the caller's own Flow Team.
-NAME_NO_OBJECT = {"create epic", "register webhook", "refresh metrics"}
+NAME_NO_OBJECT = {
+    "create epic",
+    "register webhook",
+    "refresh metrics",
+    "create product goal",
+    "create milestone",
+    # Another Flow Team's epic ids in the proposal: tests/api/test_roadmap_api.py.
+    "rank epics by wsjf",
+}
 
 
 def fingerprint() -> dict:
     """What a write could change, in a few queries: rows and versions of every written table."""
     found = {}
-    for model in (Story, Epic, Dependency, Risk):
+    for model in (Story, Epic, Dependency, Risk, Milestone):
         found[model.__name__] = model.objects.aggregate(n=Count("pk"), v=Sum("version"))
+    found["ProductGoal"] = ProductGoal.objects.aggregate(n=Count("pk"), at=Max("updated_at"))
+    found["RoadmapChange"] = RoadmapChange.objects.count()
     for model in (
         Task,
         AcceptanceCriterion,
@@ -312,6 +368,8 @@ WORLD_IDS = {
         "team_sprint",
         "webhook",
         "other",
+        "goal",
+        "milestone",
     )
 }
 

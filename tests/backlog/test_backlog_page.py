@@ -1,13 +1,15 @@
 """The product backlog page: epics with their stories per Scrum Team, the filters, the
 Definition of Ready shown per story, and splitting an epic into stories."""
 
+import datetime
+
 import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from backlog import services
-from backlog.models import AcceptanceCriterion, Epic, StateChange, Story
+from backlog.models import AcceptanceCriterion, Epic, Milestone, StateChange, Story
 from backlog.ranking import GAP
 from tests.api.test_hostile_input import snapshot
 
@@ -336,10 +338,27 @@ def test_the_split_is_get_only_for_the_page_and_post_only_for_the_split(flow, ba
 
 
 def _grow(flow, epics: int):
-    """``epics`` epics, each with a story in every team holding a criterion."""
+    """``epics`` epics in three new milestones (the page names each epic's), each epic with
+    a story in every team holding a criterion."""
     start = Epic.objects.filter(flow_team=flow.flow_team).count()
+    milestones = Milestone.objects.bulk_create(
+        Milestone(
+            flow_team=flow.flow_team,
+            name=f"Milestone {start}-{n}",
+            objective="o",
+            start=datetime.date(2026, 1, 5),
+            end=datetime.date(2026, 3, 9),
+            order=start * 10 + n + 1,
+        )
+        for n in range(3)
+    )
     made = Epic.objects.bulk_create(
-        Epic(flow_team=flow.flow_team, title=f"Epic {n}", rank=(start + n + 1) * GAP)
+        Epic(
+            flow_team=flow.flow_team,
+            title=f"Epic {n}",
+            rank=(start + n + 1) * GAP,
+            milestone=milestones[n % 3],
+        )
         for n in range(epics)
     )
     stories = Story.objects.bulk_create(
