@@ -167,3 +167,69 @@ def test_wsjf_re_scoring_updates_the_score_and_rank_by_wsjf_applies_on_confirm(
         "Payouts", timeout=2000
     )
     assert cpo.console_errors == [] and csm.console_errors == []
+
+
+def test_the_cpo_plans_milestones_epics_and_the_goal_and_the_architect_assesses(
+    roadmap, person, live_server
+):
+    url = f"{live_server.url}/roadmap/"
+    cpo = person("cpo@example.com")
+    architect = person("architect@example.com")
+    architect.goto(url)
+    cpo.goto(url)
+
+    # The Product Goal, edited in the panel; the Architect's screen follows.
+    cpo.locator(".goal-card").get_by_role("link", name="Edit").click()
+    cpo.get_by_label("Statement").fill("Paid within a week")
+    cpo.get_by_role("button", name="Save the Product Goal").click()
+    expect(cpo.locator("#roadmap-goal")).to_contain_text("Paid within a week")
+    expect(architect.locator("#roadmap-goal")).to_contain_text("Paid within a week", timeout=2000)
+
+    # A milestone of 12 weeks: allowed, with the span warning.
+    cpo.get_by_role("link", name="New milestone").click()
+    cpo.get_by_label("Name").fill("M4: Dunning")
+    cpo.get_by_label("Objective").fill("Half of overdue invoices paid after one reminder")
+    cpo.get_by_label("Start").fill("2026-10-05")
+    cpo.get_by_label("End").fill("2026-09-01")
+    cpo.get_by_role("button", name="Add the milestone").click()
+    expect(cpo.locator("#roadmap-panel")).to_contain_text("a milestone ends after it starts")
+    expect(cpo.get_by_label("Name")).to_have_value("M4: Dunning")  # the text is kept
+    cpo.get_by_label("End").fill("2026-12-28")
+    cpo.get_by_role("button", name="Add the milestone").click()
+    expect(cpo.locator("#roadmap-status")).to_have_text("Added the milestone “M4: Dunning”.")
+    lane = architect.locator(".lane", has_text="M4: Dunning")
+    expect(lane).to_contain_text("spans 12.0 weeks", timeout=2000)
+
+    # An epic into it, with its acceptance conditions.
+    cpo.get_by_role("link", name="New epic").click()
+    cpo.get_by_label("Title").fill("Reminder letters")
+    cpo.get_by_label("Acceptance conditions").fill("Letters go out on day 3")
+    cpo.get_by_label("Milestone", exact=True).select_option(label="M4: Dunning")
+    cpo.get_by_role("button", name="Add the epic").click()
+    expect(cpo.locator("#roadmap-status")).to_contain_text("Added the epic “Reminder letters”")
+    expect(lane).to_contain_text("Reminder letters", timeout=2000)
+
+    # The Architect records a concern from the roadmap; the CPO sees it on the card.
+    lane.get_by_role("link", name="Reminder letters", exact=True).click()
+    architect.get_by_label("Concerns").check()
+    architect.get_by_role("button", name="Record feasibility").click()
+    expect(architect.locator("#roadmap-panel")).to_contain_text("say what the concern is")
+    architect.get_by_label("Note").fill("Needs the print service")
+    architect.get_by_role("button", name="Record feasibility").click()
+    expect(architect.locator("#roadmap-status")).to_contain_text("concerns")
+    card = cpo.locator(".epic-card-road", has_text="Reminder letters")
+    expect(card).to_contain_text("concerns", timeout=2000)
+
+    # The CPO closes the milestone: its epic stays on it.
+    cpo.locator(".lane", has_text="M4: Dunning").get_by_role("link", name="M4: Dunning").click()
+    cpo.once("dialog", lambda dialog: dialog.accept())
+    cpo.get_by_role("button", name="Close the milestone").click()
+    expect(cpo.locator(".lane", has_text="M4: Dunning")).to_contain_text("closed")
+    expect(architect.locator(".lane", has_text="M4: Dunning")).to_contain_text(
+        "closed", timeout=2000
+    )
+    expect(cpo.locator(".lane", has_text="M4: Dunning")).to_contain_text("Reminder letters")
+    expect(cpo.locator("#roadmap-changes")).to_contain_text("closed the milestone")
+    # The two refusals above were 400s, which the browser logs; nothing else went wrong.
+    for errors in (cpo.console_errors, architect.console_errors):
+        assert [e for e in errors if "status of 400" not in e] == []
