@@ -27,6 +27,8 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_http_methods
 
 from backlog import selectors as backlog_selectors
@@ -39,8 +41,13 @@ from events.selectors import event_for, roadmap_refinement_before
 from flow.roadmap import roadmap_for
 from sem.errors import NotFound, PermissionRefused, RuleViolation, VersionConflict
 from sem.live import (
+    live_digest,
     live_fragment,
     live_oob,
+    live_oob_element,
+    live_parts,
+    live_parts_changed,
+    live_parts_seen,
     live_poll,
     live_poll_context,
     live_token,
@@ -50,7 +57,6 @@ from teams.context_processors import current_actor, member_actor
 from teams.permissions import can_assess_feasibility, can_manage_roadmap
 
 ROADMAP_SCREEN = "roadmap"
-REGIONS = ("roadmap-goal", "roadmap-lanes", "roadmap-changes")
 # The roadmap is no meeting with an end: a viewer's token lasts a working day; an open
 # screen then stops polling and says so.
 LIVE_HOURS = 12
@@ -201,34 +207,88 @@ class _Roadmap:
         ]
 
 
-def _regions(actor, roadmap: _Roadmap, version: int, since: datetime) -> dict[str, str]:
-    key = roadmap_live_key(actor.flow_team_id)
-    variant = _variant(actor)
-    context = {"editable": variant == "edit"}
+class _Shown:
+    """What the roadmap shows every viewer at one version: the Product Goal, the lanes
+    (one part per milestone and the unscheduled one) and the changes, each part an
+    element with its id and a digest (sem.live: a change sends only the parts that
+    differ from what a viewer shows)."""
 
-    def goal():
-        return render_to_string(
-            "events/roadmap.html#goal", {"goal": roadmap.data["product_goal"], **context}
+    def __init__(self, actor, roadmap: _Roadmap, version: int, since: datetime):
+        key = roadmap_live_key(actor.flow_team_id)
+        editable = _variant(actor) == "edit"
+
+        def goal():
+            return render_to_string(
+                "events/roadmap.html#goal", {"goal": roadmap.data["product_goal"]}
+            )
+
+        def lanes():
+            data, lane = roadmap.data, "events/roadmap.html#lane"
+            count = len(data["milestones"])
+            parts = [
+                (
+                    f"lane-{m['id']}",
+                    render_to_string(
+                        lane,
+                        {"m": m, "first": n == 0, "last": n == count - 1, "editable": editable},
+                    ),
+                )
+                for n, m in enumerate(data["milestones"])
+            ]
+            context = {"m": None, "unscheduled": data["unscheduled"], "editable": editable}
+            return [*parts, ("lane-none", render_to_string(lane, context))]
+
+        def changes():
+            found = _changes(actor, since, roadmap.milestones)
+            return render_to_string(
+                "events/roadmap.html#changes",
+                {"changes": found, "since": since, "tz": actor.flow_team.timezone},
+            )
+
+        goal_html = live_fragment(key, version, "goal", goal)
+        changes_html = live_fragment(key, version, f"changes-{since.isoformat()}", changes)
+        self.lanes = live_parts(key, version, f"lanes-{_variant(actor)}", lanes)
+        self.editable = editable
+        self.parts = [
+            ("roadmap-goal", goal_html, live_digest(goal_html)),
+            *self.lanes,
+            ("roadmap-changes", changes_html, live_digest(changes_html)),
+        ]
+
+    def html(self, part_id: str) -> SafeString:
+        return mark_safe(next(html for pid, html, _ in self.parts if pid == part_id))  # noqa: S308
+
+    def lanes_html(self) -> SafeString:
+        return format_html(
+            '<div class="lanes" data-editable="{}">{}</div>',
+            "true" if self.editable else "false",
+            mark_safe("".join(html for _pid, html, _digest in self.lanes)),  # noqa: S308
         )
 
-    def lanes():
-        return render_to_string("events/roadmap.html#lanes", {"roadmap": roadmap.data, **context})
+    def all_oob(self) -> list[SafeString]:
+        """Every region, for a viewer whose screen may be in any state."""
+        return [
+            live_oob("roadmap-goal", self.html("roadmap-goal")),
+            live_oob("roadmap-lanes", self.lanes_html()),
+            live_oob("roadmap-changes", self.html("roadmap-changes")),
+        ]
 
-    def changes():
-        found = _changes(actor, since, roadmap.milestones)
-        return render_to_string(
-            "events/roadmap.html#changes",
-            {"changes": found, "since": since, "tz": actor.flow_team.timezone},
-        )
+    def changed_oob(self, seen: str) -> list[SafeString]:
+        """Only what differs from what the viewer shows (``p`` of their poll URL)."""
+        changed = live_parts_changed(self.parts, seen)
+        if changed is None:
+            return self.all_oob()
+        return [
+            live_oob(pid, html) if pid.startswith("roadmap-") else live_oob_element(html)
+            for pid, html, _digest in self.parts
+            if pid in changed
+        ]
 
-    return {
-        "roadmap-goal": live_fragment(key, version, "goal", goal),
-        "roadmap-lanes": live_fragment(key, version, f"lanes-{variant}", lanes),
-        "roadmap-changes": live_fragment(key, version, f"changes-{since.isoformat()}", changes),
-    }
+    def seen(self) -> str:
+        return live_parts_seen(self.parts)
 
 
-def _live(request, actor, version: int, since: datetime) -> dict:
+def _live(request, actor, version: int, since: datetime, shown: "_Shown") -> dict:
     key = roadmap_live_key(actor.flow_team_id)
     token = live_token(
         screen=ROADMAP_SCREEN,
@@ -243,7 +303,7 @@ def _live(request, actor, version: int, since: datetime) -> dict:
         token=token,
         versions={key: version},
         keys=[key],
-        params={"since": since.isoformat()},
+        params={"since": since.isoformat(), "p": shown.seen()},
     )
 
 
@@ -394,12 +454,12 @@ def _page_context(request, actor, panel=None) -> dict:
     roadmap = _Roadmap(actor)
     if panel is None:
         panel = _panel_for(request, actor, roadmap)
-    regions = _regions(actor, roadmap, version, since)
+    shown = _Shown(actor, roadmap, version, since)
     return {
-        "goal_html": regions["roadmap-goal"],
-        "lanes_html": regions["roadmap-lanes"],
-        "changes_html": regions["roadmap-changes"],
-        "live": _live(request, actor, version, since),
+        "goal_html": shown.html("roadmap-goal"),
+        "lanes_html": shown.lanes_html(),
+        "changes_html": shown.html("roadmap-changes"),
+        "live": _live(request, actor, version, since, shown),
         "refinement": refinement,
         "since_form": since_form,
         "since": since,
@@ -508,11 +568,11 @@ def _answer(request, actor, panel, *, status=200, announce="", success=""):
     version = live_versions([key])[key]
     refinement = _refinement(request, actor)
     _form, since, _reason = _since(request, actor, refinement)
-    regions = _regions(actor, _Roadmap(actor), version, since)
-    oob = [live_oob(region, html) for region, html in regions.items()]
+    shown = _Shown(actor, _Roadmap(actor), version, since)
+    oob = shown.all_oob()
     # The writer's poll moves to the new version too, so it does not fetch again what
     # this answer already shows (and swap the lanes away from under their focus).
-    poll = {**_live(request, actor, version, since), "oob": True}
+    poll = {**_live(request, actor, version, since, shown), "oob": True}
     oob.append(render_to_string("includes/live_poll.html", {"live": poll}))
     body = render_to_string(
         "events/roadmap.html#answer",
@@ -886,14 +946,14 @@ def roadmap_live(request, flow_team_id: int):
             raise Http404("not in this Flow Team any more")
         key = roadmap_live_key(actor.flow_team_id)
         since = _poll_since(request, actor)
-        regions = _regions(actor, _Roadmap(actor), versions[key], since)
-        oob = [live_oob(region, html) for region, html in regions.items()]
+        shown = _Shown(actor, _Roadmap(actor), versions[key], since)
+        oob = shown.changed_oob(request.GET.get("p", ""))
         next_poll = live_poll_context(
             url=request.path,
             token=request.GET.get("t", ""),
             versions=versions,
             keys=poll.keys,
-            params={"since": since.isoformat()},
+            params={"since": since.isoformat(), "p": shown.seen()},
         )
         return oob, False, next_poll
 

@@ -16,6 +16,7 @@ Read-only regions every viewer shares are rendered once per version
 replace the poll later without touching the services.
 """
 
+import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -147,6 +148,55 @@ def live_fragment(key: str, version: int, variant: str, render: Callable[[], str
         html = str(render())
         cache.set(cache_key, html, FRAGMENT_TIMEOUT_SECONDS)
     return mark_safe(html)  # noqa: S308 (rendered by our own templates, escaped there)
+
+
+# --- Regions made of parts --------------------------------------------------------
+#
+# A large region (the roadmap's lanes, a planning board's rows) is cut into parts, each an
+# element with an id. The poll URL carries what the viewer shows, part by part ("p"): on a
+# change only the parts whose HTML differs are sent, each replacing its namesake; when the
+# parts themselves differ (one added, removed or reordered) the whole region is.
+
+
+def live_digest(html: str) -> str:
+    return hashlib.blake2b(html.encode(), digest_size=5).hexdigest()
+
+
+def live_parts(
+    key: str, version: int, variant: str, render: Callable[[], list[tuple[str, str]]]
+) -> list[tuple[str, str, str]]:
+    """The parts (element id, html, digest) of a shared region, rendered once per
+    (key, version, variant) like ``live_fragment``."""
+    cache_key = f"live:{key}:{version}:{variant}:parts"
+    parts = cache.get(cache_key)
+    if parts is None:
+        parts = [(part_id, str(html), live_digest(str(html))) for part_id, html in render()]
+        cache.set(cache_key, parts, FRAGMENT_TIMEOUT_SECONDS)
+    return parts
+
+
+def live_parts_seen(parts) -> str:
+    """What the viewer shows after this answer, for the next poll's ``p``."""
+    return ".".join(f"{part_id}:{digest}" for part_id, _html, digest in parts)
+
+
+def live_parts_changed(parts, seen: str) -> list[str] | None:
+    """The ids of the parts that differ from what the viewer shows (``seen`` from the poll
+    URL); None when the parts themselves differ, or ``seen`` does not parse: then the whole
+    region goes, which also repairs a screen in any state."""
+    try:
+        shown = dict(item.split(":", 1) for item in seen.split(".")) if seen else {}
+    except ValueError:
+        return None
+    if list(shown) != [part_id for part_id, _html, _digest in parts]:
+        return None
+    return [part_id for part_id, _html, digest in parts if shown[part_id] != digest]
+
+
+def live_oob_element(html: str) -> SafeString:
+    """A part that replaces the element of the same id (its first tag gets the oob mark)."""
+    head, sep, rest = html.lstrip().partition(" ")
+    return mark_safe(f'{head} hx-swap-oob="true"{sep}{rest}')  # noqa: S308 (our own HTML)
 
 
 def live_poll_context(

@@ -547,11 +547,28 @@ def test_the_poll_answers_204_in_one_query_then_the_regions_after_a_write(roadma
     response = csm.get(url)
     html = response.content.decode()
     assert response.status_code == 200
-    assert 'id="roadmap-lanes" hx-swap-oob="innerHTML"' in html
+    # Only what changed: the two lanes the epic left and joined, and the change log.
+    m1, m3 = roadmap.m1.pk, roadmap.m3.pk
+    assert f'<section hx-swap-oob="true" class="lane" aria-labelledby="lane-{m3}-name"' in html
+    assert '<section hx-swap-oob="true" class="lane lane-unscheduled"' in html
+    assert f'id="lane-{m1}"' not in html and 'id="roadmap-goal"' not in html
     assert 'id="roadmap-changes" hx-swap-oob' in html
     assert "<input" not in html.split('id="live-poll"')[1]  # no field anyone types in
     assert "drag-handle" not in html  # the CSM's variant
     assert csm.get(poll_url(html)).status_code == 204
+    # A screen in another state (a lane added, or "p" mangled) gets every region whole.
+    services.milestone_create(
+        actor=roadmap.actor("cpo"),
+        name="M9",
+        objective="o",
+        start=dt.date(2027, 1, 4),
+        end=dt.date(2027, 3, 8),
+    )
+    html = csm.get(poll_url(html)).content.decode()
+    assert 'id="roadmap-lanes" hx-swap-oob="innerHTML"' in html and "M9" in html
+    assert 'id="roadmap-goal" hx-swap-oob' in html
+    garbled = re.sub(r"p=[^&]*", "p=x%3Ay.z", url)
+    assert 'id="roadmap-lanes" hx-swap-oob="innerHTML"' in csm.get(garbled).content.decode()
 
 
 def test_a_poll_token_of_someone_else_or_another_flow_team_is_refused(roadmap, foreign):

@@ -121,3 +121,47 @@ def test_a_fragment_renders_once_per_version_and_variant():
     live_fragment("event:5", 3, "outputs", render)
     live_fragment("event:5", 4, "state", render)
     assert len(renders) == 3
+
+
+# --- Regions made of parts ----------------------------------------------------------
+
+
+def test_parts_say_which_changed_and_anything_else_sends_the_whole_region():
+    from sem.live import live_digest, live_parts_changed, live_parts_seen
+
+    before = [("a", "<li id='a'>1</li>", live_digest("1")), ("b", "<li>2</li>", live_digest("2"))]
+    seen = live_parts_seen(before)
+    assert seen == f"a:{live_digest('1')}.b:{live_digest('2')}"
+    after = [before[0], ("b", "<li>3</li>", live_digest("3"))]
+    assert live_parts_changed(after, seen) == ["b"]
+    assert live_parts_changed(before, seen) == []
+    # Reordered, added, removed, or a "seen" that does not parse: None (send it whole).
+    assert live_parts_changed(list(reversed(before)), seen) is None
+    assert live_parts_changed([*before, ("c", "", "")], seen) is None
+    assert live_parts_changed(before[:1], seen) is None
+    for garbage in ["", "x", "a.b", "a:1.a:2", ":::"]:
+        assert live_parts_changed(before, garbage) is None
+
+
+def test_a_part_replaces_its_namesake_out_of_band():
+    from sem.live import live_oob_element
+
+    html = '\n<section class="lane" id="lane-3">x</section>'
+    assert (
+        live_oob_element(html) == '<section hx-swap-oob="true" class="lane" id="lane-3">x</section>'
+    )
+
+
+def test_parts_render_once_per_version(db):
+    from sem.live import live_parts
+
+    calls = []
+
+    def render():
+        calls.append(1)
+        return [("a", "<p id='a'>A</p>")]
+
+    first = live_parts("k:1", 3, "v", render)
+    assert live_parts("k:1", 3, "v", render) == first and len(calls) == 1
+    live_parts("k:1", 4, "v", render)
+    assert len(calls) == 2
