@@ -33,6 +33,9 @@ milestones_of = _scope(Milestone, flow_team=lambda a: a.flow_team)
 
 
 class CriterionSerializer(StrictFieldsMixin, serializers.ModelSerializer):
+    """An acceptance criterion of a story, in the story's order. Adding or checking one
+    changes the story's version (and ETag)."""
+
     story = ScopedPrimaryKeyRelatedField(scope=stories_of)
 
     class Meta:
@@ -42,6 +45,8 @@ class CriterionSerializer(StrictFieldsMixin, serializers.ModelSerializer):
 
 
 class CriterionCheckSerializer(StrictFieldsMixin, serializers.Serializer):
+    """Check or uncheck a criterion."""
+
     checked = serializers.BooleanField()
 
     read_only_names = ("id", "story", "position", "text", "checked_by", "checked_at")
@@ -141,10 +146,14 @@ class RankSerializer(StrictFieldsMixin, serializers.Serializer):
 
 
 class BlockSerializer(StrictFieldsMixin, serializers.Serializer):
+    """What blocks the story."""
+
     reason = serializers.CharField(max_length=300)
 
 
 class TaskSerializer(StrictFieldsMixin, serializers.ModelSerializer):
+    """A task of a story. Adding one changes the story's version (and ETag)."""
+
     story = ScopedPrimaryKeyRelatedField(scope=stories_of)
     assignee = ScopedPrimaryKeyRelatedField(scope=members_of, allow_null=True, required=False)
 
@@ -155,6 +164,8 @@ class TaskSerializer(StrictFieldsMixin, serializers.ModelSerializer):
 
 
 class TaskUpdateSerializer(StrictFieldsMixin, serializers.Serializer):
+    """Fields a task's PATCH may send."""
+
     title = serializers.CharField(max_length=200, required=False)
     assignee = ScopedPrimaryKeyRelatedField(scope=members_of, allow_null=True, required=False)
     done = serializers.BooleanField(required=False)
@@ -163,6 +174,9 @@ class TaskUpdateSerializer(StrictFieldsMixin, serializers.Serializer):
 
 
 class EpicSerializer(StrictFieldsMixin, serializers.ModelSerializer):
+    """An epic on the roadmap, ranked, with its WSJF score
+    (`cost_of_delay` / `job_size`)."""
+
     milestone = ScopedPrimaryKeyRelatedField(scope=milestones_of, allow_null=True, required=False)
     wsjf = serializers.FloatField(read_only=True)
     cost_of_delay = serializers.IntegerField(read_only=True)
@@ -193,6 +207,8 @@ class EpicSerializer(StrictFieldsMixin, serializers.ModelSerializer):
 
 
 class EpicUpdateSerializer(StrictFieldsMixin, serializers.Serializer):
+    """Fields an epic's PATCH may send; `state` moves it through its workflow."""
+
     title = serializers.CharField(max_length=200, required=False)
     description = serializers.CharField(required=False, allow_blank=True)
     acceptance_conditions = serializers.CharField(required=False, allow_blank=True)
@@ -209,6 +225,8 @@ class EpicUpdateSerializer(StrictFieldsMixin, serializers.Serializer):
 
 
 class DependencySerializer(StrictFieldsMixin, serializers.ModelSerializer):
+    """A dependency: `from_*` needs `to_*`; name one story or epic on each side."""
+
     from_story = ScopedPrimaryKeyRelatedField(scope=stories_of, allow_null=True, required=False)
     from_epic = ScopedPrimaryKeyRelatedField(scope=epics_of, allow_null=True, required=False)
     to_story = ScopedPrimaryKeyRelatedField(scope=stories_of, allow_null=True, required=False)
@@ -243,6 +261,8 @@ class DependencySerializer(StrictFieldsMixin, serializers.ModelSerializer):
 
 
 class DependencyUpdateSerializer(StrictFieldsMixin, serializers.Serializer):
+    """Fields a dependency's PATCH may send."""
+
     state = serializers.ChoiceField(choices=Dependency.State.choices, required=False)
     description = serializers.CharField(required=False, allow_blank=True)
 
@@ -260,12 +280,17 @@ class DependencyUpdateSerializer(StrictFieldsMixin, serializers.Serializer):
 
 
 class ProductGoalSerializer(serializers.ModelSerializer):
+    """A Product Goal of the Flow Team."""
+
     class Meta:
         model = ProductGoal
         fields = ["id", "statement", "target_date", "status", "created_at"]
 
 
 class MilestoneSerializer(serializers.ModelSerializer):
+    """A roadmap milestone; `span_warning` says when it spans an odd number of Flow
+    Sprints (empty otherwise)."""
+
     span_warning = serializers.CharField(read_only=True)
 
     class Meta:
@@ -274,6 +299,9 @@ class MilestoneSerializer(serializers.ModelSerializer):
 
 
 class RoadmapChangeSerializer(serializers.ModelSerializer):
+    """One recorded change to an epic or milestone: what it was `before` and `after`,
+    when and by whom."""
+
     class Meta:
         model = RoadmapChange
         fields = ["id", "kind", "epic", "milestone", "before", "after", "at", "by"]

@@ -8,6 +8,9 @@ from teams.api.scope import ActorMixin
 
 
 class EventSerializer(serializers.ModelSerializer):
+    """An event of a Flow Sprint: when, who facilitates, who takes part, what goes in
+    and comes out."""
+
     ends_at = serializers.DateTimeField(read_only=True)
 
     class Meta:

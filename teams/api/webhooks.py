@@ -18,6 +18,8 @@ EVENTS_HELP = (
 
 
 class WebhookEndpointSerializer(StrictFieldsMixin, serializers.ModelSerializer):
+    """Where the Flow Team's changes are POSTed, and how its deliveries went."""
+
     event_types = serializers.ListField(
         child=serializers.ChoiceField(choices=WebhookEndpoint.EventType.choices),
         min_length=1,
@@ -46,6 +48,8 @@ class WebhookEndpointSerializer(StrictFieldsMixin, serializers.ModelSerializer):
 
 
 class WebhookEndpointCreatedSerializer(WebhookEndpointSerializer):
+    """A new webhook endpoint, with its signing secret (shown only here)."""
+
     secret = serializers.CharField(
         read_only=True,
         help_text="Signing secret, shown only in this response: verify `X-SEM-Signature: "
@@ -57,6 +61,8 @@ class WebhookEndpointCreatedSerializer(WebhookEndpointSerializer):
 
 
 class WebhookEndpointUpdateSerializer(StrictFieldsMixin, serializers.Serializer):
+    """Fields a webhook endpoint's PATCH may send."""
+
     url = serializers.URLField(max_length=500, required=False)
     event_types = serializers.ListField(
         child=serializers.ChoiceField(choices=WebhookEndpoint.EventType.choices),
@@ -75,6 +81,8 @@ def _endpoints_of(actor):
 
 
 class WebhookDeliverySerializer(serializers.ModelSerializer):
+    """One change sent to an endpoint: its payload and how the attempts went."""
+
     class Meta:
         model = WebhookDelivery
         fields = [
