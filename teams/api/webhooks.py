@@ -1,19 +1,18 @@
 """Webhook endpoints of a Flow Team and their deliveries. Rules live in teams.webhooks."""
 
 from django.db.models import Count, Q
+from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.response import Response
 
-from sem.api import READ_ERRORS, WRITE_ERRORS, StrictFieldsMixin
+from sem.api import READ_ERRORS, WRITE_ERRORS, IdFilterSet, StrictFieldsMixin
 from teams import webhooks
 from teams.api.scope import ActorMixin
 from teams.models import WebhookDelivery, WebhookEndpoint
 
-EVENTS_HELP = (
-    "Families of changes to receive: `story` (created, updated, state_changed, ranked, "
-    "blocked, unblocked), `epic` (created, updated, state_changed, ranked), `dependency` "
-    "(created, updated)."
+EVENTS_HELP = "Families of changes to receive: " + ", ".join(
+    f"`{family}` ({', '.join(changes)})" for family, changes in webhooks.EVENTS.items()
 )
 
 
@@ -176,6 +175,14 @@ class WebhookEndpointViewSet(
         webhooks.webhook_endpoint_delete(actor=self.actor, endpoint=instance)
 
 
+class WebhookDeliveryFilter(IdFilterSet):
+    event = filters.ChoiceFilter(choices=[(name, name) for name in webhooks.EVENT_NAMES])
+
+    class Meta:
+        model = WebhookDelivery
+        fields = ["endpoint", "status", "event"]
+
+
 @extend_schema_view(
     list=extend_schema(
         summary="Webhook deliveries, newest first, with their outcome",
@@ -188,7 +195,7 @@ class WebhookEndpointViewSet(
 class WebhookDeliveryViewSet(ActorMixin, viewsets.ReadOnlyModelViewSet):
     model = WebhookDelivery
     serializer_class = WebhookDeliverySerializer
-    filterset_fields = ["endpoint", "status", "event"]
+    filterset_class = WebhookDeliveryFilter
     ordering_fields = ["created_at", "id"]
     ordering = ["-created_at", "-id"]
 
