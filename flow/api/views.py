@@ -269,7 +269,8 @@ class MetricsViewSet(ActorMixin, viewsets.ViewSet):
     query_parameters = (MetricsQuerySerializer,)
 
     def _report(self, request):
-        query = MetricsQuerySerializer(data=request.query_params)
+        # A plain dict: from a QueryDict, DRF would read "?start=" as "not sent".
+        query = MetricsQuerySerializer(data=request.query_params.dict())
         query.is_valid(raise_exception=True)
         params = query.validated_data
         try:
