@@ -460,8 +460,9 @@ WRITE_ERRORS = {
         s400="Invalid input (a wrong JSON type, a control character, an unknown field or "
         "query parameter, JSON nested too deeply, a malformed conditional header): `errors` "
         "names each and why; nothing was written.",
-        s403="Your role may not make this change.",
+        s403="Your role may not make this change (answered before any precondition).",
         s413="Request body too large.",
+        s415="The body is not JSON: send `Content-Type: application/json`.",
     ),
 }
 VERSIONED_WRITE_ERRORS = {

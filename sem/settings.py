@@ -225,6 +225,7 @@ SPECTACULAR_SETTINGS = {
         "FlowSprintStateEnum": "flow.models.FlowSprint.State",
         "EventStateEnum": "events.models.Event.State",
         "EventKindEnum": "events.models.Event.Kind",
+        "RoleEnum": "teams.models.Role",
         "ForecastQuestionKindEnum": "flow.api.metrics_serializers.QUESTION_KINDS",
     },
 }

@@ -302,6 +302,11 @@ class RoadmapChangeSerializer(serializers.ModelSerializer):
     """One recorded change to an epic or milestone: what it was `before` and `after`,
     when and by whom."""
 
+    before = serializers.DictField(
+        read_only=True, help_text="The fields that changed, as they were (empty on creation)."
+    )
+    after = serializers.DictField(read_only=True, help_text="The same fields as they are now.")
+
     class Meta:
         model = RoadmapChange
         fields = ["id", "kind", "epic", "milestone", "before", "after", "at", "by"]

@@ -2,7 +2,12 @@
 
 from django.db.models import Count, Q
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+)
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.response import Response
 
@@ -79,8 +84,26 @@ def _endpoints_of(actor):
     return WebhookEndpoint.objects.filter(flow_team_id=actor.flow_team_id)
 
 
+class WebhookPayloadSerializer(serializers.Serializer):
+    """The JSON body POSTed to the endpoint."""
+
+    event = serializers.ChoiceField(choices=[(name, name) for name in webhooks.EVENT_NAMES])
+    flow_team = serializers.IntegerField(help_text="Your Flow Team's id.")
+    occurred_at = serializers.DateTimeField()
+    data = serializers.DictField(
+        help_text="The changed story, epic or dependency as it is after the change."
+    )
+
+
+@extend_schema_field(WebhookPayloadSerializer)
+class PayloadField(serializers.JSONField):
+    """The stored body as it was sent, documented by WebhookPayloadSerializer."""
+
+
 class WebhookDeliverySerializer(serializers.ModelSerializer):
     """One change sent to an endpoint: its payload and how the attempts went."""
+
+    payload = PayloadField(read_only=True)
 
     class Meta:
         model = WebhookDelivery
