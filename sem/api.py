@@ -29,7 +29,7 @@ from django.http import Http404
 from django.views.decorators.csrf import csrf_exempt
 from django_filters import rest_framework as filters
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import OpenApiResponse, inline_serializer
+from drf_spectacular.utils import OpenApiResponse
 from rest_framework import exceptions, relations, serializers, status
 from rest_framework.filters import OrderingFilter
 from rest_framework.pagination import LimitOffsetPagination
@@ -180,6 +180,15 @@ class Pagination(LimitOffsetPagination):
     def get_offset(self, request):
         self._strict(request, self.offset_query_param)
         return super().get_offset(request)
+
+    def get_paginated_response_schema(self, schema):
+        page = super().get_paginated_response_schema(schema)
+        page["required"] = ["count", "next", "previous", "results"]  # always sent
+        page["description"] = (
+            "A page of results: `count` in all, links to the `next` and `previous` pages "
+            "(null at either end), and this page's `results`."
+        )
+        return page
 
 
 @csrf_exempt  # it writes nothing; a CSRF page would hide the API's 404
@@ -418,19 +427,22 @@ class VersionedObjectMixin:
 
 # --- Documented error responses for drf-spectacular -------------------------------
 
-PROBLEM_SCHEMA = inline_serializer(
-    name="Problem",
-    fields={
-        "type": serializers.URLField(),
-        "title": serializers.CharField(),
-        "status": serializers.IntegerField(),
-        "detail": serializers.CharField(),
-        "errors": serializers.DictField(
-            child=serializers.ListField(child=serializers.CharField()), required=False
-        ),
-        "current_version": serializers.IntegerField(required=False),
-    },
-)
+
+class ProblemSerializer(serializers.Serializer):
+    """An error, as RFC 9457 problem details: `errors` names each bad field or parameter
+    and why; a 412 says the object's `current_version`."""
+
+    type = serializers.URLField()
+    title = serializers.CharField()
+    status = serializers.IntegerField()
+    detail = serializers.CharField()
+    errors = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()), required=False
+    )
+    current_version = serializers.IntegerField(required=False)
+
+
+PROBLEM_SCHEMA = ProblemSerializer
 
 
 def _problem(description):
@@ -457,8 +469,9 @@ WRITE_ERRORS = {
         s400="Invalid input (a wrong JSON type, a control character, an unknown field or "
         "query parameter, JSON nested too deeply, a malformed conditional header): `errors` "
         "names each and why; nothing was written.",
-        s403="Your role may not make this change.",
+        s403="Your role may not make this change (answered before any precondition).",
         s413="Request body too large.",
+        s415="The body is not JSON: send `Content-Type: application/json`.",
     ),
 }
 VERSIONED_WRITE_ERRORS = {
@@ -578,6 +591,22 @@ class StrictOrderingFilter(OrderingFilter):
 
     def known_query_parameters(self, view) -> set[str]:
         return {self.ordering_param}
+
+    def get_schema_operation_parameters(self, view):
+        fields = sorted(self.orderable_fields(view.get_queryset(), view, None))
+        return [
+            {
+                "name": self.ordering_param,
+                "required": False,
+                "in": "query",
+                "description": "Sort by this field, descending with a leading `-`; a "
+                "comma-separated list of them sorts by each in turn. Anything else is a 400.",
+                "schema": {
+                    "type": "string",
+                    "enum": [term for f in fields for term in (f, f"-{f}")],
+                },
+            }
+        ]
 
 
 class KnownQueryParametersMixin:

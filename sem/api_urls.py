@@ -31,4 +31,5 @@ for prefix, viewset in ROUTES:
 
 from sem.api import api_not_found  # noqa: E402
 
-urlpatterns = [*router.urls, re_path(r"^.*$", api_not_found)]
+# [\s\S]: a path may hold an encoded line break, which "." would not match (an HTML 404).
+urlpatterns = [*router.urls, re_path(r"^[\s\S]*$", api_not_found)]

@@ -195,7 +195,12 @@ SPECTACULAR_SETTINGS = {
         "**No lost updates.** Single objects carry an `ETag`; send it back in `If-Match` "
         "on every write (428 without it, 412 with the current version when someone else "
         "changed the object first). `If-None-Match` answers 304. Both follow RFC 9110: "
-        "`*`, lists of tags, strong comparison for `If-Match`, weak for `If-None-Match`.\n\n"
+        "`*`, lists of tags, strong comparison for `If-Match`, weak for `If-None-Match`. "
+        "A story's criteria and tasks are part of it: adding, checking or editing one "
+        "changes the story's version and `ETag` (those writes need no `If-Match` "
+        "themselves), so read the story again before your next conditional write to it. "
+        "A caller whose role may not make a change at all gets 403 whatever the "
+        "preconditions say.\n\n"
         "**Strict input.** Values are never coerced: send each field in its own JSON type "
         '(`5`, not `"5"`; `true`, not `"yes"`). Text holds no control characters (long '
         "text may hold tabs and line breaks). Unknown body fields and unknown query "
@@ -208,6 +213,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "/static/vendor/swagger-ui",
     "SWAGGER_UI_FAVICON_HREF": "/static/vendor/swagger-ui/favicon-32x32.png",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "sem.api_schema.describe_components",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "StoryStateEnum": "backlog.models.Story.State",
         "EpicStateEnum": "backlog.models.Epic.State",
@@ -218,6 +227,8 @@ SPECTACULAR_SETTINGS = {
         "EventKindEnum": "events.models.Event.Kind",
         "WsjfScaleEnum": "backlog.api.serializers.WSJF_CHOICES",
         "ProductGoalStatusEnum": "backlog.models.ProductGoal.Status",
+        "RoleEnum": "teams.models.Role",
+        "ForecastQuestionKindEnum": "flow.api.metrics_serializers.QUESTION_KINDS",
     },
 }
 

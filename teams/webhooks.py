@@ -142,12 +142,26 @@ def webhook_endpoint_delete(*, actor: Actor, endpoint: WebhookEndpoint) -> None:
 # --- Emitting and sending --------------------------------------------------------
 
 
+# Every event a delivery carries, by family (WebhookEndpoint.EventType); the apps above
+# emit them (backlog.webhooks). The API's filter and docs list these.
+EVENTS = {
+    "story": ("created", "updated", "state_changed", "ranked", "blocked", "unblocked"),
+    "epic": ("created", "updated", "state_changed", "ranked"),
+    "dependency": ("created", "updated"),
+}
+EVENT_NAMES = tuple(
+    f"{family}.{change}" for family, changes in EVENTS.items() for change in changes
+)
+
+
 def webhook_emit(*, flow_team_id: int, event: str, payload: dict | Callable[[], dict]) -> int:
     """Record a delivery of ``event`` for every active endpoint that subscribed to its family.
 
     ``payload`` may be a callable, built only when some endpoint listens. The
     sending is enqueued on commit. Returns how many deliveries were recorded.
     """
+    if event not in EVENT_NAMES:
+        raise ValueError(f"unknown webhook event {event!r}: add it to EVENTS")
     family = event.split(".", 1)[0]
     endpoints = [
         e

@@ -34,6 +34,9 @@ milestones_of = _scope(Milestone, flow_team=lambda a: a.flow_team)
 
 
 class CriterionSerializer(StrictFieldsMixin, serializers.ModelSerializer):
+    """An acceptance criterion of a story, in the story's order. Adding or checking one
+    changes the story's version (and ETag)."""
+
     story = ScopedPrimaryKeyRelatedField(scope=stories_of)
 
     class Meta:
@@ -43,6 +46,8 @@ class CriterionSerializer(StrictFieldsMixin, serializers.ModelSerializer):
 
 
 class CriterionCheckSerializer(StrictFieldsMixin, serializers.Serializer):
+    """Check or uncheck a criterion."""
+
     checked = serializers.BooleanField()
 
     read_only_names = ("id", "story", "position", "text", "checked_by", "checked_at")
@@ -142,10 +147,14 @@ class RankSerializer(StrictFieldsMixin, serializers.Serializer):
 
 
 class BlockSerializer(StrictFieldsMixin, serializers.Serializer):
+    """What blocks the story."""
+
     reason = serializers.CharField(max_length=300)
 
 
 class TaskSerializer(StrictFieldsMixin, serializers.ModelSerializer):
+    """A task of a story. Adding one changes the story's version (and ETag)."""
+
     story = ScopedPrimaryKeyRelatedField(scope=stories_of)
     assignee = ScopedPrimaryKeyRelatedField(scope=members_of, allow_null=True, required=False)
 
@@ -156,6 +165,8 @@ class TaskSerializer(StrictFieldsMixin, serializers.ModelSerializer):
 
 
 class TaskUpdateSerializer(StrictFieldsMixin, serializers.Serializer):
+    """Fields a task's PATCH may send."""
+
     title = serializers.CharField(max_length=200, required=False)
     assignee = ScopedPrimaryKeyRelatedField(scope=members_of, allow_null=True, required=False)
     done = serializers.BooleanField(required=False)
@@ -186,6 +197,9 @@ class WsjfInputsSerializer(serializers.Serializer):
 
 
 class EpicSerializer(StrictFieldsMixin, WsjfInputsSerializer, serializers.ModelSerializer):
+    """An epic on the roadmap, ranked, with its WSJF score
+    (`cost_of_delay` / `job_size`)."""
+
     milestone = ScopedPrimaryKeyRelatedField(scope=milestones_of, allow_null=True, required=False)
     wsjf = serializers.FloatField(read_only=True)
     cost_of_delay = serializers.IntegerField(read_only=True)
@@ -216,6 +230,8 @@ class EpicSerializer(StrictFieldsMixin, WsjfInputsSerializer, serializers.ModelS
 
 
 class EpicUpdateSerializer(StrictFieldsMixin, WsjfInputsSerializer):
+    """Fields an epic's PATCH may send; `state` moves it through its workflow."""
+
     title = serializers.CharField(max_length=200, required=False)
     description = serializers.CharField(required=False, allow_blank=True)
     acceptance_conditions = serializers.CharField(required=False, allow_blank=True)
@@ -228,6 +244,8 @@ class EpicUpdateSerializer(StrictFieldsMixin, WsjfInputsSerializer):
 
 
 class DependencySerializer(StrictFieldsMixin, serializers.ModelSerializer):
+    """A dependency: `from_*` needs `to_*`; name one story or epic on each side."""
+
     from_story = ScopedPrimaryKeyRelatedField(scope=stories_of, allow_null=True, required=False)
     from_epic = ScopedPrimaryKeyRelatedField(scope=epics_of, allow_null=True, required=False)
     to_story = ScopedPrimaryKeyRelatedField(scope=stories_of, allow_null=True, required=False)
@@ -262,6 +280,8 @@ class DependencySerializer(StrictFieldsMixin, serializers.ModelSerializer):
 
 
 class DependencyUpdateSerializer(StrictFieldsMixin, serializers.Serializer):
+    """Fields a dependency's PATCH may send."""
+
     state = serializers.ChoiceField(choices=Dependency.State.choices, required=False)
     description = serializers.CharField(required=False, allow_blank=True)
 
@@ -372,6 +392,14 @@ class WsjfProposalSerializer(StrictFieldsMixin, serializers.Serializer):
 
 
 class RoadmapChangeSerializer(serializers.ModelSerializer):
+    """One recorded change to an epic or milestone: what it was `before` and `after`,
+    when and by whom."""
+
+    before = serializers.DictField(
+        read_only=True, help_text="The fields that changed, as they were (empty on creation)."
+    )
+    after = serializers.DictField(read_only=True, help_text="The same fields as they are now.")
+
     class Meta:
         model = RoadmapChange
         fields = ["id", "kind", "epic", "milestone", "before", "after", "at", "by"]

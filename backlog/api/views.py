@@ -32,6 +32,13 @@ from sem.api import (
 )
 from sem.errors import VersionConflict
 from teams.api.scope import ActorMixin
+from teams.permissions import (
+    can_assess_feasibility,
+    can_edit_story,
+    can_manage_roadmap,
+    can_work_story,
+    can_write_register,
+)
 
 
 def _neighbour(queryset, pk, field):
@@ -67,6 +74,11 @@ class StoryFilter(IdFilterSet):
             "updated_since",
         ]
 
+
+STORY_BUMP = (
+    "Changes the story's version: the story's `ETag` changes, so read the story again (a "
+    "conditional GET is cheap) before sending `If-Match` to it. Needs no `If-Match` itself."
+)
 
 PATCH_DOC = (
     "Edit a story and/or move it through its workflow by sending `state`. Requires "
@@ -117,6 +129,16 @@ class StoryViewSet(
         return Story.objects.filter(flow_team=self.actor.flow_team).prefetch_related(
             Prefetch("criteria", queryset=AcceptanceCriterion.objects.order_by("position"))
         )
+
+    def write_refusal(self, story):
+        team, actor = story.scrum_team_id, self.actor
+        if self.action == "rank":
+            allowed = can_edit_story(actor, team)
+        elif self.action in ("block", "unblock"):
+            allowed = can_work_story(actor, team)
+        else:
+            allowed = can_edit_story(actor, team) or can_work_story(actor, team)
+        return None if allowed else "only the CPO and the owning team change this story"
 
     def perform_create(self, serializer):
         data = dict(serializer.validated_data)
@@ -209,10 +231,12 @@ class StoryViewSet(
     ),
     create=extend_schema(
         summary="Add a criterion at the end of a story's list",
+        description=STORY_BUMP,
         responses={201: s.CriterionSerializer, **WRITE_ERRORS},
     ),
     partial_update=extend_schema(
         summary="Check or uncheck a criterion",
+        description=STORY_BUMP,
         request=s.CriterionCheckSerializer,
         responses={200: s.CriterionSerializer, **WRITE_ERRORS},
     ),
@@ -254,10 +278,13 @@ class CriterionViewSet(
     list=extend_schema(summary="Tasks", responses={200: s.TaskSerializer, **READ_ERRORS}),
     retrieve=extend_schema(summary="A task", responses={200: s.TaskSerializer, **READ_ERRORS}),
     create=extend_schema(
-        summary="Add a task to a story", responses={201: s.TaskSerializer, **WRITE_ERRORS}
+        summary="Add a task to a story",
+        description=STORY_BUMP,
+        responses={201: s.TaskSerializer, **WRITE_ERRORS},
     ),
     partial_update=extend_schema(
         summary="Edit or finish a task",
+        description=STORY_BUMP,
         request=s.TaskUpdateSerializer,
         responses={200: s.TaskSerializer, **WRITE_ERRORS},
     ),
@@ -322,6 +349,12 @@ class EpicViewSet(
 
     def scoped_queryset(self):
         return Epic.objects.filter(flow_team=self.actor.flow_team)
+
+    def write_refusal(self, epic):
+        allowed = can_manage_roadmap(self.actor) or (
+            self.action == "partial_update" and can_assess_feasibility(self.actor)
+        )
+        return None if allowed else "only the CPO (and the Architect, for feasibility) edit epics"
 
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
@@ -428,6 +461,13 @@ class DependencyViewSet(
 
     def scoped_queryset(self):
         return Dependency.objects.filter(flow_team=self.actor.flow_team)
+
+    def write_refusal(self, dependency):
+        source = dependency.source
+        team = source.scrum_team_id if isinstance(source, Story) else None
+        if can_write_register(self.actor, team):
+            return None
+        return "only the CPO, CSM, Architect, or the source team's PO and SM edit this dependency"
 
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)

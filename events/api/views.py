@@ -5,10 +5,19 @@ from events.models import Event
 from events.selectors import events_visible
 from sem.api import READ_ERRORS
 from teams.api.scope import ActorMixin
+from teams.models import Role
 
 
 class EventSerializer(serializers.ModelSerializer):
+    """An event of a Flow Sprint: when, who facilitates, who takes part, what goes in
+    and comes out."""
+
     ends_at = serializers.DateTimeField(read_only=True)
+    participant_roles = serializers.ListField(
+        child=serializers.ChoiceField(choices=Role.choices),
+        read_only=True,
+        help_text="The roles that take part.",
+    )
 
     class Meta:
         model = Event

@@ -2,7 +2,6 @@ from drf_spectacular.utils import (
     OpenApiParameter,
     extend_schema,
     extend_schema_view,
-    inline_serializer,
 )
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
@@ -10,6 +9,7 @@ from rest_framework.response import Response
 
 from backlog.models import Dependency, Story
 from flow import selectors, services
+from flow.api.metrics_serializers import MetricsReportSerializer, MetricsTableSerializer
 from flow.metrics import CONVENTIONS, report
 from flow.models import FlowSprint, Risk, SprintCommitment, TeamSprint
 from sem.api import (
@@ -25,6 +25,7 @@ from sem.api_fields import ScopedPrimaryKeyRelatedField
 from sem.errors import NotFound
 from teams.api.scope import ActorMixin
 from teams.models import ScrumTeam, User
+from teams.permissions import can_write_register
 
 
 def _in_flow_team(model, path="flow_team"):
@@ -34,6 +35,8 @@ def _in_flow_team(model, path="flow_team"):
 
 
 class FlowSprintSerializer(serializers.ModelSerializer):
+    """A Flow Sprint: the Flow Team's synchronized sprint."""
+
     length_days = serializers.IntegerField(read_only=True)
 
     class Meta:
@@ -42,12 +45,16 @@ class FlowSprintSerializer(serializers.ModelSerializer):
 
 
 class CommitmentSerializer(serializers.ModelSerializer):
+    """A story a Scrum Team committed to in a Team Sprint, and how it ended."""
+
     class Meta:
         model = SprintCommitment
         fields = ["id", "story", "points_at_planning", "planned", "outcome", "committed_at"]
 
 
 class TeamSprintSerializer(serializers.ModelSerializer):
+    """One Scrum Team's part of a Flow Sprint: its goal, capacity and commitments."""
+
     commitments = CommitmentSerializer(many=True, read_only=True)
 
     class Meta:
@@ -64,10 +71,14 @@ class TeamSprintSerializer(serializers.ModelSerializer):
 
 
 class ClaimSerializer(StrictFieldsMixin, serializers.Serializer):
+    """The story to commit to."""
+
     story = ScopedPrimaryKeyRelatedField(scope=_in_flow_team(Story))
 
 
 class RiskSerializer(StrictFieldsMixin, serializers.ModelSerializer):
+    """A risk of the register, ROAMed: resolved, owned, accepted or mitigated."""
+
     owner = ScopedPrimaryKeyRelatedField(
         scope=_in_flow_team(User, "memberships__flow_team"), allow_null=True, required=False
     )
@@ -98,6 +109,8 @@ class RiskSerializer(StrictFieldsMixin, serializers.ModelSerializer):
 
 
 class RiskUpdateSerializer(RiskSerializer):
+    """Fields a risk's PATCH may send."""
+
     title = serializers.CharField(max_length=200, required=False)
 
     class Meta(RiskSerializer.Meta):
@@ -196,6 +209,11 @@ class RiskViewSet(
     def scoped_queryset(self):
         return Risk.objects.filter(flow_team=self.actor.flow_team)
 
+    def write_refusal(self, risk):
+        if can_write_register(self.actor, risk.scrum_team_id):
+            return None
+        return "only the CPO, CSM, Architect, or the team's PO and SM edit it"
+
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -234,45 +252,13 @@ class MetricsQuerySerializer(serializers.Serializer):
         return data
 
 
-class MetricsReportSerializer(serializers.Serializer):
-    """The shape of a report; every figure follows metrics.md (see `conventions`)."""
-
-    as_of = serializers.DateField(help_text="Figures count up to the end of this day.")
-    timezone = serializers.CharField(help_text="The Flow Team's timezone: days are its days.")
-    team = serializers.IntegerField(allow_null=True, help_text="Scrum Team number, or null.")
-    computed_at = serializers.DateTimeField()
-    range = serializers.JSONField(
-        help_text="start and end of the range, its days of history (0: the range holds none "
-        "of it, and every series is empty), and first_day of the history."
-    )
-    cycle_time = serializers.JSONField(
-        help_text="items (finished stories) and percentiles / lead_time_percentiles in days."
-    )
-    throughput = serializers.JSONField(help_text="dates, daily and weekly counts, total.")
-    wip = serializers.JSONField(help_text="dates and daily work in progress.")
-    cumulative_flow = serializers.JSONField(help_text="dates and daily counts per state.")
-    aging = serializers.JSONField(help_text="started, unfinished stories with age in days.")
-    flow_efficiency = serializers.JSONField(help_text="ratio of active to elapsed hours.")
-    distribution = serializers.JSONField(help_text="finished stories per kind, per Flow Sprint.")
-    sprints = serializers.JSONField(
-        help_text="velocity and predictability per Flow Sprint; `predictable`: inside the band."
-    )
-    predictability_band = serializers.JSONField(help_text="healthy predictability: low, high.")
-    forecast = serializers.JSONField(help_text="Monte Carlo: window, how_many, questions.")
-    answers = serializers.JSONField(help_text="answers to `items` and `by`, when asked.")
-    conventions = serializers.JSONField(help_text="How each figure is counted.")
-
-
-class MetricsTableSerializer(serializers.Serializer):
-    chart = serializers.ChoiceField(choices=report.CHARTS)
-    team = serializers.IntegerField(allow_null=True)
-    as_of = serializers.DateField()
-    range = serializers.JSONField()
-    columns = serializers.ListField(child=serializers.CharField())
-    rows = serializers.ListField(child=serializers.ListField(child=serializers.JSONField()))
-
-
 METRICS_PARAMETERS = [MetricsQuerySerializer]
+
+
+class MetricsRefreshSerializer(serializers.Serializer):
+    """The metrics job was asked to run; read the report again in a moment."""
+
+    detail = serializers.CharField()
 
 
 class MetricsViewSet(ActorMixin, viewsets.ViewSet):
@@ -283,7 +269,8 @@ class MetricsViewSet(ActorMixin, viewsets.ViewSet):
     query_parameters = (MetricsQuerySerializer,)
 
     def _report(self, request):
-        query = MetricsQuerySerializer(data=request.query_params)
+        # A plain dict: from a QueryDict, DRF would read "?start=" as "not sent".
+        query = MetricsQuerySerializer(data=request.query_params.dict())
         query.is_valid(raise_exception=True)
         params = query.validated_data
         try:
@@ -301,6 +288,7 @@ class MetricsViewSet(ActorMixin, viewsets.ViewSet):
         return found, params
 
     @extend_schema(
+        operation_id="v1_metrics_report",
         summary="Flow metrics of the Flow Team or one Scrum Team over a date range",
         description="Cycle and lead time with percentiles (the 85th is the SLE), throughput, "
         "WIP, cumulative flow, aging work in progress, flow efficiency, flow distribution, "
@@ -315,6 +303,7 @@ class MetricsViewSet(ActorMixin, viewsets.ViewSet):
         return Response(found | {"answers": answers, "conventions": dict(CONVENTIONS)})
 
     @extend_schema(
+        operation_id="v1_metrics_chart",
         summary="The numbers behind one chart, as columns and rows (as the page's CSV)",
         parameters=[
             OpenApiParameter("chart", str, OpenApiParameter.PATH, enum=[*report.CHARTS]),
@@ -340,7 +329,7 @@ class MetricsViewSet(ActorMixin, viewsets.ViewSet):
         summary="Ask the metrics job to compute today's figures now",
         request=None,
         responses={
-            202: inline_serializer("MetricsRefresh", {"detail": serializers.CharField()}),
+            202: MetricsRefreshSerializer,
             **WRITE_ERRORS,
         },
     )

@@ -1,7 +1,9 @@
 from django.http import Http404
+from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
 
 from sem.api import KnownQueryParametersMixin
+from sem.errors import PermissionRefused
 from teams.selectors import actor_for
 
 
@@ -30,6 +32,20 @@ class ActorMixin(KnownQueryParametersMixin):
         if self.detail:
             return queryset
         return super().filter_queryset(queryset)
+
+    def check_object_permissions(self, request, obj):
+        # get_object() asks this before a view reads If-Match: a caller who may not make
+        # the change at all hears 403, not 428 or 412 (a precondition would be moot).
+        super().check_object_permissions(request, obj)
+        if request.method not in SAFE_METHODS:
+            refusal = self.write_refusal(obj)
+            if refusal:
+                raise PermissionRefused(refusal)
+
+    def write_refusal(self, obj) -> str | None:
+        """Why the actor may not make this write to ``obj`` whatever it sends, or None.
+        Views whose writes are conditional name it; the service checks in full."""
+        return None
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation has no caller

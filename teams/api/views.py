@@ -6,11 +6,20 @@ from rest_framework import serializers, viewsets
 
 from sem.api import READ_ERRORS, IdFilterSet
 from teams.api.scope import ActorMixin
-from teams.models import FlowTeam, Membership, RoleAssignment, ScrumTeam
+from teams.models import FlowTeam, Membership, Role, RoleAssignment, ScrumTeam
 
 
 class FlowTeamSerializer(serializers.ModelSerializer):
-    working_weekdays = serializers.ListField(child=serializers.IntegerField(), read_only=True)
+    """Your Flow Team and its cadence: Flow Sprints of `sprint_length_weeks` weeks from
+    `cadence_anchor`, days counted in `timezone`."""
+
+    working_weekdays = serializers.ListField(
+        child=serializers.IntegerField(min_value=0, max_value=6),
+        read_only=True,
+        help_text="Days worked, 0 = Monday … 6 = Sunday.",
+    )
+    # A plain string: an enum of some 600 zone names helps no client.
+    timezone = serializers.CharField(read_only=True, help_text="IANA time zone name.")
 
     class Meta:
         model = FlowTeam
@@ -26,18 +35,24 @@ class FlowTeamSerializer(serializers.ModelSerializer):
 
 
 class ScrumTeamSerializer(serializers.ModelSerializer):
+    """A Scrum Team of your Flow Team."""
+
     class Meta:
         model = ScrumTeam
         fields = ["id", "flow_team", "number", "name"]
 
 
 class RoleSerializer(serializers.ModelSerializer):
+    """A role a member holds: in the Flow Team (`scrum_team` null) or in a Scrum Team."""
+
     class Meta:
         model = RoleAssignment
         fields = ["role", "scrum_team"]
 
 
 class MemberSerializer(serializers.ModelSerializer):
+    """A person of your Flow Team, their seat and their roles."""
+
     email = serializers.EmailField(source="user.email")
     full_name = serializers.CharField(source="user.full_name")
     user_id = serializers.IntegerField(source="user.pk")
@@ -83,7 +98,7 @@ class ScrumTeamViewSet(ActorMixin, viewsets.ReadOnlyModelViewSet):
 
 
 class MemberFilter(IdFilterSet):
-    role = filters.CharFilter(field_name="roles__role")
+    role = filters.ChoiceFilter(field_name="roles__role", choices=Role.choices)
     scrum_team = filters.NumberFilter(field_name="roles__scrum_team")
 
     class Meta:

@@ -1,23 +1,29 @@
 """Webhook endpoints of a Flow Team and their deliveries. Rules live in teams.webhooks."""
 
 from django.db.models import Count, Q
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import (
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+)
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.response import Response
 
-from sem.api import READ_ERRORS, WRITE_ERRORS, StrictFieldsMixin
+from sem.api import READ_ERRORS, WRITE_ERRORS, IdFilterSet, StrictFieldsMixin
 from teams import webhooks
 from teams.api.scope import ActorMixin
 from teams.models import WebhookDelivery, WebhookEndpoint
 
-EVENTS_HELP = (
-    "Families of changes to receive: `story` (created, updated, state_changed, ranked, "
-    "blocked, unblocked), `epic` (created, updated, state_changed, ranked), `dependency` "
-    "(created, updated)."
+EVENTS_HELP = "Families of changes to receive: " + ", ".join(
+    f"`{family}` ({', '.join(changes)})" for family, changes in webhooks.EVENTS.items()
 )
 
 
 class WebhookEndpointSerializer(StrictFieldsMixin, serializers.ModelSerializer):
+    """Where the Flow Team's changes are POSTed, and how its deliveries went."""
+
     event_types = serializers.ListField(
         child=serializers.ChoiceField(choices=WebhookEndpoint.EventType.choices),
         min_length=1,
@@ -46,6 +52,8 @@ class WebhookEndpointSerializer(StrictFieldsMixin, serializers.ModelSerializer):
 
 
 class WebhookEndpointCreatedSerializer(WebhookEndpointSerializer):
+    """A new webhook endpoint, with its signing secret (shown only here)."""
+
     secret = serializers.CharField(
         read_only=True,
         help_text="Signing secret, shown only in this response: verify `X-SEM-Signature: "
@@ -57,6 +65,8 @@ class WebhookEndpointCreatedSerializer(WebhookEndpointSerializer):
 
 
 class WebhookEndpointUpdateSerializer(StrictFieldsMixin, serializers.Serializer):
+    """Fields a webhook endpoint's PATCH may send."""
+
     url = serializers.URLField(max_length=500, required=False)
     event_types = serializers.ListField(
         child=serializers.ChoiceField(choices=WebhookEndpoint.EventType.choices),
@@ -74,7 +84,27 @@ def _endpoints_of(actor):
     return WebhookEndpoint.objects.filter(flow_team_id=actor.flow_team_id)
 
 
+class WebhookPayloadSerializer(serializers.Serializer):
+    """The JSON body POSTed to the endpoint."""
+
+    event = serializers.ChoiceField(choices=[(name, name) for name in webhooks.EVENT_NAMES])
+    flow_team = serializers.IntegerField(help_text="Your Flow Team's id.")
+    occurred_at = serializers.DateTimeField()
+    data = serializers.DictField(
+        help_text="The changed story, epic or dependency as it is after the change."
+    )
+
+
+@extend_schema_field(WebhookPayloadSerializer)
+class PayloadField(serializers.JSONField):
+    """The stored body as it was sent, documented by WebhookPayloadSerializer."""
+
+
 class WebhookDeliverySerializer(serializers.ModelSerializer):
+    """One change sent to an endpoint: its payload and how the attempts went."""
+
+    payload = PayloadField(read_only=True)
+
     class Meta:
         model = WebhookDelivery
         fields = [
@@ -168,6 +198,14 @@ class WebhookEndpointViewSet(
         webhooks.webhook_endpoint_delete(actor=self.actor, endpoint=instance)
 
 
+class WebhookDeliveryFilter(IdFilterSet):
+    event = filters.ChoiceFilter(choices=[(name, name) for name in webhooks.EVENT_NAMES])
+
+    class Meta:
+        model = WebhookDelivery
+        fields = ["endpoint", "status", "event"]
+
+
 @extend_schema_view(
     list=extend_schema(
         summary="Webhook deliveries, newest first, with their outcome",
@@ -180,7 +218,7 @@ class WebhookEndpointViewSet(
 class WebhookDeliveryViewSet(ActorMixin, viewsets.ReadOnlyModelViewSet):
     model = WebhookDelivery
     serializer_class = WebhookDeliverySerializer
-    filterset_fields = ["endpoint", "status", "event"]
+    filterset_class = WebhookDeliveryFilter
     ordering_fields = ["created_at", "id"]
     ordering = ["-created_at", "-id"]
 

@@ -47,6 +47,10 @@ def test_unknown_api_url_answers_in_the_api_error_shape(api):
     assert response.json()["title"] == "Not found"
     # Even a write to an unknown URL: a 404 body, not Django's CSRF page.
     assert api("dev1").post("/api/v1/stories/x/rank/", {}, format="json").status_code == 404
+    # A line break in the path (%0A) too: not Django's HTML page.
+    broken = api("dev1").get("/api/v1/metrics/a%0Ab/")
+    assert broken.status_code == 404
+    assert broken["Content-Type"] == "application/problem+json"
 
 
 def test_wrong_types_and_bad_dates_name_each_field(api, flow, story):

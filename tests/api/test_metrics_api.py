@@ -169,3 +169,11 @@ def test_refresh_is_refused_to_stakeholders_and_runs_the_job_after_commit(
         MetricSnapshot.objects.filter(flow_team=metrics_history.flow_team, as_of=AS_OF).count() == 4
     )
     assert api("dev1").get("/api/v1/metrics/").json()["throughput"]["total"] == 2
+
+
+@pytest.mark.parametrize("name", ["scrum_team", "start", "end", "items", "by"])
+def test_an_empty_parameter_is_refused_naming_it(api, metrics_history, name):
+    for url in ("/api/v1/metrics/", "/api/v1/metrics/aging/"):
+        refused = api("dev1").get(url, {name: ""})
+        assert refused.status_code == 400, (url, name)
+        assert name in refused.json()["errors"]

@@ -85,7 +85,14 @@ def populate(ns):
         actor=cpo, url=f"https://hooks.example.com/{ns.flow_team.slug}", event_types=["story"]
     )
     WebhookDelivery.objects.create(
-        endpoint=webhook, event="story.updated", payload={"data": {"id": story.pk}}
+        endpoint=webhook,
+        event="story.updated",
+        payload={  # as teams.webhooks.webhook_emit writes it
+            "event": "story.updated",
+            "flow_team": ns.flow_team.pk,
+            "occurred_at": "2026-03-02T09:00:00+00:00",
+            "data": {"id": story.pk},
+        },
     )
     return {
         "webhook": webhook,
