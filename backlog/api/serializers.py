@@ -351,6 +351,8 @@ class MilestoneSerializer(StrictFieldsMixin, serializers.ModelSerializer):
 
 
 class MilestoneUpdateSerializer(StrictFieldsMixin, serializers.Serializer):
+    """Fields a milestone's PATCH may send; the end stays after the start."""
+
     name = serializers.CharField(max_length=120, required=False)
     objective = serializers.CharField(required=False)
     start = serializers.DateField(required=False)
@@ -368,6 +370,8 @@ class EpicRankSerializer(RankSerializer):
 
 
 class WsjfProposalItemSerializer(StrictFieldsMixin, serializers.Serializer):
+    """One epic of the proposal: send it back as it was shown to apply the order."""
+
     id = serializers.IntegerField(help_text="The epic's id")
     version = serializers.IntegerField(help_text="The epic's version when the proposal was made")
     title = serializers.CharField(read_only=True)

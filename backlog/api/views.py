@@ -582,6 +582,9 @@ class MilestoneViewSet(
     def scoped_queryset(self):
         return selectors.milestones_with_progress(actor=self.actor)
 
+    def write_refusal(self, milestone):
+        return None if can_manage_roadmap(self.actor) else "only the CPO plans milestones"
+
     def _answer(self, milestone, *, status_code=200):
         # Read again with its progress figures (the service answers the bare row).
         return self.versioned(self.scoped_queryset().get(pk=milestone.pk), status_code=status_code)
