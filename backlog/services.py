@@ -8,12 +8,13 @@ bump its ``version``; passing ``expected_version`` makes the write conditional
 (the API's If-Match).
 """
 
+import copy
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from django.db import transaction
-from django.db.models import Case, F, Max, Value, When
+from django.db.models import Case, Count, F, Max, Q, Value, When
 from django.utils import timezone
 
 from backlog import webhooks
@@ -32,7 +33,7 @@ from backlog.models import (
     Task,
 )
 from backlog.ranking import GAP, rank_at_end, rank_for_move, rebalance
-from sem.errors import PermissionRefused, RuleViolation, VersionConflict
+from sem.errors import NotFound, PermissionRefused, RuleViolation, VersionConflict
 from sem.live import live_bump
 from teams.models import FlowTeam, Membership, ScrumTeam
 from teams.permissions import (
@@ -747,18 +748,29 @@ def _story_edit(actor: Actor, story: Story, data: dict) -> None:
         setattr(story, field, value)
 
 
-def _definition_of_ready(story: Story) -> None:
+def _criteria_counts(story: Story) -> tuple[int, int]:
+    """(criteria, unchecked criteria) of a story: counted in the criteria the caller read
+    with it (the API reads them for its answer anyway), else in one aggregate query."""
+    read = getattr(story, "_prefetched_objects_cache", {}).get("criteria")
+    if read is not None:
+        return len(read), sum(not c.checked for c in read)
+    counts = story.criteria.aggregate(
+        total=Count("pk"), unchecked=Count("pk", filter=Q(checked=False))
+    )
+    return counts["total"], counts["unchecked"]
+
+
+def _definition_of_ready(story: Story, criteria: int) -> None:
     if story.points is None:
         raise RuleViolation("ready needs an estimate (story points)", field="points")
-    if not story.criteria.exists():
+    if not criteria:
         raise RuleViolation("ready needs at least one acceptance criterion", field="criteria")
 
 
-def _definition_of_done(story: Story) -> None:
-    open_criteria = story.criteria.filter(checked=False).count()
-    if open_criteria:
+def _definition_of_done(story: Story, unchecked: int) -> None:
+    if unchecked:
         raise RuleViolation(
-            f"done needs every acceptance criterion checked ({open_criteria} unchecked)",
+            f"done needs every acceptance criterion checked ({unchecked} unchecked)",
             field="criteria",
         )
     if story.blocked:
@@ -768,7 +780,7 @@ def _definition_of_done(story: Story) -> None:
 
 
 def _story_move(actor: Actor, story: Story, to_state: str) -> str:
-    """Check and apply a move to a locked, already edited story; returns the old state.
+    """Check and apply a move to a current, already edited story; returns the old state.
 
     Forward moves may skip states; every state past the backlog needs the Definition of
     Ready, done needs the Definition of Done. Any backward move (reopen) is allowed."""
@@ -780,12 +792,43 @@ def _story_move(actor: Actor, story: Story, to_state: str) -> str:
     if to_state == story.state:
         raise RuleViolation(f"the story is already {S(to_state).label.lower()}", field="state")
     forward = STORY_ORDER.index(to_state) > STORY_ORDER.index(story.state)
-    if forward and to_state != S.BACKLOG:
-        _definition_of_ready(story)
-    if to_state == S.DONE:
-        _definition_of_done(story)
+    if (forward and to_state != S.BACKLOG) or to_state == S.DONE:
+        criteria, unchecked = _criteria_counts(story)
+        if forward and to_state != S.BACKLOG:
+            _definition_of_ready(story, criteria)
+        if to_state == S.DONE:
+            _definition_of_done(story, unchecked)
     from_state, story.state = story.state, to_state
     return from_state
+
+
+def _story_to_change(story: Story, expected_version: int | None) -> Story:
+    """The story a change is checked against. A story the caller read at the version it
+    expects is taken as read (a copy): the write lands only on that version, so nothing
+    can change under the checks unnoticed. Otherwise (no expected version, or an object
+    read earlier) the current row, locked, with its version checked."""
+    if expected_version is not None and story.version == expected_version:
+        return copy.copy(story)
+    story = _locked_story(story)
+    _check_version(story, expected_version)
+    return story
+
+
+def _save_versioned(story: Story, fields: Iterable[str]) -> None:
+    """Write the fields and bump the version in one UPDATE that lands only on the version
+    the change was checked against (no lock, no second read); when another write came
+    first it matches no row and the change is refused with the current version."""
+    values = {f: getattr(story, f) for f in fields}
+    story.updated_at = values["updated_at"] = timezone.now()
+    written = Story.objects.filter(pk=story.pk, version=story.version).update(
+        version=story.version + 1, **values
+    )
+    if not written:
+        current = Story.objects.filter(pk=story.pk).values_list("version", flat=True).first()
+        if current is None:
+            raise NotFound("the story is gone")
+        raise VersionConflict(current)
+    story.version += 1
 
 
 @transaction.atomic
@@ -800,10 +843,13 @@ def story_change(
     """Edit a story's fields and/or move it along its workflow, as one change: one lock,
     one version check, one version bump, one StateChange for a move. The move is checked
     against the edited story, so an estimate and ready can arrive in one request. With
-    nothing to change it only checks the version."""
+    nothing to change it only checks the version.
+
+    A move to a state runs four queries when the caller read the story and its criteria
+    at ``expected_version`` (the API): the UPDATE conditional on that version, the history
+    row, and the transaction's BEGIN and COMMIT."""
     data = dict(data or {})
-    story = _locked_story(story)
-    _check_version(story, expected_version)
+    story = _story_to_change(story, expected_version)
     if not data and to_state is None:
         return story
     if data:
@@ -813,7 +859,7 @@ def story_change(
         raise RuleViolation(
             "a story past the backlog keeps its estimate (Definition of Ready)", field="points"
         )
-    _save_bumped(story, [*data, "state"] if from_state is not None else data)
+    _save_versioned(story, [*data, "state"] if from_state is not None else data)
     if data:
         webhooks.changed(story, "updated")
     if from_state is not None:
