@@ -1,3 +1,4 @@
+from django.utils import timezone
 from rest_framework import serializers
 
 from backlog.models import (
@@ -47,8 +48,54 @@ class CriterionCheckSerializer(StrictFieldsMixin, serializers.Serializer):
     read_only_names = ("id", "story", "position", "text", "checked_by", "checked_at")
 
 
+def _datetime(value):
+    """A date-time as DRF writes it: ISO 8601 in the current time zone, UTC as ``Z``."""
+    if value is None:
+        return None
+    text = timezone.localtime(value).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def _criterion(c: AcceptanceCriterion) -> dict:
+    return {
+        "id": c.pk,
+        "story": c.story_id,
+        "position": c.position,
+        "text": c.text,
+        "checked": c.checked,
+        "checked_by": c.checked_by_id,
+        "checked_at": _datetime(c.checked_at),
+    }
+
+
 class StorySerializer(StrictFieldsMixin, serializers.ModelSerializer):
     """A story. On create, `acceptance_criteria` takes the criteria texts in order."""
+
+    def to_representation(self, instance):
+        """Written out: the same JSON as the fields below would give (a test compares them
+        on every kind of story) in a few microseconds instead of about a millisecond, for
+        the PATCH's answer and for each row of a list."""
+        story = instance
+        return {
+            "id": story.pk,
+            "scrum_team": story.scrum_team_id,
+            "epic": story.epic_id,
+            "title": story.title,
+            "as_a": story.as_a,
+            "i_want": story.i_want,
+            "so_that": story.so_that,
+            "kind": story.kind,
+            "points": story.points,
+            "rank": story.rank,
+            "assignee": story.assignee_id,
+            "state": story.state,
+            "blocked": story.blocked,
+            "blocked_reason": story.blocked_reason,
+            "version": story.version,
+            "criteria": [_criterion(c) for c in story.criteria.all()],
+            "created_at": _datetime(story.created_at),
+            "updated_at": _datetime(story.updated_at),
+        }
 
     scrum_team = ScopedPrimaryKeyRelatedField(scope=scrum_teams_of)
     epic = ScopedPrimaryKeyRelatedField(scope=epics_of, allow_null=True, required=False)
