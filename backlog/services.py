@@ -13,8 +13,9 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Case, Count, F, Max, Q, Value, When
+from django.db.models.sql import UpdateQuery
 from django.utils import timezone
 
 from backlog import webhooks
@@ -814,21 +815,54 @@ def _story_to_change(story: Story, expected_version: int | None) -> Story:
     return story
 
 
-def _save_versioned(story: Story, fields: Iterable[str]) -> None:
+def _save_versioned(story: Story, fields: Iterable[str], move: tuple[str, Actor] | None) -> None:
     """Write the fields and bump the version in one UPDATE that lands only on the version
     the change was checked against (no lock, no second read); when another write came
-    first it matches no row and the change is refused with the current version."""
+    first it matches no row and the change is refused with the current version.
+
+    ``move`` (the state moved from, by whom) adds the history row: on PostgreSQL in the
+    same statement (the INSERT reads the UPDATE's row, so it exists only if the UPDATE
+    landed), elsewhere as a second statement."""
     values = {f: getattr(story, f) for f in fields}
     story.updated_at = values["updated_at"] = timezone.now()
-    written = Story.objects.filter(pk=story.pk, version=story.version).update(
-        version=story.version + 1, **values
-    )
+    values["version"] = story.version + 1
+    conditional = Story.objects.filter(pk=story.pk, version=story.version)
+    if move is not None and connection.vendor == "postgresql":
+        written = _update_and_record(conditional, values, story, move)
+    else:
+        written = conditional.update(**values)
+        if written and move is not None:
+            _record(
+                item=story,
+                from_state=move[0],
+                to_state=story.state,
+                by=move[1].user,
+                at=story.updated_at,
+            )
     if not written:
         current = Story.objects.filter(pk=story.pk).values_list("version", flat=True).first()
         if current is None:
             raise NotFound("the story is gone")
         raise VersionConflict(current)
     story.version += 1
+
+
+def _update_and_record(stories, values: dict, story: Story, move: tuple[str, Actor]) -> int:
+    """``stories.update(**values)`` and the story's history row as one PostgreSQL statement
+    (one round trip): ``WITH changed AS (UPDATE … RETURNING …) INSERT … SELECT … FROM
+    changed``. Returns how many stories changed (0 or 1)."""
+    update = stories.query.chain(UpdateQuery)
+    update.add_update_values(values)
+    update_sql, update_params = update.get_compiler(stories.db).as_sql()
+    history = StateChange._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH changed AS ({update_sql} RETURNING id, flow_team_id) "
+            f'INSERT INTO "{history}" (flow_team_id, story_id, from_state, to_state, at, by_id) '
+            "SELECT flow_team_id, id, %s, %s, %s, %s FROM changed",
+            [*update_params, move[0], story.state, story.updated_at, move[1].user.pk],
+        )
+        return cursor.rowcount
 
 
 @transaction.atomic
@@ -859,11 +893,13 @@ def story_change(
         raise RuleViolation(
             "a story past the backlog keeps its estimate (Definition of Ready)", field="points"
         )
-    _save_versioned(story, [*data, "state"] if from_state is not None else data)
+    moved = from_state is not None
+    _save_versioned(
+        story, [*data, "state"] if moved else data, (from_state, actor) if moved else None
+    )
     if data:
         webhooks.changed(story, "updated")
-    if from_state is not None:
-        _record(item=story, from_state=from_state, to_state=to_state, by=actor.user)
+    if moved:
         webhooks.changed(story, "state_changed")
     return story
 

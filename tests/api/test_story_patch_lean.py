@@ -44,24 +44,33 @@ def kinds(queries):
     return [q.split()[0] for q in queries]
 
 
-def test_a_patch_with_a_state_change_runs_four_queries(api, story):
+def write_statements():
+    """The writes of a move: on PostgreSQL the UPDATE and the history row's INSERT are one
+    statement (WITH changed AS (UPDATE …) INSERT …), elsewhere two."""
+    return ["WITH"] if connection.vendor == "postgresql" else ["UPDATE", "INSERT"]
+
+
+def test_a_patch_with_a_state_change_runs_three_queries_on_postgresql(api, story):
     # the token and its person; the story with its criteria; the UPDATE on the version
-    # read; the history row
+    # read with the history row (SQLite: 4, the history row apart)
     queries = counted(api("dev1"), story, {"state": "ready"})
-    assert kinds(queries) == ["SELECT", "SELECT", "UPDATE", "INSERT"], queries
+    assert kinds(queries) == ["SELECT", "SELECT", *write_statements()], queries
     assert "backlog_acceptancecriterion" in queries[1]
     assert '"version" = ' in queries[2].split("WHERE")[1]  # conditional on the version read
     assert StateChange.objects.filter(story=story, to_state="ready").count() == 1
 
 
-def test_an_edit_runs_three_queries_and_an_edit_with_a_move_four(api, story):
+def test_an_edit_runs_three_queries_and_an_edit_with_a_move_as_many_as_a_move(api, story):
     client = api("po1")
     assert kinds(counted(client, story, {"title": "Export all invoices"})) == [
         "SELECT",
         "SELECT",
         "UPDATE",
     ]
-    assert len(counted(client, story, {"title": "Export invoices", "state": "ready"})) == 4
+    both = counted(client, story, {"title": "Export invoices", "state": "ready"})
+    assert kinds(both) == ["SELECT", "SELECT", *write_statements()]
+    assert Story.objects.get(pk=story.pk).title == "Export invoices"
+    assert StateChange.objects.filter(story=story, to_state="ready").count() == 1
 
 
 def test_a_refused_or_stale_patch_writes_nothing(api, story):
