@@ -73,6 +73,27 @@ def test_an_edit_runs_three_queries_and_an_edit_with_a_move_as_many_as_a_move(ap
     assert StateChange.objects.filter(story=story, to_state="ready").count() == 1
 
 
+def test_one_statement_opens_no_transaction_unless_a_webhook_listens(api, flow, story, settings):
+    """One statement is atomic by itself; with a listening webhook the deliveries are
+    written in the change's transaction (here a savepoint in the test's transaction)."""
+    settings.WEBHOOK_SEND_IN_BACKGROUND = False
+    client = api("dev1")
+
+    def savepoints(body, etag):
+        with CaptureQueriesContext(connection) as ctx:
+            assert patch(client, story, body, etag).status_code == 200
+        return sum(q["sql"].startswith("SAVEPOINT") for q in ctx.captured_queries)
+
+    client.get(f"{URL}{story.pk}/")
+    assert savepoints({"assignee": flow.dev1.pk}, '"1"') == 0
+    assert savepoints({"state": "ready"}, '"2"') == (connection.vendor != "postgresql")
+    WebhookEndpointFactory(flow_team=flow.flow_team, event_types=["epic"])
+    assert savepoints({"assignee": None}, '"3"') == 0  # an epic webhook: not listening
+    WebhookEndpointFactory(flow_team=flow.flow_team, event_types=["story"])
+    assert savepoints({"state": "in_progress"}, '"4"') == 1
+    assert WebhookDelivery.objects.filter(event="story.state_changed").count() == 1
+
+
 def test_a_refused_or_stale_patch_writes_nothing(api, story):
     client = api("dev1")
     with CaptureQueriesContext(connection) as ctx:
@@ -211,4 +232,3 @@ def test_subscriptions_are_cached_and_every_change_drops_them(api, flow, story, 
     assert WebhookDelivery.objects.filter(endpoint=endpoint).count() == 2
     webhooks.webhook_endpoint_delete(actor=flow.actor("cpo"), endpoint=endpoint)
     assert webhooks.webhook_subscriptions(flow_team_id=flow.flow_team.pk) == []
-    _ = WebhookEndpointFactory  # tests that write endpoints directly go through the factory
