@@ -888,19 +888,24 @@ def story_change(
     atomic by itself, so no transaction is opened for it (BEGIN and COMMIT would be two
     more round trips) unless a webhook of the Flow Team listens to stories: their
     deliveries are written in the same transaction as the change."""
-    one_statement = (
-        _read_at(story, expected_version)
-        and (to_state is None or connection.vendor == "postgresql")
-        and not webhooks.listening(story)
+    listening = webhooks.listening(story)
+    change = (actor, dict(data or {}), to_state, expected_version, listening)
+    one_statement = _read_at(story, expected_version) and (
+        to_state is None or connection.vendor == "postgresql"
     )
-    if one_statement:
-        return _story_change(actor, story, dict(data or {}), to_state, expected_version)
+    if one_statement and not listening:
+        return _story_change(story, *change)
     with transaction.atomic():
-        return _story_change(actor, story, dict(data or {}), to_state, expected_version)
+        return _story_change(story, *change)
 
 
 def _story_change(
-    actor: Actor, story: Story, data: dict, to_state: str | None, expected_version: int | None
+    story: Story,
+    actor: Actor,
+    data: dict,
+    to_state: str | None,
+    expected_version: int | None,
+    listening: bool,
 ) -> Story:
     story = _story_to_change(story, expected_version)
     if not data and to_state is None:
@@ -916,9 +921,9 @@ def _story_change(
     _save_versioned(
         story, [*data, "state"] if moved else data, (from_state, actor) if moved else None
     )
-    if data:
+    if listening and data:
         webhooks.changed(story, "updated")
-    if moved:
+    if listening and moved:
         webhooks.changed(story, "state_changed")
     return story
 
