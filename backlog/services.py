@@ -1,9 +1,10 @@
 """Every write to the Flow Backlog.
 
-Each service runs in one transaction, checks the actor's rights with
+Each service runs in one transaction (or, for a story change that is one
+statement, in that statement), checks the actor's rights with
 ``teams.permissions``, checks the rule it owns and raises ``RuleViolation``
 naming the field, so nothing is written on a refusal. Every state change writes
-exactly one ``StateChange`` in the same transaction. Writes to a story or epic
+exactly one ``StateChange`` in the same transaction or statement. Writes to a story or epic
 bump its ``version``; passing ``expected_version`` makes the write conditional
 (the API's If-Match).
 """
