@@ -1,9 +1,16 @@
 from datetime import datetime
 from fractions import Fraction
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, F, Q, QuerySet, Sum
 
-from backlog.models import Epic, Milestone, ProductGoal, RoadmapChange, Story
+from backlog.models import (
+    AcceptanceCriterion,
+    Epic,
+    Milestone,
+    ProductGoal,
+    RoadmapChange,
+    Story,
+)
 from teams.models import ScrumTeam
 from teams.permissions import Actor
 
@@ -227,3 +234,34 @@ def epic_lane_end(*, epic: Epic, milestone: Milestone | None) -> tuple[Epic | No
 def milestones_of_flow_team(*, actor: Actor) -> list[Milestone]:
     """The Flow Team's milestones in roadmap order."""
     return list(Milestone.objects.filter(flow_team=actor.flow_team).order_by("order"))
+
+
+CRITERION_COLUMNS = ("id", "position", "text", "checked", "checked_by_id", "checked_at")
+
+
+def story_with_criteria(*, actor: Actor, story_id) -> Story | None:
+    """A story of the actor's Flow Team with its criteria in order, in one query: the story
+    LEFT JOINed to its criteria, one row per criterion. ``story.criteria.all()`` answers
+    from them as from a prefetch. None when there is no such story in the Flow Team."""
+    rows = list(
+        Story.objects.filter(flow_team=actor.flow_team, pk=story_id)
+        .annotate(**{f"criterion_{c}": F(f"criteria__{c}") for c in CRITERION_COLUMNS})
+        .order_by("criteria__position")
+    )
+    if not rows:
+        return None
+    story = rows[0]
+    criteria = [
+        AcceptanceCriterion(
+            story=story, **{c: getattr(row, f"criterion_{c}") for c in CRITERION_COLUMNS}
+        )
+        for row in rows
+        if row.criterion_id is not None
+    ]
+    for criterion in criteria:
+        criterion._state.adding, criterion._state.db = False, story._state.db
+    # The shape prefetch_related leaves: the related manager answers from it.
+    prefetched = story.criteria.all()
+    prefetched._result_cache, prefetched._prefetch_done = criteria, True
+    story._prefetched_objects_cache = {"criteria": prefetched}
+    return story

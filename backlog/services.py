@@ -1,19 +1,22 @@
 """Every write to the Flow Backlog.
 
-Each service runs in one transaction, checks the actor's rights with
+Each service runs in one transaction (or, for a story change that is one
+statement, in that statement), checks the actor's rights with
 ``teams.permissions``, checks the rule it owns and raises ``RuleViolation``
 naming the field, so nothing is written on a refusal. Every state change writes
-exactly one ``StateChange`` in the same transaction. Writes to a story or epic
+exactly one ``StateChange`` in the same transaction or statement. Writes to a story or epic
 bump its ``version``; passing ``expected_version`` makes the write conditional
 (the API's If-Match).
 """
 
+import copy
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from django.db import transaction
-from django.db.models import Case, F, Max, Value, When
+from django.db import connection, transaction
+from django.db.models import Case, Count, F, Max, Q, Value, When
+from django.db.models.sql import UpdateQuery
 from django.utils import timezone
 
 from backlog import webhooks
@@ -32,7 +35,7 @@ from backlog.models import (
     Task,
 )
 from backlog.ranking import GAP, rank_at_end, rank_for_move, rebalance
-from sem.errors import PermissionRefused, RuleViolation, VersionConflict
+from sem.errors import NotFound, PermissionRefused, RuleViolation, VersionConflict
 from sem.live import live_bump
 from teams.models import FlowTeam, Membership, ScrumTeam
 from teams.permissions import (
@@ -747,18 +750,29 @@ def _story_edit(actor: Actor, story: Story, data: dict) -> None:
         setattr(story, field, value)
 
 
-def _definition_of_ready(story: Story) -> None:
+def _criteria_counts(story: Story) -> tuple[int, int]:
+    """(criteria, unchecked criteria) of a story: counted in the criteria the caller read
+    with it (the API reads them for its answer anyway), else in one aggregate query."""
+    read = getattr(story, "_prefetched_objects_cache", {}).get("criteria")
+    if read is not None:
+        return len(read), sum(not c.checked for c in read)
+    counts = story.criteria.aggregate(
+        total=Count("pk"), unchecked=Count("pk", filter=Q(checked=False))
+    )
+    return counts["total"], counts["unchecked"]
+
+
+def _definition_of_ready(story: Story, criteria: int) -> None:
     if story.points is None:
         raise RuleViolation("ready needs an estimate (story points)", field="points")
-    if not story.criteria.exists():
+    if not criteria:
         raise RuleViolation("ready needs at least one acceptance criterion", field="criteria")
 
 
-def _definition_of_done(story: Story) -> None:
-    open_criteria = story.criteria.filter(checked=False).count()
-    if open_criteria:
+def _definition_of_done(story: Story, unchecked: int) -> None:
+    if unchecked:
         raise RuleViolation(
-            f"done needs every acceptance criterion checked ({open_criteria} unchecked)",
+            f"done needs every acceptance criterion checked ({unchecked} unchecked)",
             field="criteria",
         )
     if story.blocked:
@@ -768,7 +782,7 @@ def _definition_of_done(story: Story) -> None:
 
 
 def _story_move(actor: Actor, story: Story, to_state: str) -> str:
-    """Check and apply a move to a locked, already edited story; returns the old state.
+    """Check and apply a move to a current, already edited story; returns the old state.
 
     Forward moves may skip states; every state past the backlog needs the Definition of
     Ready, done needs the Definition of Done. Any backward move (reopen) is allowed."""
@@ -780,15 +794,82 @@ def _story_move(actor: Actor, story: Story, to_state: str) -> str:
     if to_state == story.state:
         raise RuleViolation(f"the story is already {S(to_state).label.lower()}", field="state")
     forward = STORY_ORDER.index(to_state) > STORY_ORDER.index(story.state)
-    if forward and to_state != S.BACKLOG:
-        _definition_of_ready(story)
-    if to_state == S.DONE:
-        _definition_of_done(story)
+    if (forward and to_state != S.BACKLOG) or to_state == S.DONE:
+        criteria, unchecked = _criteria_counts(story)
+        if forward and to_state != S.BACKLOG:
+            _definition_of_ready(story, criteria)
+        if to_state == S.DONE:
+            _definition_of_done(story, unchecked)
     from_state, story.state = story.state, to_state
     return from_state
 
 
-@transaction.atomic
+def _read_at(story: Story, expected_version: int | None) -> bool:
+    return expected_version is not None and story.version == expected_version
+
+
+def _story_to_change(story: Story, expected_version: int | None) -> Story:
+    """The story a change is checked against. A story the caller read at the version it
+    expects is taken as read (a copy): the write lands only on that version, so nothing
+    can change under the checks unnoticed. Otherwise (no expected version, or an object
+    read earlier) the current row, locked, with its version checked."""
+    if _read_at(story, expected_version):
+        return copy.copy(story)
+    story = _locked_story(story)
+    _check_version(story, expected_version)
+    return story
+
+
+def _save_versioned(story: Story, fields: Iterable[str], move: tuple[str, Actor] | None) -> None:
+    """Write the fields and bump the version in one UPDATE that lands only on the version
+    the change was checked against (no lock, no second read); when another write came
+    first it matches no row and the change is refused with the current version.
+
+    ``move`` (the state moved from, by whom) adds the history row: on PostgreSQL in the
+    same statement (the INSERT reads the UPDATE's row, so it exists only if the UPDATE
+    landed), elsewhere as a second statement."""
+    values = {f: getattr(story, f) for f in fields}
+    story.updated_at = values["updated_at"] = timezone.now()
+    values["version"] = story.version + 1
+    conditional = Story.objects.filter(pk=story.pk, version=story.version)
+    if move is not None and connection.vendor == "postgresql":
+        written = _update_and_record(conditional, values, story, move)
+    else:
+        written = conditional.update(**values)
+        if written and move is not None:
+            _record(
+                item=story,
+                from_state=move[0],
+                to_state=story.state,
+                by=move[1].user,
+                at=story.updated_at,
+            )
+    if not written:
+        current = Story.objects.filter(pk=story.pk).values_list("version", flat=True).first()
+        if current is None:
+            raise NotFound("the story is gone")
+        raise VersionConflict(current)
+    story.version += 1
+
+
+def _update_and_record(stories, values: dict, story: Story, move: tuple[str, Actor]) -> int:
+    """``stories.update(**values)`` and the story's history row as one PostgreSQL statement
+    (one round trip): ``WITH changed AS (UPDATE … RETURNING …) INSERT … SELECT … FROM
+    changed``. Returns how many stories changed (0 or 1)."""
+    update = stories.query.chain(UpdateQuery)
+    update.add_update_values(values)
+    update_sql, update_params = update.get_compiler(stories.db).as_sql()
+    history = StateChange._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH changed AS ({update_sql} RETURNING id, flow_team_id) "
+            f'INSERT INTO "{history}" (flow_team_id, story_id, from_state, to_state, at, by_id) '
+            "SELECT flow_team_id, id, %s, %s, %s, %s FROM changed",
+            [*update_params, move[0], story.state, story.updated_at, move[1].user.pk],
+        )
+        return cursor.rowcount
+
+
 def story_change(
     *,
     actor: Actor,
@@ -797,13 +878,37 @@ def story_change(
     to_state: str | None = None,
     expected_version: int | None = None,
 ) -> Story:
-    """Edit a story's fields and/or move it along its workflow, as one change: one lock,
-    one version check, one version bump, one StateChange for a move. The move is checked
-    against the edited story, so an estimate and ready can arrive in one request. With
-    nothing to change it only checks the version."""
-    data = dict(data or {})
-    story = _locked_story(story)
-    _check_version(story, expected_version)
+    """Edit a story's fields and/or move it along its workflow, as one change: one version
+    check, one version bump, one StateChange for a move. The move is checked against the
+    edited story, so an estimate and ready can arrive in one request. With nothing to
+    change it only checks the version.
+
+    When the caller read the story (and its criteria) at ``expected_version``, as the API
+    does, the change is one statement on PostgreSQL (an edit: one anywhere): the UPDATE
+    conditional on that version, with the history row of a move. A single statement is
+    atomic by itself, so no transaction is opened for it (BEGIN and COMMIT would be two
+    more round trips) unless a webhook of the Flow Team listens to stories: their
+    deliveries are written in the same transaction as the change."""
+    listening = webhooks.listening(story)
+    change = (actor, dict(data or {}), to_state, expected_version, listening)
+    one_statement = _read_at(story, expected_version) and (
+        to_state is None or connection.vendor == "postgresql"
+    )
+    if one_statement and not listening:
+        return _story_change(story, *change)
+    with transaction.atomic():
+        return _story_change(story, *change)
+
+
+def _story_change(
+    story: Story,
+    actor: Actor,
+    data: dict,
+    to_state: str | None,
+    expected_version: int | None,
+    listening: bool,
+) -> Story:
+    story = _story_to_change(story, expected_version)
     if not data and to_state is None:
         return story
     if data:
@@ -813,11 +918,13 @@ def story_change(
         raise RuleViolation(
             "a story past the backlog keeps its estimate (Definition of Ready)", field="points"
         )
-    _save_bumped(story, [*data, "state"] if from_state is not None else data)
-    if data:
+    moved = from_state is not None
+    _save_versioned(
+        story, [*data, "state"] if moved else data, (from_state, actor) if moved else None
+    )
+    if listening and data:
         webhooks.changed(story, "updated")
-    if from_state is not None:
-        _record(item=story, from_state=from_state, to_state=to_state, by=actor.user)
+    if listening and moved:
         webhooks.changed(story, "state_changed")
     return story
 

@@ -5,7 +5,7 @@ field names; it is built only when some endpoint listens.
 """
 
 from backlog.models import Dependency, Epic, Story
-from teams.webhooks import webhook_emit
+from teams.webhooks import webhook_emit, webhook_subscriptions
 
 
 def _story(story: Story) -> dict:
@@ -68,3 +68,10 @@ def changed(obj, change: str, *, reread: bool = False) -> None:
         return payload(type(obj).objects.get(pk=obj.pk) if reread else obj)
 
     webhook_emit(flow_team_id=obj.flow_team_id, event=f"{family}.{change}", payload=build)
+
+
+def listening(obj) -> bool:
+    """Whether an active webhook of the object's Flow Team subscribed to its family
+    (cached: ``teams.webhooks.webhook_subscriptions``)."""
+    family, _ = PAYLOADS[type(obj)]
+    return any(family in types for _, types in webhook_subscriptions(flow_team_id=obj.flow_team_id))

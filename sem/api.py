@@ -347,6 +347,13 @@ class StrictFieldsMixin:
         return super().to_internal_value(data)
 
 
+def whole_number_or_404(text: str) -> int:
+    """An id from a URL: anything but a whole number the database can hold is no object."""
+    if not WHOLE_NUMBER.fullmatch(text) or int(text) > BIGGEST_NUMBER:
+        raise Http404
+    return int(text)
+
+
 def etag_for(version: int) -> str:
     return f'"{version}"'
 

@@ -26,6 +26,8 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         token = api_token_authenticate(secret=parts[1])
         if token is None:
             raise exceptions.AuthenticationFailed("unknown or revoked token")
+        # The Actor came with the token (same query): views take it from the request.
+        request._sem_actor = token.actor
         return token.user, token
 
     def authenticate_header(self, request):

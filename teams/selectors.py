@@ -1,8 +1,8 @@
 from collections import defaultdict
 
-from django.db.models import Count, Prefetch, QuerySet
+from django.db.models import Count, F, Prefetch, QuerySet
 
-from teams.models import FlowTeam, Membership, RoleAssignment, ScrumTeam, User
+from teams.models import ApiToken, FlowTeam, Membership, RoleAssignment, ScrumTeam, User
 from teams.permissions import Actor
 
 
@@ -41,6 +41,56 @@ def actor_for(*, user: User, flow_team: FlowTeam | int | None = None) -> Actor |
         flow_roles=frozenset(flow_roles),
         team_roles={k: frozenset(v) for k, v in team_roles.items()},
     )
+
+
+def token_actor(*, token_hash: str) -> tuple[ApiToken, Actor] | None:
+    """The live token with this hash and its person as seen in their first Flow Team, read in
+    one query, or None (unknown or revoked token, deactivated person, member of no Flow Team).
+
+    One row per role the person holds there (or one row with no role): the token, the
+    person, the membership and its Flow Team come with each. Nothing is cached, so a
+    revocation, a deactivation or a role change holds from the next request on.
+    """
+    rows = list(
+        Membership.objects.filter(
+            user__api_tokens__token_hash=token_hash,
+            user__api_tokens__revoked_at__isnull=True,
+            user__is_active=True,
+        )
+        .select_related("user", "flow_team")
+        .annotate(
+            token_id=F("user__api_tokens__id"),
+            token_last_used_at=F("user__api_tokens__last_used_at"),
+            role_name=F("roles__role"),
+            role_scrum_team_id=F("roles__scrum_team_id"),
+        )
+        .order_by("flow_team__name", "pk")
+    )
+    if not rows:
+        return None
+    first = rows[0]
+    flow_roles = set()
+    team_roles = defaultdict(set)
+    for row in rows:
+        if row.pk != first.pk or row.role_name is None:
+            continue  # another Flow Team's membership, or no role at all
+        if row.role_scrum_team_id is None:
+            flow_roles.add(row.role_name)
+        else:
+            team_roles[row.role_scrum_team_id].add(row.role_name)
+    token = ApiToken(
+        pk=first.token_id,
+        user=first.user,
+        token_hash=token_hash,
+        last_used_at=first.token_last_used_at,
+    )
+    actor = Actor(
+        user=first.user,
+        flow_team=first.flow_team,
+        flow_roles=frozenset(flow_roles),
+        team_roles={k: frozenset(v) for k, v in team_roles.items()},
+    )
+    return token, actor
 
 
 def scrum_team_list(*, actor: Actor) -> QuerySet[ScrumTeam]:

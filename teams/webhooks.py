@@ -32,6 +32,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connections, transaction
 from django.utils import timezone
@@ -43,6 +44,9 @@ from teams.permissions import Actor, can_manage_webhooks
 logger = logging.getLogger(__name__)
 EVENT_TYPES = WebhookEndpoint.EventType.values
 MAX_ENDPOINTS = 20
+# How long a Flow Team's subscriptions stay cached at most: every change through the
+# services below drops them at once; this bounds a reader that raced with a change.
+SUBSCRIPTIONS_TTL = 300
 
 
 def _setting(name: str, default):
@@ -103,6 +107,7 @@ def webhook_endpoint_create(
     event_types = _check_event_types(event_types)
     if WebhookEndpoint.objects.filter(flow_team_id=actor.flow_team_id).count() >= MAX_ENDPOINTS:
         raise RuleViolation(f"a Flow Team has at most {MAX_ENDPOINTS} webhooks", field="url")
+    webhook_subscriptions_changed(actor.flow_team_id)
     return WebhookEndpoint.objects.create(
         flow_team_id=actor.flow_team_id,
         url=url,
@@ -129,6 +134,7 @@ def webhook_endpoint_update(
     for field, value in data.items():
         setattr(endpoint, field, value)
     endpoint.save(update_fields=list(data))
+    webhook_subscriptions_changed(endpoint.flow_team_id)
     return endpoint
 
 
@@ -137,6 +143,7 @@ def webhook_endpoint_delete(*, actor: Actor, endpoint: WebhookEndpoint) -> None:
     if not can_manage_webhooks(actor):
         raise PermissionRefused("only the CPO and the CSM remove webhooks")
     endpoint.delete()
+    webhook_subscriptions_changed(endpoint.flow_team_id)
 
 
 # --- Emitting and sending --------------------------------------------------------
@@ -154,6 +161,34 @@ EVENT_NAMES = tuple(
 )
 
 
+def _subscriptions_key(flow_team_id: int) -> str:
+    return f"webhooks:subscriptions:{flow_team_id}"
+
+
+def webhook_subscriptions_changed(flow_team_id: int) -> None:
+    """Drop the cached subscriptions now and again once the change commits (a request that
+    read the table in between must not keep the old answer). Every write of an endpoint
+    calls it: the services here, and tests that write endpoints directly."""
+    key = _subscriptions_key(flow_team_id)
+    cache.delete(key)
+    transaction.on_commit(lambda: cache.delete(key))
+
+
+def webhook_subscriptions(*, flow_team_id: int) -> list[tuple[int, list[str]]]:
+    """(endpoint id, event types) of a Flow Team's active endpoints, from the cache: a story
+    write asks on every change, the answer changes only through the services above."""
+    key = _subscriptions_key(flow_team_id)
+    found = cache.get(key)
+    if found is None:
+        found = list(
+            WebhookEndpoint.objects.filter(flow_team_id=flow_team_id, active=True)
+            .order_by("pk")
+            .values_list("pk", "event_types")
+        )
+        cache.set(key, found, SUBSCRIPTIONS_TTL)
+    return found
+
+
 def webhook_emit(*, flow_team_id: int, event: str, payload: dict | Callable[[], dict]) -> int:
     """Record a delivery of ``event`` for every active endpoint that subscribed to its family.
 
@@ -164,9 +199,7 @@ def webhook_emit(*, flow_team_id: int, event: str, payload: dict | Callable[[], 
         raise ValueError(f"unknown webhook event {event!r}: add it to EVENTS")
     family = event.split(".", 1)[0]
     endpoints = [
-        e
-        for e in WebhookEndpoint.objects.filter(flow_team_id=flow_team_id, active=True)
-        if family in e.event_types
+        pk for pk, types in webhook_subscriptions(flow_team_id=flow_team_id) if family in types
     ]
     if not endpoints:
         return 0
@@ -174,7 +207,7 @@ def webhook_emit(*, flow_team_id: int, event: str, payload: dict | Callable[[], 
     now = timezone.now()
     deliveries = WebhookDelivery.objects.bulk_create(
         WebhookDelivery(
-            endpoint=endpoint,
+            endpoint_id=endpoint,
             event=event,
             payload={
                 "event": event,

@@ -1,3 +1,4 @@
+from django.utils import timezone
 from rest_framework import serializers
 
 from backlog.models import (
@@ -53,8 +54,54 @@ class CriterionCheckSerializer(StrictFieldsMixin, serializers.Serializer):
     read_only_names = ("id", "story", "position", "text", "checked_by", "checked_at")
 
 
+def _datetime(value, tz):
+    """A date-time as DRF writes it: ISO 8601 in the current time zone ``tz``, UTC as ``Z``."""
+    if value is None:
+        return None
+    text = value.astimezone(tz).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def _criterion(c: AcceptanceCriterion, tz) -> dict:
+    return {
+        "id": c.pk,
+        "story": c.story_id,
+        "position": c.position,
+        "text": c.text,
+        "checked": c.checked,
+        "checked_by": c.checked_by_id,
+        "checked_at": _datetime(c.checked_at, tz),
+    }
+
+
 class StorySerializer(StrictFieldsMixin, serializers.ModelSerializer):
     """A story. On create, `acceptance_criteria` takes the criteria texts in order."""
+
+    def to_representation(self, instance):
+        """Written out: the same JSON as the fields below would give (a test compares them
+        on every kind of story) in a few microseconds instead of about a millisecond, for
+        the PATCH's answer and for each row of a list."""
+        story, tz = instance, timezone.get_current_timezone()
+        return {
+            "id": story.pk,
+            "scrum_team": story.scrum_team_id,
+            "epic": story.epic_id,
+            "title": story.title,
+            "as_a": story.as_a,
+            "i_want": story.i_want,
+            "so_that": story.so_that,
+            "kind": story.kind,
+            "points": story.points,
+            "rank": story.rank,
+            "assignee": story.assignee_id,
+            "state": story.state,
+            "blocked": story.blocked,
+            "blocked_reason": story.blocked_reason,
+            "version": story.version,
+            "criteria": [_criterion(c, tz) for c in story.criteria.all()],
+            "created_at": _datetime(story.created_at, tz),
+            "updated_at": _datetime(story.updated_at, tz),
+        }
 
     scrum_team = ScopedPrimaryKeyRelatedField(scope=scrum_teams_of)
     epic = ScopedPrimaryKeyRelatedField(scope=epics_of, allow_null=True, required=False)

@@ -1,6 +1,7 @@
 """Backlog resources. Views parse, call one service, render; rules live in backlog.services."""
 
 from django.db.models import Prefetch
+from django.http import Http404
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
@@ -20,6 +21,7 @@ from backlog.models import (
     Story,
     Task,
 )
+from backlog.selectors import story_with_criteria
 from sem.api import (
     CONFLICT_ERRORS,
     READ_ERRORS,
@@ -29,6 +31,7 @@ from sem.api import (
     IdFilterSet,
     VersionedObjectMixin,
     expected_version,
+    whole_number_or_404,
 )
 from sem.errors import VersionConflict
 from teams.api.scope import ActorMixin
@@ -153,7 +156,10 @@ class StoryViewSet(
         return self.versioned(story, status_code=201)
 
     def partial_update(self, request, *args, **kwargs):
-        read = self.get_object()
+        # The story and its criteria in one query (the rules and the answer need both).
+        read = story_with_criteria(actor=self.actor, story_id=whole_number_or_404(kwargs["pk"]))
+        if read is None:
+            raise Http404
         version = expected_version(request, read.version)
         update = s.StoryUpdateSerializer(data=request.data, context=self.get_serializer_context())
         update.is_valid(raise_exception=True)

@@ -149,8 +149,8 @@ def test_reads_run_the_same_queries_for_a_small_and_a_large_history(api, metrics
                    ("in_progress", "2026-03-03"), ("done", f"2026-03-{4 + n % 6:02d}"))  # fmt: skip
     services.metric_snapshots_compute(flow_team=metrics_history.flow_team, as_of=AS_OF)
     assert len(client.get("/api/v1/metrics/cycle-time/").json()["rows"]) == 42
-    # per request: token, actor (membership, roles), snapshot; and the team for the first
-    assert count() == small == 9
+    # per request: token with its actor (one query), snapshot; and the team for the first
+    assert count() == small == 5
 
 
 def test_refresh_is_refused_to_stakeholders_and_runs_the_job_after_commit(

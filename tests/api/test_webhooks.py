@@ -14,6 +14,7 @@ from django.db import transaction
 from backlog import services
 from teams import webhooks
 from teams.models import WebhookDelivery, WebhookEndpoint
+from tests.teams.factories import WebhookEndpointFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -243,7 +244,7 @@ def test_paused_endpoint_gets_nothing(api, story, receiver, django_capture_on_co
 
 def test_host_resolving_inside_the_network_is_not_sent_to(api, flow, story, settings):
     # Registered while it looked public; it now resolves to loopback (DNS changed).
-    endpoint = WebhookEndpoint.objects.create(
+    endpoint = WebhookEndpointFactory(
         flow_team=flow.flow_team, url="https://127.0.0.1:9/x", secret="s", event_types=["story"]
     )
     move_to_ready(api, story)
@@ -258,7 +259,7 @@ def test_host_resolving_inside_the_network_is_not_sent_to(api, flow, story, sett
 
 
 def endpoint_with_delivery(flow_team, url):
-    endpoint = WebhookEndpoint.objects.create(
+    endpoint = WebhookEndpointFactory(
         flow_team=flow_team, url=url, secret="s" * 64, event_types=["story"]
     )
     return WebhookDelivery.objects.create(
@@ -447,7 +448,7 @@ def test_a_slow_receiver_delays_no_write(settings):
             actor=ns.actor("po1"), scrum_team=ns.scrum_teams[0], title="Export", points=3,
             criteria=["CSV"],
         )  # fmt: skip
-        WebhookEndpoint.objects.create(
+        WebhookEndpointFactory(
             flow_team=ns.flow_team, url=hook.url, secret="s" * 64, event_types=["story"]
         )
         _, secret = api_token_create(user=ns.dev1, name="bot")

@@ -2,9 +2,10 @@
 
 import pytest
 
-from teams.models import WebhookDelivery, WebhookEndpoint
+from teams.models import WebhookDelivery
 from tests.api.test_webhooks import Receiver
 from tests.conftest import build_flow_team
+from tests.teams.factories import WebhookEndpointFactory
 from tests.test_celery_worker import (
     _needs_postgres_and_redis,
     producer,
@@ -20,7 +21,7 @@ _needs_postgres_and_redis = _needs_postgres_and_redis  # the same skip as the ca
 def test_worker_retries_a_failed_delivery_after_its_backoff(monkeypatch):
     ns = build_flow_team()
     receiver = Receiver(codes=[503, 200])
-    endpoint = WebhookEndpoint.objects.create(
+    endpoint = WebhookEndpointFactory(
         flow_team=ns.flow_team, url=receiver.url, secret="s" * 64, event_types=["story"]
     )
     delivery = WebhookDelivery.objects.create(

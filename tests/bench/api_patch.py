@@ -7,7 +7,8 @@ team's stories between in progress and in review: token auth, If-Match, the
 state change and its history row, the JSON answer with the new ETag. The
 same server, in the same run, then answers a bare endpoint that does one
 UPDATE of a story row; the script prints p50/p95/p99 latency and throughput
-of both and the ratio (quality.md: p95 ≤ 50 ms, throughput ≥ 50 % of bare).
+of both, the SQL statements one request of each runs (counted in process after
+the run), and the ratio (quality.md: p95 ≤ 50 ms, throughput ≥ 50 % of bare).
 
     uv run python -m tests.bench.api_patch                # defaults below
     uv run python -m tests.bench.api_patch --requests 300 --workers 4
@@ -134,6 +135,42 @@ def run_phase(name: str, plans: list[dict], n: int, step) -> dict:
     }
 
 
+def queries_per_request(plan: dict, states: dict, etags: dict) -> tuple[int, int]:
+    """The SQL statements of one PATCH and of one bare UPDATE, counted in this process
+    (Django's test client, the same code and database; the token is warm), after the
+    timed phases so that counting costs them nothing."""
+    from django.db import connection
+    from django.test import Client
+
+    story_id = plan["stories"][0]
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {plan['token']}")
+    statements: list[str] = []
+
+    def count(execute, sql, params, many, context):
+        statements.append(sql)
+        return execute(sql, params, many, context)
+
+    def one_patch():
+        target = "in_review" if states[story_id] == "in_progress" else "in_progress"
+        response = client.patch(
+            f"/api/v1/stories/{story_id}/",
+            json.dumps({"state": target}),
+            content_type="application/json",
+            HTTP_IF_MATCH=etags[story_id],
+        )
+        assert response.status_code == 200, response.content
+        etags[story_id], states[story_id] = response["ETag"], target
+
+    one_patch()  # warm: the token's last use is recorded at most once a minute
+    with connection.execute_wrapper(count):
+        one_patch()
+    patch_queries = len(statements)
+    statements.clear()
+    with connection.execute_wrapper(count):
+        assert client.post(f"/bench/bare-update/{story_id}/").status_code == 200
+    return patch_queries, len(statements)
+
+
 def wait_until_up(port: int, server: subprocess.Popen) -> None:
     for _ in range(100):
         if server.poll() is not None:
@@ -152,7 +189,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--requests", type=int, default=150, help="per client and phase")
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="threads per worker (more than 1: gthread workers)"
+    )
     parser.add_argument("--port", type=int, default=8765)
     args = parser.parse_args()
     database_url = os.environ.get("DATABASE_URL", datasets.database_url("max"))
@@ -187,6 +227,8 @@ def main() -> None:
             f"127.0.0.1:{args.port}",
             "--workers",
             str(args.workers),
+            "--threads",
+            str(args.threads),
             "--log-level",
             "warning",
         ],
@@ -244,16 +286,22 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
+    results[0]["queries"], results[1]["queries"] = queries_per_request(plans[0], states, etags)
 
+    model = "sync workers" if args.threads == 1 else f"workers x {args.threads} threads"
     print(
-        f"\n{args.clients} clients, gunicorn {args.workers} sync workers, PostgreSQL, "
+        f"\n{args.clients} clients, gunicorn {args.workers} {model}, PostgreSQL, "
         f"max data set; {args.requests} requests per client and phase"
     )
-    print(f"{'':<20}{'requests':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'req/s':>9}  statuses")
+    print(
+        f"{'':<20}{'requests':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'req/s':>9}"
+        f"{'queries':>9}  statuses"
+    )
     for r in results:
         print(
             f"{r['name']:<20}{r['requests']:>9}{r['p50']:>9.1f}{r['p95']:>9.1f}{r['p99']:>9.1f}"
-            f"{r['throughput']:>9.1f}  {r['statuses']}{'  (cut at the time limit)' * r['cut']}"
+            f"{r['throughput']:>9.1f}{r['queries']:>9}  {r['statuses']}"
+            f"{'  (cut at the time limit)' * r['cut']}"
         )
     api, base = results
     print(f"throughput ratio API / bare: {api['throughput'] / base['throughput']:.0%}")

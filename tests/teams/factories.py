@@ -14,6 +14,7 @@ from teams.models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
+from teams.webhooks import webhook_subscriptions_changed
 
 
 class UserFactory(DjangoModelFactory):
@@ -85,11 +86,17 @@ class ApiTokenFactory(DjangoModelFactory):
 class WebhookEndpointFactory(DjangoModelFactory):
     class Meta:
         model = WebhookEndpoint
+        skip_postgeneration_save = True
 
     flow_team = factory.SubFactory(FlowTeamFactory)
     url = factory.Sequence(lambda n: f"https://hooks.example.com/sem/{n}")
     secret = factory.Sequence(lambda n: f"{n:064x}")
     event_types = factory.LazyFunction(lambda: ["story", "epic", "dependency"])
+
+    @factory.post_generation
+    def subscriptions_changed(obj, create, extracted, **kwargs):
+        # Written past the services: drop the Flow Team's cached subscriptions as they do.
+        webhook_subscriptions_changed(obj.flow_team_id)
 
 
 class WebhookDeliveryFactory(DjangoModelFactory):
