@@ -160,6 +160,8 @@ class StoryViewSet(
         read = story_with_criteria(actor=self.actor, story_id=whole_number_or_404(kwargs["pk"]))
         if read is None:
             raise Http404
+        # As get_object() would: a caller who may not write at all hears 403 before 428/412.
+        self.check_object_permissions(request, read)
         version = expected_version(request, read.version)
         update = s.StoryUpdateSerializer(data=request.data, context=self.get_serializer_context())
         update.is_valid(raise_exception=True)
