@@ -1142,54 +1142,40 @@ def _contract_step(
 
 @transaction.atomic
 def dependency_commit(
-    *,
-    actor: Actor,
-    dependency: Dependency,
-    flow_sprint,
-    note: str = "",
-    expected_version: int | None = None,
+    *, actor: Actor, dependency, flow_sprint, note: str = "", expected_version=None
 ) -> Dependency:
     """The providing team promises the item in ``flow_sprint`` (no later than needed)."""
+    return _provider_answer(actor, dependency, flow_sprint, note, expected_version, counter=False)
+
+
+@transaction.atomic
+def dependency_counter(
+    *, actor: Actor, dependency, flow_sprint, note: str = "", expected_version=None
+) -> Dependency:
+    """The providing team proposes another Flow Sprint; a standing commitment is withdrawn."""
+    return _provider_answer(actor, dependency, flow_sprint, note, expected_version, counter=True)
+
+
+def _provider_answer(actor, dependency, flow_sprint, note, expected_version, *, counter: bool):
     dependency = _contract_locked(actor, dependency, expected_version, side="provider")
     sprint = _contract_sprint(actor, flow_sprint, "flow_sprint")
     needed = dependency.needed_by
-    if needed is not None and sprint.number > needed.number:
+    if counter and sprint.pk == dependency.needed_by_id:
+        raise RuleViolation(
+            "that is the needed-by Flow Sprint: commit to it instead", field="flow_sprint"
+        )
+    if not counter and needed is not None and sprint.number > needed.number:
         raise RuleViolation(
             f"Flow Sprint {sprint.number} is after the needed-by Flow Sprint {needed.number}: "
             "counter-propose it instead",
             field="flow_sprint",
         )
+    kind = DependencyStep.Kind.COUNTERED if counter else DependencyStep.Kind.COMMITTED
     values = {
-        "contract": Dependency.Contract.COMMITTED,
-        "committed_sprint": sprint,
-        "proposed_sprint": None,
+        "contract": kind,  # the contract's state is named after the step
+        "committed_sprint": None if counter else sprint,
+        "proposed_sprint": sprint if counter else None,
     }
-    kind = DependencyStep.Kind.COMMITTED
-    return _contract_step(actor, dependency, kind=kind, sprint=sprint, note=note, values=values)
-
-
-@transaction.atomic
-def dependency_counter(
-    *,
-    actor: Actor,
-    dependency: Dependency,
-    flow_sprint,
-    note: str = "",
-    expected_version: int | None = None,
-) -> Dependency:
-    """The providing team proposes another Flow Sprint; a standing commitment is withdrawn."""
-    dependency = _contract_locked(actor, dependency, expected_version, side="provider")
-    sprint = _contract_sprint(actor, flow_sprint, "flow_sprint")
-    if sprint.pk == dependency.needed_by_id:
-        raise RuleViolation(
-            "that is the needed-by Flow Sprint: commit to it instead", field="flow_sprint"
-        )
-    values = {
-        "contract": Dependency.Contract.COUNTERED,
-        "committed_sprint": None,
-        "proposed_sprint": sprint,
-    }
-    kind = DependencyStep.Kind.COUNTERED
     return _contract_step(actor, dependency, kind=kind, sprint=sprint, note=note, values=values)
 
 
