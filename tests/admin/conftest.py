@@ -6,7 +6,7 @@ from types import SimpleNamespace
 import pytest
 from django.contrib import admin
 
-from backlog.models import DependencyStep, StateChange
+from backlog.models import StateChange
 from events.models import CalendarFeed, Event
 from flow.models import FlowSprint, MetricSnapshot
 from teams.models import Membership, RoleAssignment, User
@@ -14,6 +14,7 @@ from tests.backlog.factories import (
     AcceptanceCriterionFactory,
     BlockerFactory,
     DependencyFactory,
+    DependencyStepFactory,
     EpicFactory,
     MilestoneFactory,
     ProductGoalFactory,
@@ -76,10 +77,9 @@ def build_samples(ns, label: str) -> dict:
     s["dependency"] = DependencyFactory(
         from_story=s["story"], to_story=None, to_epic=s["epic"], description=f"{label} dep"
     )
-    s["dependencystep"] = DependencyStep.objects.create(
-        dependency=s["dependency"], kind="raised", note=f"{label} step",
-        at="2026-01-06T10:00:00Z", by=ns.po1,
-    )  # fmt: skip
+    s["dependencystep"] = DependencyStepFactory(
+        dependency=s["dependency"], note=f"{label} step", by=ns.po1
+    )
     s["statechange"] = StateChange.objects.create(
         flow_team=flow_team, story=s["story"], from_state="backlog", to_state="ready",
         at="2026-01-06T10:00:00Z", by=ns.dev1,
