@@ -12,6 +12,7 @@ from backlog.models import (
     AcceptanceCriterion,
     Blocker,
     Dependency,
+    DependencyStep,
     Epic,
     Milestone,
     ProductGoal,
@@ -249,10 +250,13 @@ class DependencyAdmin(FlowTeamScopedAdmin):
         )
     )
 
+    # The contract moves only through its steps (the API; the planning board later).
+    CONTRACT = ["contract", "committed_sprint", "proposed_sprint"]
+
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
-            return ["state", "version"]
-        return ["from_story", "from_epic", "to_story", "to_epic", "version"]
+            return ["state", *self.CONTRACT, "version"]
+        return ["from_story", "from_epic", "to_story", "to_epic", *self.CONTRACT, "version"]
 
     def service_add(self, request, actor, data):
         return services.dependency_create(
@@ -276,6 +280,24 @@ class StateChangeAdmin(ReadOnlyAdmin):
     list_display = ["at", "story", "epic", "from_state", "to_state", "by"]
     list_filter = ["to_state", FlowTeamListFilter]
     list_select_related = ["story", "epic", "by"]
+    date_hierarchy = "at"
+
+
+@admin.register(DependencyStep)
+class DependencyStepAdmin(ReadOnlyAdmin):
+    """Append-only record of each dependency's contract: nobody adds, edits or deletes rows."""
+
+    flow_team_path = "dependency__flow_team"
+    list_display = ["at", "kind", "dependency", "flow_sprint", "by"]
+    list_filter = ["kind", FlowTeamListFilter]
+    list_select_related = [
+        "dependency__from_story",
+        "dependency__from_epic",
+        "dependency__to_story",
+        "dependency__to_epic",
+        "flow_sprint",
+        "by",
+    ]
     date_hierarchy = "at"
 
 

@@ -291,6 +291,12 @@ class Dependency(TimeStampedModel):
         RESOLVED = "resolved", "Resolved"
         BROKEN = "broken", "Broken"
 
+    class Contract(models.TextChoices):
+        REQUESTED = "requested", "Requested"
+        COMMITTED = "committed", "Committed"
+        COUNTERED = "countered", "Counter-proposed"
+        ACCEPTED = "accepted", "Counter-proposal accepted"
+
     flow_team = models.ForeignKey(FlowTeam, on_delete=models.CASCADE, related_name="dependencies")
     from_story = models.ForeignKey(
         Story, on_delete=models.CASCADE, null=True, blank=True, related_name="dependencies_out"
@@ -310,12 +316,28 @@ class Dependency(TimeStampedModel):
     )
     description = models.TextField(blank=True)
     state = models.CharField(max_length=10, choices=State.choices, default=State.OPEN)
+    # The contract between the requesting and the providing team (DependencyStep holds
+    # each step): the provider commits to a Flow Sprint or counter-proposes one, the
+    # requester accepts the counter-proposal or re-negotiates (a new needed-by sprint).
+    contract = models.CharField(max_length=10, choices=Contract.choices, default=Contract.REQUESTED)
+    # The providing team's promise (committed, or a counter-proposal accepted).
+    committed_sprint = models.ForeignKey(
+        "flow.FlowSprint", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # The provider's counter-proposal, waiting for the requester.
+    proposed_sprint = models.ForeignKey(
+        "flow.FlowSprint", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     version = models.PositiveIntegerField(default=1)
 
     class Meta:
         ordering = ["flow_team", "-created_at"]
         verbose_name_plural = "dependencies"
         constraints = [
+            models.CheckConstraint(
+                condition=Q(contract__in=["requested", "committed", "countered", "accepted"]),
+                name="dependency_contract_known",
+            ),
             models.CheckConstraint(
                 condition=(
                     Q(from_story__isnull=False, from_epic__isnull=True)
@@ -342,6 +364,45 @@ class Dependency(TimeStampedModel):
     @property
     def target(self):
         return self.to_story or self.to_epic
+
+
+class DependencyStep(models.Model):
+    """Append-only record of a dependency's contract: who did what, when, with which
+    Flow Sprint and an optional note. Never edited."""
+
+    class Kind(models.TextChoices):
+        RAISED = "raised", "Raised"
+        COMMITTED = "committed", "Committed"
+        COUNTERED = "countered", "Counter-proposed"
+        ACCEPTED = "accepted", "Accepted"
+        RENEGOTIATED = "renegotiated", "Re-negotiated"
+
+    dependency = models.ForeignKey(Dependency, on_delete=models.CASCADE, related_name="steps")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    # Raised or re-negotiated: the needed-by sprint; committed, countered, accepted: the
+    # sprint committed to, proposed or accepted.
+    flow_sprint = models.ForeignKey(
+        "flow.FlowSprint", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    note = models.TextField(blank=True)
+    at = models.DateTimeField()
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(
+                    kind__in=["raised", "committed", "countered", "accepted", "renegotiated"]
+                ),
+                name="dependencystep_kind_known",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.at:%Y-%m-%d %H:%M}"
 
 
 class StateChange(models.Model):

@@ -26,6 +26,7 @@ from backlog.models import (
     AcceptanceCriterion,
     Blocker,
     Dependency,
+    DependencyStep,
     Epic,
     Milestone,
     ProductGoal,
@@ -1101,6 +1102,23 @@ def _item_team_id(item) -> int | None:
     return item.scrum_team_id if isinstance(item, Story) else None
 
 
+def _check_sprint(actor: Actor, sprint, field: str) -> None:
+    if sprint is not None and sprint.flow_team_id != actor.flow_team_id:
+        raise RuleViolation("the Flow Sprint is not in this Flow Team", field=field)
+
+
+def _record_step(dependency: Dependency, *, actor: Actor, kind: str, sprint, note: str = ""):
+    DependencyStep.objects.create(
+        dependency=dependency,
+        kind=kind,
+        flow_sprint=sprint,
+        note=note,
+        at=timezone.now(),
+        by=actor.user,
+    )
+    live_bump(roadmap_live_key(dependency.flow_team_id))
+
+
 @transaction.atomic
 def dependency_create(
     *, actor: Actor, source, target, needed_by=None, description: str = ""
@@ -1114,8 +1132,7 @@ def dependency_create(
         can_write_register(actor, _item_team_id(source)),
         "only the CPO, CSM, Architect, or the source team's PO and SM record dependencies",
     )
-    if needed_by is not None and needed_by.flow_team_id != actor.flow_team_id:
-        raise RuleViolation("the Flow Sprint is not in this Flow Team", field="needed_by")
+    _check_sprint(actor, needed_by, "needed_by")
     dependency = Dependency.objects.create(
         flow_team_id=actor.flow_team_id,
         from_story=source if isinstance(source, Story) else None,
@@ -1125,8 +1142,17 @@ def dependency_create(
         needed_by=needed_by,
         description=description,
     )
+    _record_step(dependency, actor=actor, kind=DependencyStep.Kind.RAISED, sprint=needed_by)
     webhooks.changed(dependency, "created")
     return dependency
+
+
+# A new needed-by sprint re-opens the contract: the provider answers the new request.
+_REOPENED = {
+    "contract": Dependency.Contract.REQUESTED,
+    "committed_sprint": None,
+    "proposed_sprint": None,
+}
 
 
 @transaction.atomic
@@ -1144,10 +1170,161 @@ def dependency_update(
         raise RuleViolation("unknown or read-only field", field=refused[0])
     if "state" in data and data["state"] not in Dependency.State.values:
         raise RuleViolation("a dependency is open, resolved or broken", field="state")
-    if data.get("needed_by") is not None and data["needed_by"].flow_team_id != actor.flow_team_id:
-        raise RuleViolation("the Flow Sprint is not in this Flow Team", field="needed_by")
+    _check_sprint(actor, data.get("needed_by"), "needed_by")
+    data = dict(data)
+    renegotiated = "needed_by" in data and _pk(data["needed_by"]) != dependency.needed_by_id
+    if renegotiated:
+        data.update(_REOPENED)
     for field, value in data.items():
         setattr(dependency, field, value)
     _save_bumped(dependency, data)
+    if renegotiated:
+        kind = DependencyStep.Kind.RENEGOTIATED
+        _record_step(dependency, actor=actor, kind=kind, sprint=data["needed_by"])
+    else:
+        live_bump(roadmap_live_key(dependency.flow_team_id))
     webhooks.changed(dependency, "updated")
     return dependency
+
+
+def _pk(obj) -> int | None:
+    return None if obj is None else obj.pk
+
+
+# --- The dependency contract ----------------------------------------------------------
+# The providing side (the PO or SM of the team owning the target story; for an epic,
+# which no one Scrum Team owns, the Flow roles that keep the register: CPO, CSM,
+# Architect) commits to a Flow Sprint or counter-proposes one; the requesting side (the
+# source team's PO or SM, or those Flow roles) accepts the counter-proposal or
+# re-negotiates a new needed-by sprint. domain.md, "Dependency & risk register".
+
+
+def _contract_locked(
+    actor: Actor, dependency: Dependency, expected_version: int | None, *, side: str
+) -> Dependency:
+    dependency = (
+        Dependency.objects.select_for_update()
+        .select_related("needed_by", "from_story", "to_story")
+        .get(pk=dependency.pk)
+    )
+    _check_version(dependency, expected_version)
+    if side == "provider":
+        _require(
+            can_write_register(actor, _item_team_id(dependency.target)),
+            "only the providing team's PO and SM (or the CPO, CSM, Architect) commit or "
+            "counter-propose",
+        )
+    else:
+        _require(
+            can_write_register(actor, _item_team_id(dependency.source)),
+            "only the requesting team's PO and SM (or the CPO, CSM, Architect) accept or "
+            "re-negotiate",
+        )
+    if dependency.state != Dependency.State.OPEN:
+        raise RuleViolation(
+            f"the dependency is {dependency.state}; only an open one is negotiated", field="state"
+        )
+    return dependency
+
+
+def _contract_sprint(actor: Actor, sprint, field: str):
+    if sprint is None:
+        raise RuleViolation("name a Flow Sprint", field=field)
+    _check_sprint(actor, sprint, field)
+    if sprint.state == "closed":
+        raise RuleViolation(f"Flow Sprint {sprint.number} is closed", field=field)
+    return sprint
+
+
+def _contract_step(
+    actor: Actor, dependency: Dependency, *, kind: str, sprint, note: str, values: dict
+) -> Dependency:
+    for field, value in values.items():
+        setattr(dependency, field, value)
+    _save_bumped(dependency, values)
+    _record_step(dependency, actor=actor, kind=kind, sprint=sprint, note=note)
+    webhooks.changed(dependency, kind)
+    return dependency
+
+
+@transaction.atomic
+def dependency_commit(
+    *, actor: Actor, dependency, flow_sprint, note: str = "", expected_version=None
+) -> Dependency:
+    """The providing team promises the item in ``flow_sprint`` (no later than needed)."""
+    return _provider_answer(actor, dependency, flow_sprint, note, expected_version, counter=False)
+
+
+@transaction.atomic
+def dependency_counter(
+    *, actor: Actor, dependency, flow_sprint, note: str = "", expected_version=None
+) -> Dependency:
+    """The providing team proposes another Flow Sprint; a standing commitment is withdrawn."""
+    return _provider_answer(actor, dependency, flow_sprint, note, expected_version, counter=True)
+
+
+def _provider_answer(actor, dependency, flow_sprint, note, expected_version, *, counter: bool):
+    dependency = _contract_locked(actor, dependency, expected_version, side="provider")
+    sprint = _contract_sprint(actor, flow_sprint, "flow_sprint")
+    needed = dependency.needed_by
+    if counter and sprint.pk == dependency.needed_by_id:
+        raise RuleViolation(
+            "that is the needed-by Flow Sprint: commit to it instead", field="flow_sprint"
+        )
+    if not counter and needed is not None and sprint.number > needed.number:
+        raise RuleViolation(
+            f"Flow Sprint {sprint.number} is after the needed-by Flow Sprint {needed.number}: "
+            "counter-propose it instead",
+            field="flow_sprint",
+        )
+    kind = DependencyStep.Kind.COUNTERED if counter else DependencyStep.Kind.COMMITTED
+    values = {
+        "contract": kind,  # the contract's state is named after the step
+        "committed_sprint": None if counter else sprint,
+        "proposed_sprint": sprint if counter else None,
+    }
+    return _contract_step(actor, dependency, kind=kind, sprint=sprint, note=note, values=values)
+
+
+@transaction.atomic
+def dependency_accept(
+    *, actor: Actor, dependency: Dependency, note: str = "", expected_version: int | None = None
+) -> Dependency:
+    """The requesting team takes the counter-proposal: it becomes the needed-by sprint and
+    the providing team's commitment."""
+    dependency = _contract_locked(actor, dependency, expected_version, side="requester")
+    sprint = dependency.proposed_sprint
+    if dependency.contract != Dependency.Contract.COUNTERED or sprint is None:
+        raise RuleViolation("there is no counter-proposal to accept", field="contract")
+    _contract_sprint(actor, sprint, "proposed_sprint")
+    values = {
+        "contract": Dependency.Contract.ACCEPTED,
+        "needed_by": sprint,
+        "committed_sprint": sprint,
+        "proposed_sprint": None,
+    }
+    kind = DependencyStep.Kind.ACCEPTED
+    return _contract_step(actor, dependency, kind=kind, sprint=sprint, note=note, values=values)
+
+
+@transaction.atomic
+def dependency_renegotiate(
+    *,
+    actor: Actor,
+    dependency: Dependency,
+    needed_by,
+    note: str = "",
+    expected_version: int | None = None,
+) -> Dependency:
+    """The requesting team asks for the item by another Flow Sprint; the providing team
+    answers again (a standing commitment or counter-proposal is set aside)."""
+    dependency = _contract_locked(actor, dependency, expected_version, side="requester")
+    sprint = _contract_sprint(actor, needed_by, "needed_by")
+    waiting = dependency.contract == Dependency.Contract.REQUESTED
+    if sprint.pk == dependency.needed_by_id and waiting:
+        raise RuleViolation(
+            f"the dependency is needed by Flow Sprint {sprint.number} already", field="needed_by"
+        )
+    values = {**_REOPENED, "needed_by": sprint}
+    kind = DependencyStep.Kind.RENEGOTIATED
+    return _contract_step(actor, dependency, kind=kind, sprint=sprint, note=note, values=values)

@@ -47,6 +47,9 @@ def _dependency(dependency: Dependency) -> dict:
         "to_epic": dependency.to_epic_id,
         "state": dependency.state,
         "needed_by": dependency.needed_by_id,
+        "contract": dependency.contract,
+        "committed_sprint": dependency.committed_sprint_id,
+        "proposed_sprint": dependency.proposed_sprint_id,
     }
 
 
@@ -58,7 +61,8 @@ PAYLOADS = {
 
 
 def changed(obj, change: str, *, reread: bool = False) -> None:
-    """``change`` is created, updated, state_changed, ranked, blocked or unblocked.
+    """``change`` is created, updated, state_changed, ranked, blocked or unblocked; for a
+    dependency's contract also committed, countered, accepted or renegotiated.
 
     ``reread``: the object was changed by a query (a version bump), not in memory.
     """

@@ -153,6 +153,8 @@ def _open_dependencies(flow_team, today: date) -> dict[int, list[dict]]:
             "to_epic__title",
             "to_epic__state",
             "needed_by__number",
+            "contract",
+            "committed_sprint__number",
         )
     )
     to_epics = {r["to_epic_id"] for r in rows if r["to_epic_id"]}
@@ -189,6 +191,10 @@ def _open_dependencies(flow_team, today: date) -> dict[int, list[dict]]:
             # An epic comes with its last story; one unplanned story leaves it unplanned.
             sprint = None if not sprints or None in sprints else max(sprints)
             provider, team = r["to_epic__title"], None
+        # A commitment is the providing team's promise: it says when, over the sprint plans.
+        committed = r["committed_sprint__number"]
+        if committed is not None:
+            sprint = committed
         found[r["from_epic_id"] or r["from_story__epic_id"]].append(
             {
                 "id": r["pk"],
@@ -197,6 +203,8 @@ def _open_dependencies(flow_team, today: date) -> dict[int, list[dict]]:
                 "providing_team": team,
                 "needed_by": r["needed_by__number"],
                 "planned": sprint,
+                "contract": r["contract"],
+                "committed": committed,
                 "colour": dependency_colour(
                     needed_by=r["needed_by__number"], planned=sprint, provided=provided, soon=soon
                 ),

@@ -154,7 +154,7 @@ def webhook_endpoint_delete(*, actor: Actor, endpoint: WebhookEndpoint) -> None:
 EVENTS = {
     "story": ("created", "updated", "state_changed", "ranked", "blocked", "unblocked"),
     "epic": ("created", "updated", "state_changed", "ranked"),
-    "dependency": ("created", "updated"),
+    "dependency": ("created", "updated", "committed", "countered", "accepted", "renegotiated"),
 }
 EVENT_NAMES = tuple(
     f"{family}.{change}" for family, changes in EVENTS.items() for change in changes

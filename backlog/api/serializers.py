@@ -6,6 +6,7 @@ from backlog.models import (
     WSJF_SCALE,
     AcceptanceCriterion,
     Dependency,
+    DependencyStep,
     Epic,
     Milestone,
     ProductGoal,
@@ -32,6 +33,10 @@ stories_of = _scope(Story, flow_team=lambda a: a.flow_team)
 scrum_teams_of = _scope(ScrumTeam, flow_team=lambda a: a.flow_team)
 members_of = _scope(User, memberships__flow_team=lambda a: a.flow_team)
 milestones_of = _scope(Milestone, flow_team=lambda a: a.flow_team)
+# The flow layer's model, reached through the string foreign key (backlog imports no flow).
+flow_sprints_of = _scope(
+    Dependency._meta.get_field("needed_by").related_model, flow_team=lambda a: a.flow_team
+)
 
 
 class CriterionSerializer(StrictFieldsMixin, serializers.ModelSerializer):
@@ -290,13 +295,28 @@ class EpicUpdateSerializer(StrictFieldsMixin, WsjfInputsSerializer):
     read_only_names = ("id", "rank", "cost_of_delay", "wsjf", "version", "created_at", "updated_at")
 
 
+class DependencyStepSerializer(serializers.ModelSerializer):
+    """One step of a dependency's contract, oldest first; ``flow_sprint`` is the sprint
+    needed by (raised, renegotiated), committed to, proposed or accepted."""
+
+    class Meta:
+        model = DependencyStep
+        fields = ["id", "kind", "flow_sprint", "note", "at", "by"]
+        read_only_fields = fields
+
+
 class DependencySerializer(StrictFieldsMixin, serializers.ModelSerializer):
-    """A dependency: `from_*` needs `to_*`; name one story or epic on each side."""
+    """A dependency: `from_*` needs `to_*` (name one story or epic on each side), with
+    its contract: `contract` is requested, committed, countered or accepted;
+    `committed_sprint` the providing team's promise, `proposed_sprint` its
+    counter-proposal; `steps` who did what and when."""
 
     from_story = ScopedPrimaryKeyRelatedField(scope=stories_of, allow_null=True, required=False)
     from_epic = ScopedPrimaryKeyRelatedField(scope=epics_of, allow_null=True, required=False)
     to_story = ScopedPrimaryKeyRelatedField(scope=stories_of, allow_null=True, required=False)
     to_epic = ScopedPrimaryKeyRelatedField(scope=epics_of, allow_null=True, required=False)
+    needed_by = ScopedPrimaryKeyRelatedField(scope=flow_sprints_of, allow_null=True, required=False)
+    steps = DependencyStepSerializer(many=True, read_only=True)
 
     class Meta:
         model = Dependency
@@ -309,11 +329,23 @@ class DependencySerializer(StrictFieldsMixin, serializers.ModelSerializer):
             "needed_by",
             "description",
             "state",
+            "contract",
+            "committed_sprint",
+            "proposed_sprint",
+            "steps",
             "version",
             "created_at",
             "updated_at",
         ]
-        read_only_fields = ["needed_by", "state", "version", "created_at", "updated_at"]
+        read_only_fields = [
+            "state",
+            "contract",
+            "committed_sprint",
+            "proposed_sprint",
+            "version",
+            "created_at",
+            "updated_at",
+        ]
 
     def validate(self, attrs):
         errors = {}
@@ -339,10 +371,34 @@ class DependencyUpdateSerializer(StrictFieldsMixin, serializers.Serializer):
         "to_story",
         "to_epic",
         "needed_by",
+        "contract",
+        "committed_sprint",
+        "proposed_sprint",
+        "steps",
         "version",
         "created_at",
         "updated_at",
     )
+
+
+class DependencyPromiseSerializer(StrictFieldsMixin, serializers.Serializer):
+    """The providing team's answer: the Flow Sprint it commits to, or proposes instead."""
+
+    flow_sprint = ScopedPrimaryKeyRelatedField(scope=flow_sprints_of)
+    note = serializers.CharField(required=False, allow_blank=True)
+
+
+class DependencyAcceptSerializer(StrictFieldsMixin, serializers.Serializer):
+    """The requesting team takes the counter-proposal as it stands."""
+
+    note = serializers.CharField(required=False, allow_blank=True)
+
+
+class DependencyRenegotiateSerializer(StrictFieldsMixin, serializers.Serializer):
+    """The requesting team asks for the item by another Flow Sprint."""
+
+    needed_by = ScopedPrimaryKeyRelatedField(scope=flow_sprints_of)
+    note = serializers.CharField(required=False, allow_blank=True)
 
 
 class ProductGoalSerializer(StrictFieldsMixin, serializers.ModelSerializer):

@@ -468,7 +468,7 @@ class DependencyViewSet(
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     def scoped_queryset(self):
-        return Dependency.objects.filter(flow_team=self.actor.flow_team)
+        return Dependency.objects.filter(flow_team=self.actor.flow_team).prefetch_related("steps")
 
     def write_refusal(self, dependency):
         source = dependency.source
@@ -485,9 +485,91 @@ class DependencyViewSet(
             actor=self.actor,
             source=data.get("from_story") or data.get("from_epic"),
             target=data.get("to_story") or data.get("to_epic"),
+            needed_by=data.get("needed_by"),
             description=data.get("description", ""),
         )
-        return self.versioned(dependency, status_code=201)
+        return self._answer(dependency, status_code=201)
+
+    def _answer(self, dependency, status_code=200):
+        # Read back with its steps, as GET shows it.
+        return self.versioned(self.scoped_queryset().get(pk=dependency.pk), status_code=status_code)
+
+    def _contract_step(self, request, service, body_serializer, sprint=None):
+        """Check If-Match, then the body, then call the contract's service."""
+        dependency = self.get_object()
+        version = expected_version(request, dependency.version)
+        body = body_serializer(data=request.data, context=self.get_serializer_context())
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        dependency = service(
+            actor=self.actor,
+            dependency=dependency,
+            note=data.get("note", ""),
+            expected_version=version,
+            **({sprint: data[sprint]} if sprint else {}),
+        )
+        return self._answer(dependency)
+
+    @extend_schema(
+        summary="Commit to a Flow Sprint (the providing team)",
+        description=(
+            "The PO or SM of the team owning the target story (for an epic: the CPO, CSM or "
+            "Architect) promises the item in `flow_sprint`, no later than the needed-by "
+            "sprint; a later one is a counter-proposal. Requires `If-Match`."
+        ),
+        request=s.DependencyPromiseSerializer,
+        responses={200: s.DependencySerializer, **VERSIONED_WRITE_ERRORS},
+    )
+    @action(detail=True, methods=["post"])
+    def commit(self, request, pk=None):
+        promise = s.DependencyPromiseSerializer
+        return self._contract_step(request, services.dependency_commit, promise, "flow_sprint")
+
+    @extend_schema(
+        summary="Counter-propose another Flow Sprint (the providing team)",
+        description=(
+            "The providing side proposes `flow_sprint` instead of the needed-by sprint; a "
+            "standing commitment is withdrawn until the requester accepts. Requires `If-Match`."
+        ),
+        request=s.DependencyPromiseSerializer,
+        responses={200: s.DependencySerializer, **VERSIONED_WRITE_ERRORS},
+    )
+    @action(detail=True, methods=["post"])
+    def counter(self, request, pk=None):
+        promise = s.DependencyPromiseSerializer
+        return self._contract_step(request, services.dependency_counter, promise, "flow_sprint")
+
+    @extend_schema(
+        summary="Accept the counter-proposal (the requesting team)",
+        description=(
+            "The source team's PO or SM (or the CPO, CSM, Architect) takes the proposed sprint: "
+            "it becomes the needed-by sprint and the provider's commitment. Requires `If-Match`."
+        ),
+        request=s.DependencyAcceptSerializer,
+        responses={200: s.DependencySerializer, **VERSIONED_WRITE_ERRORS},
+    )
+    @action(detail=True, methods=["post"])
+    def accept(self, request, pk=None):
+        body = s.DependencyAcceptSerializer
+        return self._contract_step(request, services.dependency_accept, body)
+
+    @extend_schema(
+        summary="Re-negotiate: ask for another needed-by Flow Sprint (the requesting team)",
+        description=(
+            "Sets `needed_by` and re-opens the contract: the providing team commits or "
+            "counter-proposes again. Requires `If-Match`."
+        ),
+        request=s.DependencyRenegotiateSerializer,
+        responses={200: s.DependencySerializer, **VERSIONED_WRITE_ERRORS},
+    )
+    @action(detail=True, methods=["post"])
+    def renegotiate(self, request, pk=None):
+        return self._contract_step(
+            request,
+            services.dependency_renegotiate,
+            s.DependencyRenegotiateSerializer,
+            "needed_by",
+        )
 
     def partial_update(self, request, *args, **kwargs):
         dependency = self.get_object()
@@ -499,7 +581,7 @@ class DependencyViewSet(
             data=dict(body.validated_data),
             expected_version=expected_version(request, dependency.version),
         )
-        return self.versioned(dependency)
+        return self._answer(dependency)
 
 
 @extend_schema_view(

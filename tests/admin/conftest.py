@@ -14,6 +14,7 @@ from tests.backlog.factories import (
     AcceptanceCriterionFactory,
     BlockerFactory,
     DependencyFactory,
+    DependencyStepFactory,
     EpicFactory,
     MilestoneFactory,
     ProductGoalFactory,
@@ -75,6 +76,9 @@ def build_samples(ns, label: str) -> dict:
     )
     s["dependency"] = DependencyFactory(
         from_story=s["story"], to_story=None, to_epic=s["epic"], description=f"{label} dep"
+    )
+    s["dependencystep"] = DependencyStepFactory(
+        dependency=s["dependency"], note=f"{label} step", by=ns.po1
     )
     s["statechange"] = StateChange.objects.create(
         flow_team=flow_team, story=s["story"], from_state="backlog", to_state="ready",

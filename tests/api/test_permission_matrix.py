@@ -14,6 +14,7 @@ from backlog.models import (
     AcceptanceCriterion,
     Blocker,
     Dependency,
+    DependencyStep,
     Epic,
     Milestone,
     ProductGoal,
@@ -68,14 +69,22 @@ def populate(ns):
     from flow import services as flow_services
 
     risk = flow_services.risk_create(actor=cpo, title="Risk", scrum_team=ns.scrum_teams[0])
-    sprint = FlowSprintFactory(
-        flow_team=ns.flow_team,
-        number=1,
-        state="planned",
-        start=datetime.date(2030, 1, 7),
-        end=datetime.date(2030, 1, 20),
+    sprint, later = (
+        FlowSprintFactory(
+            flow_team=ns.flow_team,
+            number=n,
+            state="planned",
+            start=datetime.date(2030, 1, 7) + datetime.timedelta(weeks=2 * (n - 1)),
+            end=datetime.date(2030, 1, 20) + datetime.timedelta(weeks=2 * (n - 1)),
+        )
+        for n in (1, 2)
     )
     team_sprint = TeamSprintFactory(flow_sprint=sprint, scrum_team=ns.scrum_teams[0])
+    # Needed by sprint 1, the providing team (team 2) proposes sprint 2.
+    countered = services.dependency_create(actor=po1, source=story, target=other, needed_by=sprint)
+    countered = services.dependency_counter(
+        actor=ns.actor("po2"), dependency=countered, flow_sprint=later
+    )
     from tests.events.factories import EventFactory
 
     EventFactory(flow_sprint=sprint)
@@ -102,6 +111,9 @@ def populate(ns):
         "task": task,
         "other": other,
         "dependency": dependency,
+        "countered": countered,
+        "sprint": sprint,
+        "later_sprint": later,
         "risk": risk,
         "team_sprint": team_sprint,
         "criterion": story.criteria.get(),
@@ -182,6 +194,42 @@ def _writes(ns, objs):
             {"state": "resolved"},
             objs["dependency"],
         ),
+        "commit to dependency": (
+            "post",
+            f"/api/v1/dependencies/{objs['dependency'].pk}/commit/",
+            {"flow_sprint": objs["sprint"].pk, "note": "we can"},
+            objs["dependency"],
+        ),
+        "commit after the needed-by sprint": (
+            "post",
+            f"/api/v1/dependencies/{objs['countered'].pk}/commit/",
+            {"flow_sprint": objs["later_sprint"].pk},
+            objs["countered"],
+        ),
+        "counter dependency": (
+            "post",
+            f"/api/v1/dependencies/{objs['dependency'].pk}/counter/",
+            {"flow_sprint": objs["later_sprint"].pk},
+            objs["dependency"],
+        ),
+        "accept counter-proposal": (
+            "post",
+            f"/api/v1/dependencies/{objs['countered'].pk}/accept/",
+            {"note": "fine"},
+            objs["countered"],
+        ),
+        "accept with nothing proposed": (
+            "post",
+            f"/api/v1/dependencies/{objs['dependency'].pk}/accept/",
+            {},
+            objs["dependency"],
+        ),
+        "renegotiate dependency": (
+            "post",
+            f"/api/v1/dependencies/{objs['countered'].pk}/renegotiate/",
+            {"needed_by": objs["later_sprint"].pk},
+            objs["countered"],
+        ),
         "record team risk": ("post", "/api/v1/risks/", {"title": "R", "scrum_team": t1}, None),
         "roam risk": ("patch", f"/api/v1/risks/{risk.pk}/", {"roam": "owned"}, risk),
         "move risk to another team": (
@@ -251,6 +299,7 @@ def if_match(obj):
 # Who may (domain.md "Who may do what"); everyone else gets 403 in their own Flow Team.
 TEAM_1 = {"po1", "sm1", "dev1"}
 REGISTER = {"cpo", "csm", "architect", "po1", "sm1"}
+PROVIDER = {"cpo", "csm", "architect", "po2"}
 ALLOWED = {
     "create story": {"cpo", *TEAM_1},
     "edit story": {"cpo", *TEAM_1},
@@ -271,6 +320,13 @@ ALLOWED = {
     "rank epic before itself": {"cpo"},
     "record dependency": REGISTER,
     "resolve dependency": REGISTER,
+    # The provider side: team 2 owns the target story (po2), or the register's Flow roles.
+    "commit to dependency": PROVIDER,
+    "commit after the needed-by sprint": PROVIDER,
+    "counter dependency": PROVIDER,
+    "accept counter-proposal": REGISTER,
+    "accept with nothing proposed": REGISTER,
+    "renegotiate dependency": REGISTER,
     "record team risk": REGISTER,
     "roam risk": REGISTER,
     "move risk to another team": {"cpo", "csm", "architect"},
@@ -293,6 +349,8 @@ BAD_INPUT = {
     "rank story after itself": "after",
     "rank epic before itself": "before",
     "create product goal": "status",
+    "commit after the needed-by sprint": "flow_sprint",
+    "accept with nothing proposed": "contract",
 }
 # Roles that may write the object but not this field get 400 naming the field.
 SPECIAL = {
@@ -326,6 +384,7 @@ def fingerprint() -> dict:
         AcceptanceCriterion,
         StateChange,
         Blocker,
+        DependencyStep,
         SprintCommitment,
         WebhookEndpoint,
     ):
@@ -372,6 +431,9 @@ WORLD_IDS = {
         "task",
         "criterion",
         "dependency",
+        "countered",
+        "sprint",
+        "later_sprint",
         "team_sprint",
         "webhook",
         "other",

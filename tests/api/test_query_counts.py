@@ -7,7 +7,14 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from backlog.models import AcceptanceCriterion, Dependency, ProductGoal, RoadmapChange, Task
+from backlog.models import (
+    AcceptanceCriterion,
+    Dependency,
+    DependencyStep,
+    ProductGoal,
+    RoadmapChange,
+    Task,
+)
 from teams.models import WebhookDelivery, WebhookEndpoint
 from tests.api.routes import list_routes
 from tests.backlog.factories import EpicFactory, MilestoneFactory, StoryFactory
@@ -31,9 +38,14 @@ def fill(flow, n, offset=0):
         RoadmapChange.objects.create(
             flow_team=flow.flow_team, epic=epic, kind="created", at=timezone.now(), by=flow.cpo
         )
-    Dependency.objects.bulk_create(
+    dependencies = Dependency.objects.bulk_create(
         Dependency(flow_team=flow.flow_team, from_story=a, to_story=b)
         for a, b in zip(stories, stories[1:] + stories[:1], strict=True)
+    )
+    DependencyStep.objects.bulk_create(  # each with its contract's steps, nested in the list
+        DependencyStep(dependency=d, kind=kind, at=timezone.now(), by=flow.cpo)
+        for d in dependencies
+        for kind in ("raised", "committed")
     )
     for i in range(offset, offset + n):
         MilestoneFactory(flow_team=flow.flow_team, order=i + 1)

@@ -7,6 +7,7 @@ from backlog.models import (
     AcceptanceCriterion,
     Blocker,
     Dependency,
+    DependencyStep,
     Epic,
     Milestone,
     ProductGoal,
@@ -101,6 +102,15 @@ class DependencyFactory(DjangoModelFactory):
     to_story = factory.SubFactory(
         StoryFactory, scrum_team__flow_team=factory.SelfAttribute("...flow_team")
     )
+
+
+class DependencyStepFactory(DjangoModelFactory):
+    class Meta:
+        model = DependencyStep
+
+    dependency = factory.SubFactory(DependencyFactory)
+    kind = "raised"
+    at = factory.Faker("date_time_this_month", tzinfo=datetime.UTC)
 
 
 class RoadmapChangeFactory(DjangoModelFactory):

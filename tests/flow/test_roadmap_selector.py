@@ -6,6 +6,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from backlog import services
 from backlog.models import Epic, Story
 from flow.models import TeamSprint
 from flow.roadmap import GREEN, ORANGE, RED, dependency_colour, roadmap_for
@@ -193,6 +194,56 @@ def test_dependency_colours_from_sprint_plans(flow, sprints):
     }
     assert {d["providing_team"] for d in card["dependencies"] if d["description"] == "same"} == {
         "Team 2"
+    }
+
+
+def test_a_commitment_colours_over_the_sprint_plans(flow, sprints):
+    """The providing team's promise says when; a counter-proposal promises nothing until
+    the requester accepts it; without a commitment the plans speak, as before."""
+    t1, t2 = flow.scrum_teams[0], flow.scrum_teams[1]
+    po1, po2, cpo = flow.actor("po1"), flow.actor("po2"), flow.actor("cpo")
+    needing = EpicFactory(flow_team=flow.flow_team, title="Needs")
+    story = StoryFactory(scrum_team=t1, epic=needing)
+
+    def raise_on(provider, needed_by, description):
+        return services.dependency_create(
+            actor=po1,
+            source=story,
+            target=provider,
+            needed_by=sprints[needed_by],
+            description=description,
+        )
+
+    in4 = StoryFactory(scrum_team=t2)
+    plan(sprints, in4, 4)
+    unplanned = StoryFactory(scrum_team=t2)
+    late = raise_on(in4, 3, "committed earlier than planned")
+    services.dependency_commit(actor=po2, dependency=late, flow_sprint=sprints[3])
+    soon = raise_on(unplanned, 4, "committed, not planned")
+    services.dependency_commit(actor=po2, dependency=soon, flow_sprint=sprints[2])
+    countered = raise_on(in4, 4, "countered")
+    services.dependency_counter(actor=po2, dependency=countered, flow_sprint=sprints[6])
+    accepted = raise_on(unplanned, 3, "accepted")
+    services.dependency_counter(actor=po2, dependency=accepted, flow_sprint=sprints[5])
+    services.dependency_accept(actor=po1, dependency=accepted)
+    provider_epic = EpicFactory(flow_team=flow.flow_team, title="Provider")
+    plan(sprints, StoryFactory(scrum_team=t2, epic=provider_epic), 5)
+    epic = raise_on(provider_epic, 5, "epic committed")
+    services.dependency_commit(actor=cpo, dependency=epic, flow_sprint=sprints[4])
+    raise_on(in4, 3, "plans only")
+
+    roadmap = roadmap_for(actor=cpo, today=TODAY)
+    card = next(e for e in roadmap["unscheduled"] if e["title"] == "Needs")
+    found = {
+        d["description"]: (d["colour"], d["planned"], d["contract"]) for d in card["dependencies"]
+    }
+    assert found == {
+        "committed earlier than planned": (ORANGE, 3, "committed"),
+        "committed, not planned": (GREEN, 2, "committed"),
+        "countered": (ORANGE, 4, "countered"),  # the plans speak: sprint 4, needed by 4
+        "accepted": (ORANGE, 5, "accepted"),  # needed by 5 now, committed to 5
+        "epic committed": (GREEN, 4, "committed"),
+        "plans only": (RED, 4, "requested"),
     }
 
 

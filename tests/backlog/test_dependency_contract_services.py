@@ -1,0 +1,137 @@
+"""The dependency contract's services: who answers on which side, the steps they leave,
+version checks, and Flow Sprints of another Flow Team refused naming the field."""
+
+import datetime
+
+import pytest
+
+from backlog import services
+from backlog.models import Dependency, DependencyStep
+from sem.errors import PermissionRefused, RuleViolation, VersionConflict
+from tests.backlog.factories import StoryFactory
+from tests.flow.factories import FlowSprintFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def sprints_of(ns):
+    return {
+        n: FlowSprintFactory(
+            flow_team=ns.flow_team,
+            number=n,
+            start=datetime.date(2026, 1, 5) + datetime.timedelta(weeks=2 * (n - 1)),
+        )
+        for n in range(1, 5)
+    }
+
+
+@pytest.fixture
+def sprints(flow):
+    return sprints_of(flow)
+
+
+@pytest.fixture
+def dependency(flow, sprints):
+    return services.dependency_create(
+        actor=flow.actor("po1"),
+        source=StoryFactory(scrum_team=flow.scrum_teams[0]),
+        target=StoryFactory(scrum_team=flow.scrum_teams[1]),
+        needed_by=sprints[3],
+    )
+
+
+def steps(dependency):
+    found = DependencyStep.objects.filter(dependency=dependency).order_by("at", "id")
+    return list(found.values_list("kind", "flow_sprint__number", "by", "note"))
+
+
+def test_raising_records_the_first_step(flow, dependency):
+    assert dependency.contract == Dependency.Contract.REQUESTED
+    assert steps(dependency) == [("raised", 3, flow.po1.pk, "")]
+
+
+def test_each_step_bumps_the_version_once_and_records_who(flow, sprints, dependency):
+    po1, po2 = flow.actor("po1"), flow.actor("po2")
+    d = services.dependency_counter(
+        actor=po2, dependency=dependency, flow_sprint=sprints[4], note="n", expected_version=1
+    )
+    assert (d.version, d.contract, d.proposed_sprint_id) == (2, "countered", sprints[4].pk)
+    d = services.dependency_accept(actor=po1, dependency=d, expected_version=2)
+    d.refresh_from_db()
+    assert (d.version, d.contract, d.needed_by_id, d.committed_sprint_id) == (
+        3,
+        "accepted",
+        sprints[4].pk,
+        sprints[4].pk,
+    )
+    assert d.proposed_sprint_id is None
+    assert steps(d) == [
+        ("raised", 3, flow.po1.pk, ""),
+        ("countered", 4, flow.po2.pk, "n"),
+        ("accepted", 4, flow.po1.pk, ""),
+    ]
+
+
+def test_a_stale_version_is_a_conflict_and_writes_nothing(flow, sprints, dependency):
+    with pytest.raises(VersionConflict):
+        services.dependency_commit(
+            actor=flow.actor("po2"),
+            dependency=dependency,
+            flow_sprint=sprints[2],
+            expected_version=5,
+        )
+    dependency.refresh_from_db()
+    assert (dependency.version, dependency.contract, len(steps(dependency))) == (
+        1,
+        "requested",
+        1,
+    )
+
+
+def test_another_flow_teams_sprint_is_refused_naming_the_field(flow, foreign, dependency):
+    theirs = sprints_of(foreign)[2]
+    cases = [
+        (services.dependency_commit, "flow_sprint", "po2"),
+        (services.dependency_counter, "flow_sprint", "po2"),
+        (services.dependency_renegotiate, "needed_by", "po1"),
+    ]
+    for service, field, role in cases:
+        with pytest.raises(RuleViolation) as refused:
+            service(actor=flow.actor(role), dependency=dependency, **{field: theirs})
+        assert refused.value.field == field
+    assert steps(dependency) == [("raised", 3, flow.po1.pk, "")]
+
+
+def test_a_withdrawn_commitment_and_a_renegotiation_reopen_the_contract(flow, sprints, dependency):
+    po1, po2 = flow.actor("po1"), flow.actor("po2")
+    d = services.dependency_commit(actor=po2, dependency=dependency, flow_sprint=sprints[2])
+    assert (d.contract, d.committed_sprint_id) == ("committed", sprints[2].pk)
+    d = services.dependency_counter(actor=po2, dependency=d, flow_sprint=sprints[4])
+    assert (d.contract, d.committed_sprint_id) == ("countered", None)
+    # Insisting on the needed-by sprint turns the counter-proposal down.
+    d = services.dependency_renegotiate(actor=po1, dependency=d, needed_by=sprints[3])
+    d.refresh_from_db()
+    assert (d.contract, d.needed_by_id, d.proposed_sprint_id) == ("requested", sprints[3].pk, None)
+
+
+def test_a_new_needed_by_through_an_edit_is_a_renegotiation(flow, sprints, dependency):
+    """The admin edits needed_by through dependency_update: the contract re-opens there
+    too, and the step is recorded."""
+    po1, po2 = flow.actor("po1"), flow.actor("po2")
+    services.dependency_commit(actor=po2, dependency=dependency, flow_sprint=sprints[3])
+    d = services.dependency_update(actor=po1, dependency=dependency, data={"needed_by": sprints[2]})
+    d.refresh_from_db()
+    assert (d.contract, d.committed_sprint_id, d.needed_by_id) == ("requested", None, sprints[2].pk)
+    assert [s[0] for s in steps(d)] == ["raised", "committed", "renegotiated"]
+    # The same needed-by sprint again is no renegotiation.
+    services.dependency_update(actor=po1, dependency=d, data={"needed_by": sprints[2]})
+    assert len(steps(d)) == 3
+
+
+def test_the_requesting_side_only_accepts_and_renegotiates(flow, sprints, dependency):
+    po2 = flow.actor("po2")
+    services.dependency_counter(actor=po2, dependency=dependency, flow_sprint=sprints[4])
+    for role in ("po2", "sm2", "dev1", "stakeholder"):
+        with pytest.raises(PermissionRefused):
+            services.dependency_accept(actor=flow.actor(role), dependency=dependency)
+    services.dependency_accept(actor=flow.actor("sm1"), dependency=dependency)
