@@ -471,11 +471,15 @@ class DependencyViewSet(
         return Dependency.objects.filter(flow_team=self.actor.flow_team).prefetch_related("steps")
 
     def write_refusal(self, dependency):
-        source = dependency.source
-        team = source.scrum_team_id if isinstance(source, Story) else None
+        # The providing side answers a request (commit, counter); the requesting side
+        # edits it, accepts and re-negotiates (backlog.services holds the same rule).
+        providing = self.action in ("commit", "counter")
+        item = dependency.target if providing else dependency.source
+        team = item.scrum_team_id if isinstance(item, Story) else None
         if can_write_register(self.actor, team):
             return None
-        return "only the CPO, CSM, Architect, or the source team's PO and SM edit this dependency"
+        side = "target" if providing else "source"
+        return f"only the CPO, CSM, Architect, or the {side} team's PO and SM may do this"
 
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)

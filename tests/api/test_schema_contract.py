@@ -211,6 +211,6 @@ def test_a_role_refused_a_write_hears_403_before_any_precondition(schema, world)
             )
             assert response.status_code == 403, (method, path, headers, response.status_code)
         walked += 1
-    # story edit, rank, block, unblock; epic edit, rank; dependency; risk; milestone edit,
-    # move, close
-    assert walked == 11
+    # story edit, rank, block, unblock; epic edit, rank; dependency edit, commit, counter,
+    # accept, renegotiate; risk; milestone edit, move, close
+    assert walked == 15
