@@ -1203,7 +1203,9 @@ def _contract_locked(
     actor: Actor, dependency: Dependency, expected_version: int | None, *, side: str
 ) -> Dependency:
     dependency = (
-        Dependency.objects.select_for_update()
+        # Only the dependency's row is locked: PostgreSQL refuses FOR UPDATE on the
+        # nullable side of the outer joins that select_related makes.
+        Dependency.objects.select_for_update(of=("self",))
         .select_related("needed_by", "from_story", "to_story")
         .get(pk=dependency.pk)
     )

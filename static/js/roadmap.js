@@ -136,7 +136,7 @@
   // A live swap of the lanes (someone else's change) keeps a keyboard user's place: the
   // same control of the same card gets the focus back.
   let kept = null;
-  const KEPT = ["move-up", "move-down", "epic-title", "move-to-lane"];
+  const KEPT = ["move-up", "move-down", "move-to", "epic-title", "move-to-lane"];
   document.addEventListener("htmx:oobBeforeSwap", function () {
     const active = document.activeElement;
     const card = active && active.closest ? active.closest("[data-epic]") : null;
