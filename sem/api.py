@@ -28,6 +28,7 @@ from django.db import models
 from django.http import Http404
 from django.views.decorators.csrf import csrf_exempt
 from django_filters import rest_framework as filters
+from django_filters.fields import IsoDateTimeField
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import exceptions, relations, serializers, status
@@ -511,13 +512,41 @@ class IdFilter(filters.NumberFilter):
     field_class = django_forms.IntegerField
 
 
+# PostgreSQL takes UTC offsets up to 15:59 and years 1 to 9999 once in UTC; anything
+# else would reach the database and fail there (a 500).
+MAX_UTC_OFFSET = dt.timedelta(hours=15, minutes=59)
+
+
+class BoundedIsoDateTimeField(IsoDateTimeField):
+    def to_python(self, value):
+        value = super().to_python(value)
+        if value is None:
+            return value
+        offset = value.utcoffset()
+        if offset is not None and abs(offset) > MAX_UTC_OFFSET:
+            raise django_forms.ValidationError("the UTC offset must be within ±15:59")
+        try:
+            in_utc = value.astimezone(dt.UTC) if offset is not None else value
+        except OverflowError:
+            in_utc = None
+        if in_utc is None or not 1 <= in_utc.year <= 9999:
+            raise django_forms.ValidationError("give a date-time between the years 1 and 9999")
+        return value
+
+
+class BoundedIsoDateTimeFilter(filters.IsoDateTimeFilter):
+    field_class = BoundedIsoDateTimeField
+
+
 class IdFilterSet(filters.FilterSet):
-    """The base of every API filter set: relations are filtered by id (``IdFilter``)."""
+    """The base of every API filter set: relations are filtered by id (``IdFilter``),
+    date-times only within what the database can hold."""
 
     FILTER_DEFAULTS = {
         **filters.FilterSet.FILTER_DEFAULTS,
         models.ForeignKey: {"filter_class": IdFilter},
         models.OneToOneField: {"filter_class": IdFilter},
+        models.DateTimeField: {"filter_class": BoundedIsoDateTimeFilter},
     }
 
 

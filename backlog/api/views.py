@@ -27,6 +27,7 @@ from sem.api import (
     READ_ERRORS,
     VERSIONED_WRITE_ERRORS,
     WRITE_ERRORS,
+    BoundedIsoDateTimeFilter,
     Conflict,
     IdFilterSet,
     VersionedObjectMixin,
@@ -62,7 +63,7 @@ class StoryFilter(IdFilterSet):
         distinct=True,
         label="Flow Sprint the story is committed to",
     )
-    updated_since = filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+    updated_since = BoundedIsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
 
     class Meta:
         model = Story
@@ -742,7 +743,7 @@ class MilestoneViewSet(
 
 class RoadmapChangeFilter(filters.FilterSet):
     # The roadmap's "changes since the last refinement": the caller names the moment.
-    since = filters.IsoDateTimeFilter(field_name="at", lookup_expr="gte")
+    since = BoundedIsoDateTimeFilter(field_name="at", lookup_expr="gte")
     # Plain numbers: a choice filter would tell another Flow Team's ids apart (400 vs 200).
     epic = filters.NumberFilter(field_name="epic")
     milestone = filters.NumberFilter(field_name="milestone")
