@@ -3,7 +3,8 @@
 import datetime
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.apps import apps
+from django.db import IntegrityError, connection, models, transaction
 
 from backlog.models import Dependency, ProductGoal, Story
 from flow.models import FlowSprint
@@ -15,9 +16,29 @@ from tests.teams.factories import FlowTeamFactory, UserFactory
 pytestmark = pytest.mark.django_db
 
 
-def refused(create):
-    with pytest.raises(IntegrityError), transaction.atomic():
+def _constraint(name: str):
+    for model in apps.get_models():
+        for constraint in model._meta.constraints:
+            if constraint.name == name:
+                return model, constraint
+    raise LookupError(f"no constraint named {name}")
+
+
+def refused(create, name: str):
+    """``create`` is refused by the database, by the constraint ``name`` and no other.
+    PostgreSQL names the constraint; SQLite names a CHECK, and a UNIQUE by its columns."""
+    model, constraint = _constraint(name)
+    with pytest.raises(IntegrityError) as refusal, transaction.atomic():
         create()
+    message = str(refusal.value)
+    if connection.vendor == "postgresql":
+        assert f'"{name}"' in message, message
+    elif isinstance(constraint, models.CheckConstraint):
+        assert f"CHECK constraint failed: {name}" in message, message
+    else:
+        table = model._meta.db_table
+        columns = [model._meta.get_field(field).column for field in constraint.fields]
+        assert message.endswith(", ".join(f"{table}.{column}" for column in columns)), message
 
 
 def role(flow, key):
@@ -29,7 +50,8 @@ def test_second_cpo_and_csm_refused(flow):
         refused(
             lambda r=r: RoleAssignment.objects.create(
                 membership=role(flow, "dev1"), flow_team=flow.flow_team, role=r
-            )
+            ),
+            f"one_{r}_per_flow_team",
         )
 
 
@@ -41,15 +63,35 @@ def test_second_po_and_sm_of_a_scrum_team_refused(flow):
                 flow_team=flow.flow_team,
                 role=r,
                 scrum_team=flow.scrum_teams[0],
-            )
+            ),
+            f"one_{r}_per_scrum_team",
         )
+
+
+def test_same_role_twice_refused(flow):
+    refused(
+        lambda: RoleAssignment.objects.create(
+            membership=role(flow, "architect"), flow_team=flow.flow_team, role="architect"
+        ),
+        "flow_role_once_per_member",
+    )
+    refused(
+        lambda: RoleAssignment.objects.create(
+            membership=role(flow, "dev1"),
+            flow_team=flow.flow_team,
+            role="developer",
+            scrum_team=flow.scrum_teams[0],
+        ),
+        "team_role_once_per_member",
+    )
 
 
 def test_team_role_needs_its_scrum_team_and_flow_role_none(flow):
     refused(
         lambda: RoleAssignment.objects.create(
             membership=role(flow, "dev1"), flow_team=flow.flow_team, role="developer"
-        )
+        ),
+        "team_roles_name_their_scrum_team",
     )
     refused(
         lambda: RoleAssignment.objects.create(
@@ -57,7 +99,8 @@ def test_team_role_needs_its_scrum_team_and_flow_role_none(flow):
             flow_team=flow.flow_team,
             role="architect",
             scrum_team=flow.scrum_teams[0],
-        )
+        ),
+        "team_roles_name_their_scrum_team",
     )
 
 
@@ -65,8 +108,18 @@ def test_sixteenth_scrum_team_refused():
     flow_team = FlowTeamFactory()
     for n in range(1, 16):
         ScrumTeam.objects.create(flow_team=flow_team, number=n, name=f"T{n}")
-    refused(lambda: ScrumTeam.objects.create(flow_team=flow_team, number=16, name="T16"))
-    refused(lambda: ScrumTeam.objects.create(flow_team=flow_team, number=3, name="again"))
+    refused(
+        lambda: ScrumTeam.objects.create(flow_team=flow_team, number=16, name="T16"),
+        "scrumteam_at_most_15_per_flow_team",
+    )
+    refused(
+        lambda: ScrumTeam.objects.create(flow_team=flow_team, number=3, name="again"),
+        "scrumteam_number_unique",
+    )
+    refused(
+        lambda: ScrumTeam.objects.create(flow_team=FlowTeamFactory(), number=0, name="T0"),
+        "scrumteam_at_most_15_per_flow_team",
+    )
 
 
 def test_hundred_fifty_first_member_refused():
@@ -75,9 +128,28 @@ def test_hundred_fifty_first_member_refused():
     Membership.objects.bulk_create(
         Membership(flow_team=flow_team, user=u, seat=i) for i, u in enumerate(users[:150], 1)
     )
-    refused(lambda: Membership.objects.create(flow_team=flow_team, user=users[150], seat=151))
-    refused(lambda: Membership.objects.create(flow_team=flow_team, user=users[150], seat=7))
-    refused(lambda: Membership.objects.create(flow_team=flow_team, user=users[0], seat=0))
+    refused(
+        lambda: Membership.objects.create(flow_team=flow_team, user=users[150], seat=151),
+        "membership_at_most_150_per_flow_team",
+    )
+    refused(
+        lambda: Membership.objects.create(flow_team=flow_team, user=users[150], seat=0),
+        "membership_at_most_150_per_flow_team",
+    )
+    refused(
+        lambda: Membership.objects.create(flow_team=flow_team, user=users[150], seat=7),
+        "membership_seat_unique",
+    )
+
+
+def test_member_once_per_flow_team():
+    flow_team = FlowTeamFactory()
+    user = UserFactory(password=None)
+    Membership.objects.create(flow_team=flow_team, user=user, seat=1)
+    refused(
+        lambda: Membership.objects.create(flow_team=flow_team, user=user, seat=2),
+        "membership_user_once",
+    )
 
 
 def test_duplicate_flow_sprint_number_and_second_active_sprint_refused():
@@ -88,7 +160,8 @@ def test_duplicate_flow_sprint_number_and_second_active_sprint_refused():
             number=1,
             start=datetime.date(2030, 1, 1),
             end=datetime.date(2030, 1, 14),
-        )
+        ),
+        "flowsprint_number_unique",
     )
     refused(
         lambda: FlowSprint.objects.create(
@@ -97,7 +170,17 @@ def test_duplicate_flow_sprint_number_and_second_active_sprint_refused():
             start=datetime.date(2030, 1, 1),
             end=datetime.date(2030, 1, 14),
             state="active",
-        )
+        ),
+        "one_active_flow_sprint",
+    )
+    refused(
+        lambda: FlowSprint.objects.create(
+            flow_team=sprint.flow_team,
+            number=2,
+            start=datetime.date(2030, 1, 14),
+            end=datetime.date(2030, 1, 13),
+        ),
+        "flowsprint_end_after_start",
     )
 
 
@@ -105,27 +188,40 @@ def test_second_active_product_goal_refused():
     flow_team = FlowTeamFactory()
     ProductGoal.objects.create(flow_team=flow_team, statement="one")
     ProductGoal.objects.create(flow_team=flow_team, statement="old", status="achieved")
-    refused(lambda: ProductGoal.objects.create(flow_team=flow_team, statement="two"))
+    refused(
+        lambda: ProductGoal.objects.create(flow_team=flow_team, statement="two"),
+        "one_active_product_goal",
+    )
 
 
 def test_story_rank_points_and_blocker_rules():
     story = StoryFactory(rank=100)
-    refused(lambda: StoryFactory(scrum_team=story.scrum_team, rank=100))
-    refused(lambda: StoryFactory(scrum_team=story.scrum_team, points=4))
-    refused(lambda: Story.objects.filter(pk=story.pk).update(blocked=True, blocked_reason=""))
+    refused(lambda: StoryFactory(scrum_team=story.scrum_team, rank=100), "story_rank_unique")
+    refused(lambda: StoryFactory(scrum_team=story.scrum_team, points=4), "story_points_on_scale")
+    refused(
+        lambda: Story.objects.filter(pk=story.pk).update(blocked=True, blocked_reason=""),
+        "blocked_story_has_reason",
+    )
 
 
 def test_epic_wsjf_on_scale_and_rank_unique():
     epic = EpicFactory(rank=10)
-    refused(lambda: EpicFactory(flow_team=epic.flow_team, rank=10))
-    refused(lambda: EpicFactory(flow_team=epic.flow_team, job_size=4))
+    refused(lambda: EpicFactory(flow_team=epic.flow_team, rank=10), "epic_rank_unique")
+    refused(lambda: EpicFactory(flow_team=epic.flow_team, job_size=4), "epic_wsjf_on_scale")
 
 
-def test_dependency_has_exactly_one_source():
+def test_dependency_has_exactly_one_source_and_one_target():
     story = StoryFactory()
     epic = EpicFactory(flow_team=story.flow_team)
     refused(
         lambda: Dependency.objects.create(
             flow_team=story.flow_team, from_story=story, from_epic=epic, to_epic=epic
-        )
+        ),
+        "dependency_one_source",
+    )
+    refused(
+        lambda: Dependency.objects.create(
+            flow_team=story.flow_team, from_story=story, to_story=story, to_epic=epic
+        ),
+        "dependency_one_target",
     )

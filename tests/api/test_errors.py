@@ -33,11 +33,20 @@ def test_repeated_single_value_filter_is_refused(api, flow, story):
     assert response.json()["errors"] == {"team": ["give this filter once"]}
 
 
-def test_limit_is_capped_at_200_and_defaults_to_50(api, story):
+def test_limit_is_capped_at_200_and_defaults_to_50(api, flow):
+    from backlog.models import Story
+    from tests.backlog.factories import StoryFactory
+
+    team = flow.scrum_teams[0]
+    Story.objects.bulk_create(
+        StoryFactory.build_batch(201, scrum_team=team, flow_team=flow.flow_team)
+    )
     client = api("dev1")
-    assert client.get(URL, {"limit": "1000"}).status_code == 200
-    body = client.get(URL).json()
-    assert body["count"] == 1 and body["next"] is None
+    capped = client.get(URL, {"limit": "1000"}).json()
+    assert capped["count"] == 201 and len(capped["results"]) == 200
+    assert capped["next"] is not None
+    default = client.get(URL).json()
+    assert len(default["results"]) == 50 and "limit=50" in default["next"]
 
 
 def test_unknown_api_url_answers_in_the_api_error_shape(api):

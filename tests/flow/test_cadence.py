@@ -182,15 +182,17 @@ def test_celery_tick_rolls_every_flow_team(flow, foreign, django_capture_on_comm
     assert Event.objects.filter(flow_team=flow.flow_team).exists()
 
 
-def test_work_rolled_back_enqueues_nothing(flow):
-    from unittest import mock
-
+def test_work_rolled_back_enqueues_nothing(flow, django_capture_on_commit_callbacks):
     from django.db import transaction
 
     from events.tasks import cadence_tick
 
-    with mock.patch("events.tasks.cadence_roll.delay") as delay:
+    # The test's own transaction never commits: capture what would run on commit instead.
+    with django_capture_on_commit_callbacks() as callbacks:
         with pytest.raises(RuntimeError), transaction.atomic():
             cadence_tick()
             raise RuntimeError("rolled back")
-        delay.assert_not_called()
+    assert callbacks == []
+    with django_capture_on_commit_callbacks() as callbacks, transaction.atomic():
+        cadence_tick()
+    assert len(callbacks) == 1  # the same work, committed, enqueues one roll
