@@ -39,7 +39,10 @@ def story_claim(*, actor: Actor, team_sprint: TeamSprint, story: Story) -> Sprin
         raise RuleViolation("the story is already in this Team Sprint", field="story")
     if story.points is None:
         raise RuleViolation("estimate the story before claiming it", field="story")
-    planned = sprint.state == FlowSprint.State.PLANNED or sprint.start >= timezone.localdate()
+    # Up to the end of the sprint's first day in the Flow Team's own timezone, a claim is
+    # part of the plan; later it is pulled in.
+    today = actor.flow_team.today()
+    planned = sprint.state == FlowSprint.State.PLANNED or sprint.start >= today
     return SprintCommitment.objects.create(
         team_sprint=team_sprint,
         story=story,

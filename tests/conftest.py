@@ -1,14 +1,21 @@
 """Shared fixtures: a Flow Team with one person per role, and a foreign Flow Team."""
 
 import datetime
+import os
 from types import SimpleNamespace
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from teams import services as team_services
 from teams.models import Role
 from teams.selectors import actor_for
 from tests.teams.factories import FlowTeamFactory, UserFactory
+
+# CI draws the same examples every run (a red build is never a lucky draw) and keeps no
+# example database; locally, Hypothesis explores and remembers failures in .hypothesis/.
+hypothesis_settings.register_profile("ci", derandomize=True, database=None)
+hypothesis_settings.load_profile("ci" if os.environ.get("CI") else "default")
 
 
 def build_flow_team(prefix: str = "", teams: int = 3) -> SimpleNamespace:

@@ -107,6 +107,32 @@ def test_closing_carries_over_exactly_the_unfinished_committed_stories(flow):
     assert FlowSprint.objects.get(flow_team=flow.flow_team, number=2).state == "active"
 
 
+@pytest.mark.parametrize(
+    "berlin, planned",
+    [
+        ("2026-01-05 00:30", True),  # the first day, just after Berlin midnight (UTC: the 4th)
+        ("2026-01-05 23:30", True),  # the first day's last hour (UTC: still the 5th)
+        ("2026-01-06 00:30", False),  # the second day, while UTC is still on the first
+    ],
+)
+def test_a_claim_counts_as_planned_through_the_sprints_first_day_in_its_timezone(
+    flow, berlin, planned
+):
+    import time_machine
+
+    services.flow_sprints_roll(flow_team=flow.flow_team, today=D(2026, 1, 5))
+    po = flow.actor("po1")
+    story = backlog_services.story_create(
+        actor=po, scrum_team=flow.scrum_teams[0], title="Claimed", points=3, criteria=["ok"]
+    )
+    team_sprint = TeamSprint.objects.get(flow_sprint__number=1, scrum_team=flow.scrum_teams[0])
+    assert team_sprint.flow_sprint.state == "active"
+    at = datetime.datetime.fromisoformat(berlin).replace(tzinfo=flow.flow_team.tzinfo)
+    with time_machine.travel(at, tick=False):
+        commitment = services.story_claim(actor=po, team_sprint=team_sprint, story=story)
+    assert commitment.planned is planned
+
+
 def test_dst_change_keeps_local_wall_clock_times(flow):
     # Sprint 7 of a Berlin team spans the switch to summer time (Sunday 28 March 2027).
     flow.flow_team.cadence_anchor = D(2027, 3, 22)
@@ -188,10 +214,13 @@ def test_work_rolled_back_enqueues_nothing(flow, django_capture_on_commit_callba
     from events.tasks import cadence_tick
 
     # The test's own transaction never commits: capture what would run on commit instead.
-    with django_capture_on_commit_callbacks() as callbacks:
-        with pytest.raises(RuntimeError), transaction.atomic():
-            cadence_tick()
-            raise RuntimeError("rolled back")
+    with (
+        django_capture_on_commit_callbacks() as callbacks,
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        cadence_tick()
+        raise RuntimeError("rolled back")
     assert callbacks == []
     with django_capture_on_commit_callbacks() as callbacks, transaction.atomic():
         cadence_tick()
