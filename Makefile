@@ -3,7 +3,7 @@ SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 PYTEST_ARGS ?=
 
-.PHONY: run test lint uv
+.PHONY: run test lint uv mutation
 
 uv:
 	@command -v uv >/dev/null 2>&1 || test -x $(HOME)/.local/bin/uv || \
@@ -33,3 +33,9 @@ test: uv
 lint: uv
 	$(UV) run ruff check .
 	$(UV) run ruff format --check .
+
+# Mutation report over the rule modules ([tool.mutmut] in pyproject.toml); hours, not CI.
+mutation: uv
+	$(UV) sync --frozen
+	$(UV) run mutmut run $(MUTANTS)
+	$(UV) run python -m tests.mutation_report
