@@ -8,20 +8,22 @@ from backlog.models import Dependency
 from events.models import Event
 from events.services import cadence_roll
 from flow.models import FlowSprint, Risk, TeamSprint
+from flow.selectors import flow_sprint_current
 from tests.backlog.factories import StoryFactory
 from tests.flow.factories import SprintCommitmentFactory
 
 
-def planning_2_of(ns) -> Event:
-    return Event.objects.get(flow_team=ns.flow_team, kind="planning_2", flow_sprint__number=1)
+def planning_2_of(ns, sprint: FlowSprint) -> Event:
+    return Event.objects.get(flow_team=ns.flow_team, kind="planning_2", flow_sprint=sprint)
 
 
 def build_planning_2(ns, *, today=None) -> SimpleNamespace:
-    """Sprint 1's Planning 2 of ``ns`` (tests.conftest.build_flow_team): every team has a
-    capacity of 10 points and two 3-point stories planned in sprint 1; team 1 needs a story
-    of team 2 by sprint 1 that team 2 planned in sprint 2 (red)."""
+    """The current Flow Sprint's Planning 2 of ``ns`` (tests.conftest.build_flow_team):
+    every team has a capacity of 10 points and two 3-point stories planned in it; team 1
+    needs a story of team 2 by this sprint that team 2 planned in the next one (red)."""
     cadence_roll(flow_team=ns.flow_team, today=today)
-    s1, s2 = FlowSprint.objects.filter(flow_team=ns.flow_team).order_by("number")[:2]
+    s1 = flow_sprint_current(flow_team=ns.flow_team, today=today)
+    s2 = FlowSprint.objects.get(flow_team=ns.flow_team, number=s1.number + 1)
     for number, team in enumerate(ns.scrum_teams, start=1):
         ts = TeamSprint.objects.get(flow_sprint=s1, scrum_team=team)
         TeamSprint.objects.filter(pk=ts.pk).update(capacity_points=10, goal=f"Goal of {team.name}")
@@ -40,7 +42,7 @@ def build_planning_2(ns, *, today=None) -> SimpleNamespace:
         flow_team=ns.flow_team, from_story=needing, to_story=providing, needed_by=s1
     )
     return SimpleNamespace(
-        event=planning_2_of(ns), sprint=s1, next_sprint=s2, red=red, needing=needing
+        event=planning_2_of(ns, s1), sprint=s1, next_sprint=s2, red=red, needing=needing
     )
 
 
