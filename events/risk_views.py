@@ -150,8 +150,6 @@ def _parse(actor, post) -> dict:
             raise RuleViolation(
                 f"at most {TEXT_MAX[field]} characters (this has {len(text)})", field=field
             )
-        if any(ord(c) < 32 and c not in "\r\n\t" for c in text):
-            raise RuleViolation("remove the control characters", field=field)
         data[field] = text.strip()
     for field in ("impact", "roam"):
         data[field] = post.get(field, "")
