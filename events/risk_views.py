@@ -87,7 +87,7 @@ def _choices(actor, linked_dependency: int | None) -> dict:
     }
 
 
-def _values_of(risk: Risk) -> dict[str, str]:
+def risk_form_values(risk: Risk) -> dict[str, str]:
     return {
         "title": risk.title,
         "owner": str(risk.owner_id or ""),
@@ -133,7 +133,7 @@ def _form(actor, event, *, risk=None, values=None, notice=None, read_version=Non
     return {
         "event": event,
         "risk": risk,
-        "values": values if values is not None else _values_of(risk),
+        "values": values if values is not None else risk_form_values(risk),
         "read_version": read_version if read_version is not None else (risk.version if risk else 0),
         "notice": notice or {},
         **_choices(actor, risk.dependency_id if risk else None),

@@ -216,7 +216,7 @@ def test_confirming_needs_a_draft_and_the_draft_read(p2):
             actor=csm,
             event=p2.event,
             expected_version=0,
-            acknowledged={"dependency:%d" % p2.red.pk},
+            acknowledged={f"dependency:{p2.red.pk}"},
         )
     with pytest.raises(PermissionRefused):
         services.flow_sprint_goal_confirm(

@@ -13,6 +13,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from events.models import Event
+from events.risk_views import risk_form_values
 from flow import services
 from flow.models import Risk
 from sem.live import live_versions
@@ -42,17 +43,8 @@ def client_of(user) -> Client:
 
 
 def form(risk: Risk, **changes) -> dict:
-    values = {
-        "title": risk.title,
-        "owner": str(risk.owner_id or ""),
-        "impact": risk.impact,
-        "roam": risk.roam,
-        "mitigation": risk.mitigation,
-        "dependency": str(risk.dependency_id or ""),
-        "scrum_team": str(risk.scrum_team_id or ""),
-        "read_version": str(risk.version),
-    }
-    return {**values, **changes}
+    """The edit form as the page fills it for ``risk``, with ``changes`` typed over it."""
+    return {**risk_form_values(risk), "read_version": str(risk.version), **changes}
 
 
 def test_risk_services_bump_the_registers_live_key_and_name_who_saved(flow):
