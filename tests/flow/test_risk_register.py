@@ -57,11 +57,20 @@ def test_risk_services_bump_the_registers_live_key_and_name_who_saved(flow):
 
 
 def test_the_register_lists_every_risk_gravest_first_with_edit_only_where_allowed(reg):
+    cpo = reg.ns.actor("cpo")
+    services.risk_create(actor=cpo, title="Minor glitch", impact="low")
+    services.risk_create(actor=cpo, title="Settled matter", impact="critical", roam="resolved")
+    services.risk_create(actor=cpo, title="Data loss", impact="critical")
     html = client_of(reg.ns.sm1).get(reg.url, **HX).content.decode()
+    order = [
+        html.index(title)
+        for title in ("Data loss", "Load may exceed capacity", "Minor glitch", "Settled matter")
+    ]
+    assert order == sorted(order)
     assert "Load may exceed capacity" in html and "Team 2&#x27;s risk" in html
     assert f'/risks/{reg.risk.pk}/"' in html  # their own team's: Edit
     assert f'/risks/{reg.other.pk}/"' not in html  # team 2's: read only
-    assert html.count("Unmitigated high risk") == 2
+    assert html.count("Unmitigated high risk") == 2 and "Unmitigated critical risk" in html
     cpo = client_of(reg.ns.cpo).get(reg.url, **HX).content.decode()
     assert f'/risks/{reg.risk.pk}/"' in cpo and f'/risks/{reg.other.pk}/"' in cpo
 
