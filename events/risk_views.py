@@ -39,6 +39,11 @@ from teams.selectors import membership_list, scrum_team_list
 RISK_SCREEN = "risks"
 FIELDS = ("title", "owner", "impact", "roam", "mitigation", "dependency", "scrum_team")
 TEXT_MAX = {"title": 200, "mitigation": 5000}
+CHOOSE = {
+    "owner": "choose an owner from the Flow Team's members",
+    "dependency": "choose one of the Flow Team's dependencies",
+    "scrum_team": "choose a register you keep from the list",
+}
 
 
 def writable_teams(actor) -> str:
@@ -167,7 +172,7 @@ def _parse(actor, post) -> dict:
             continue
         found = lookup(int(raw)) if raw.isdigit() and len(raw) < 12 else None
         if found is None:
-            raise RuleViolation(f"choose a {field.replace('_', ' ')} from the list", field=field)
+            raise RuleViolation(CHOOSE[field], field=field)
         data[field] = found.user if field == "owner" else found
     return data
 

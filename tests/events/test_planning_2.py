@@ -364,3 +364,24 @@ def test_screen_and_poll_queries_do_not_grow_with_teams(teams, clock):
     answer, count = _queries(csm, poll)
     assert answer.status_code == 200
     assert count == 13
+
+
+@pytest.mark.parametrize(
+    ("who", "path", "data", "says"),
+    [
+        ("cpo", "goal/", {}, "the form&#x27;s version is missing"),
+        ("cpo", "goal/", {"goal": "g", "version": "x"}, "the form&#x27;s version is missing"),
+        ("cpo", "goal/", {"goal": "g", "version": "9" * 30}, "the form&#x27;s version is missing"),
+        ("cpo", "goal/", {"goal": "g" * 2001, "version": "0"}, "at most 2000 characters"),
+        ("csm", "confirm/", {"version": "-1"}, "the form&#x27;s version is missing"),
+        ("csm", "confirm/", {"version": "0", "acknowledged": ["x" * 300]}, "not drafted"),
+    ],
+)
+def test_hostile_planning_2_posts_are_refused_naming_why_and_write_nothing(
+    p2, who, path, data, says
+):
+    answer = client_of(p2.ns.users[who]).post(f"{board_url(p2)}{path}", data, **HX)
+    assert answer.status_code == 400 and says in answer.content.decode()
+    sprint = FlowSprint.objects.get(pk=p2.sprint.pk)
+    assert (sprint.goal_draft, sprint.goal_version, sprint.goal) == ("", 0, "")
+    assert client_of(p2.ns.users[who]).get(f"{board_url(p2)}{path}").status_code == 405

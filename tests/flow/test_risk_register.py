@@ -144,9 +144,9 @@ def test_a_po_records_a_risk_in_their_own_register(reg):
             "mitigation",
             "a mitigated risk has a mitigation plan",
         ),
-        ({"owner": "abc"}, "owner", "choose a owner from the list"),
-        ({"owner": "999999"}, "owner", "choose a owner from the list"),
-        ({"dependency": "999999"}, "dependency", "choose a dependency from the list"),
+        ({"owner": "abc"}, "owner", "choose an owner from the Flow Team&#x27;s members"),
+        ({"owner": "999999"}, "owner", "choose an owner from the Flow Team&#x27;s members"),
+        ({"dependency": "999999"}, "dependency", "choose one of the Flow Team&#x27;s dependencies"),
         ({"title": "x" * 201}, "title", "at most 200 characters"),
     ],
 )
@@ -179,7 +179,7 @@ def test_another_flow_teams_register_and_risks_are_not_found(reg, foreign):
     )
     assert (
         refused.status_code == 400
-        and "choose a dependency from the list" in refused.content.decode()
+        and "choose one of the Flow Team&#x27;s dependencies" in refused.content.decode()
     )
 
 
@@ -267,3 +267,27 @@ def test_register_and_poll_queries_do_not_grow_with_teams(teams):
         with CaptureQueriesContext(connection) as changed:
             assert sm.get(poll).status_code == 200
         assert len(changed) == 7
+
+
+@pytest.mark.parametrize(
+    ("data", "field", "says"),
+    [
+        ({"read_version": "x"}, "read_version", "the form&#x27;s version is missing"),
+        ({"read_version": "9" * 30}, "read_version", "the form&#x27;s version is missing"),
+        ({"scrum_team": "x"}, "team", "choose a register you keep from the list"),
+        ({"scrum_team": "9" * 30}, "team", "choose a register you keep from the list"),
+        ({"roam": "ignored"}, "roam", "ROAM state is open, resolved, owned, accepted or mitigated"),
+        ({"mitigation": "m" * 5001}, "mitigation", "at most 5000 characters"),
+    ],
+)
+def test_hostile_register_posts_are_refused_naming_the_field(reg, data, field, says):
+    answer = client_of(reg.ns.csm).post(f"{reg.url}{reg.risk.pk}/", form(reg.risk, **data), **HX)
+    html = answer.content.decode()
+    assert answer.status_code == 400 and says in html
+    if field != "read_version":
+        assert re.search(rf'class="field has-error">\s*<label for="risk-{field}', html)
+    assert Risk.objects.get(pk=reg.risk.pk).version == 1
+    created = client_of(reg.ns.csm).post(f"{reg.url}new/", {**data, "title": "New"}, **HX)
+    assert created.status_code in (200, 400)
+    if created.status_code == 200:  # the refusal was only about the edit's version
+        assert field == "read_version"
