@@ -24,7 +24,7 @@ from django.views.decorators.http import require_POST
 from backlog.services import roadmap_live_key
 from events import services
 from events.models import Event
-from events.risk_views import writable_teams
+from events.risk_views import risk_list_oob, writable_teams
 from events.screens import OVER, event_or_404, fragment_wanted, live_for, next_poll, poll_actor
 from flow import selectors as flow_selectors
 from flow import services as flow_services
@@ -147,6 +147,9 @@ def _board_context(request, actor, event: Event, *, draft=None) -> dict:
         "confirm_html": _confirm_html(request, actor, event, read),
         **(draft or _draft_context(actor, sprint)),
         "live": live,
+        # This screen's poll watches the register's topic (live_keys): the embedded
+        # register needs no poll of its own.
+        "register_polled_by_host": live is not None,
     }
 
 
@@ -296,6 +299,10 @@ def planning_2_live(request, pk: int):
         read = _reader(actor, event)
         regions = [live_oob(r, html) for r, html in _shared(actor, event, versions, read).items()]
         regions.append(live_oob("p2-confirm", _confirm_html(request, actor, event, read)))
+        risks = flow_services.risk_live_key(actor.flow_team_id)
+        if versions[risks] != poll.seen.get(risks):
+            # The embedded register has no poll of its own: this one swaps its list.
+            regions.append(risk_list_oob(actor, event, versions[risks]))
         return regions, event.state in OVER, next_poll(request, poll, versions, "p2-poll")
 
     return live_poll(request, screen=P2_SCREEN, scope=pk, on_change=on_change)

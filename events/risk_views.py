@@ -181,18 +181,27 @@ def _posted_values(post) -> dict[str, str]:
     return {field: post.get(field, "") for field in FIELDS}
 
 
-def _panel_context(request, actor, event: Event, *, form=None) -> dict:
+def risk_list_oob(actor, event: Event, version: int):
+    """The shared list as an out-of-band swap, for a host screen's poll."""
+    return live_oob("risk-list", _list_html(actor, event, version))
+
+
+def _panel_context(request, actor, event: Event, *, form=None, embedded=False) -> dict:
     key = flow_services.risk_live_key(actor.flow_team_id)
     version = live_versions([key])[key]  # before the data (sem.live.live_fragment)
-    live = live_for(
-        request,
-        actor,
-        event,
-        screen=RISK_SCREEN,
-        url_name="risks-live",
-        keys=[key],
-        versions={key: version},
-        poll_id="risk-poll",
+    live = (
+        None
+        if embedded
+        else live_for(
+            request,
+            actor,
+            event,
+            screen=RISK_SCREEN,
+            url_name="risks-live",
+            keys=[key],
+            versions={key: version},
+            poll_id="risk-poll",
+        )
     )
     return {
         "event": event,
@@ -218,9 +227,12 @@ def register(request, pk: int):
     dependency_id = request.GET.get("risk_for_dependency", "")
     if dependency_id and writable_teams(actor) != "none":
         form = _form(actor, event, values=_new_values(actor, dependency_id))
-    context = _panel_context(request, actor, event, form=form)
     if fragment_wanted(request):
+        # Embedded in a screen whose poll watches the register (?embedded=1): no own poll.
+        embedded = request.GET.get("embedded") == "1"
+        context = _panel_context(request, actor, event, form=form, embedded=embedded)
         return render(request, "events/risks/panel.html#risk-panel", context)
+    context = _panel_context(request, actor, event, form=form)
     return render(request, "events/risks/page.html", context)
 
 
@@ -239,9 +251,7 @@ def _editor_answer(request, actor, event, form, status=200, saved=None):
     )
     key = flow_services.risk_live_key(actor.flow_team_id)
     version = live_versions([key])[key]
-    return HttpResponse(
-        editor + live_oob("risk-list", _list_html(actor, event, version)), status=status
-    )
+    return HttpResponse(editor + risk_list_oob(actor, event, version), status=status)
 
 
 def _form_answer(request, actor, event, form):
@@ -349,7 +359,7 @@ def risks_live(request, pk: int):
         actor = poll_actor(request, poll)
         event = event_or_404(actor, pk)
         key = flow_services.risk_live_key(actor.flow_team_id)
-        regions = [live_oob("risk-list", _list_html(actor, event, versions[key]))]
+        regions = [risk_list_oob(actor, event, versions[key])]
         return regions, event.state in OVER, next_poll(request, poll, versions, "risk-poll")
 
     return live_poll(request, screen=RISK_SCREEN, scope=pk, on_change=on_change)

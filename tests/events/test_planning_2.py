@@ -334,6 +334,14 @@ def test_a_risk_change_reaches_the_planning_2_screen(p2):
     )
     html = po.get(url).content.decode()
     assert "Unmitigated high risk" in html
+    # The embedded register's list comes with it (it has no poll of its own) ...
+    assert 'id="risk-list" hx-swap-oob="innerHTML"' in html and "Vendor outage" in html
+    # ... and only when the register changed.
+    services.flow_sprint_goal_draft(
+        actor=p2.ns.actor("cpo"), flow_sprint=p2.sprint, text="Pay", expected_version=0
+    )
+    html = po.get(poll_url(html)).content.decode()
+    assert "Pay" in html and 'id="risk-list"' not in html
 
 
 def _queries(client, url, **extra) -> tuple[int, int]:

@@ -230,7 +230,11 @@ def test_the_event_screen_passes_the_prefill_on(reg):
     board = client.get(
         f"/events/{reg.event.pk}/planning-2/?risk_for_dependency={reg.red.pk}", **HX
     ).content.decode()
-    assert f'hx-get="{reg.url}?risk_for_dependency={reg.red.pk}"' in board
+    # Planning 2's own poll watches the register: the embedded one does not poll.
+    assert f'hx-get="{reg.url}?embedded=1&amp;risk_for_dependency={reg.red.pk}"' in board
+    embedded = client.get(f"{reg.url}?embedded=1", **HX).content.decode()
+    assert "Load may exceed capacity" in embedded and 'id="risk-poll"' not in embedded
+    assert 'id="risk-poll"' in client.get(f"{reg.url}?embedded=0", **HX).content.decode()
     # Any event screen may include the register: it follows that event's routes.
     page = client.get(f"/events/{planning_1.pk}/risks/")
     assert page.status_code == 200 and "Load may exceed capacity" in page.content.decode()
