@@ -663,3 +663,16 @@ class _FlowTeamBuilder:
             )
             for _ in range(len(self.scrum_teams) * 2)
         )
+        # Planning 2 has something to warn about on the demo: a high risk nobody has planned
+        # for yet, on the first open dependency.
+        open_deps = [d for d in deps if d.state == "open"]
+        Risk.objects.create(
+            flow_team=self.flow_team,
+            scrum_team=self.scrum_teams[0],
+            title="Payment provider may not certify us in time",
+            owner=self.team_people[0][0],
+            impact="high",
+            roam="open",
+            mitigation="",
+            dependency=open_deps[0] if open_deps else None,
+        )

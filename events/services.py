@@ -276,3 +276,62 @@ def sos_report_update(
     )
     report.version += 1
     return report
+
+
+# --- Flow Sprint Planning 2: the CSM confirms the Flow Sprint Goal, which closes it -----
+
+
+def _mitigations_text(dependencies: list[dict]) -> str:
+    lines = []
+    for d in dependencies:
+        plans = [f"{r.title}: {r.mitigation.strip()}" for r in d["risks"] if r.mitigation.strip()]
+        colour = d["colour"] or "not planned yet"
+        lines.append(
+            f"- {d['requester']} needs {d['provider']} ({colour}): "
+            + ("; ".join(plans) if plans else "no mitigation plan")
+        )
+    return "\n".join(lines) or "No open dependencies."
+
+
+@transaction.atomic
+def planning_2_confirm(
+    *, actor: Actor, event: Event, expected_version: int, acknowledged: set[str]
+) -> Event:
+    """Confirm the CPO's draft as the Flow Sprint Goal (flow_sprint_goal_confirm), record
+    Planning 2's outputs on the event (the goal, with what it was confirmed despite, and the
+    open dependencies' mitigation plans) and close the event, in one transaction."""
+    from flow import selectors as flow_selectors
+
+    if event.flow_team_id != actor.flow_team_id:
+        raise NotFound("no such event in your Flow Team")
+    if event.kind != Event.Kind.PLANNING_2:
+        raise RuleViolation("the Flow Sprint Goal is confirmed at Planning 2", field="event")
+    if event.state in (Event.State.DONE, Event.State.CANCELLED):
+        raise RuleViolation(
+            f"this Planning 2 is {event.get_state_display().lower()}", field="state"
+        )
+    sprint = flow_services.flow_sprint_goal_confirm(
+        actor=actor,
+        flow_sprint=event.flow_sprint,
+        expected_version=expected_version,
+        acknowledged=acknowledged,
+    )
+    if event.state == Event.State.SCHEDULED:
+        event = event_start(actor=actor, event=event)
+    goal = sprint.goal
+    if sprint.confirmed_despite:
+        goal += "\n\nConfirmed despite: " + "; ".join(
+            f"{w['title']} ({w['reason']})" for w in sprint.confirmed_despite
+        )
+    risks = flow_selectors.risk_register(flow_team=actor.flow_team)
+    dependencies = flow_selectors.dependency_plans(flow_team=actor.flow_team, risks=risks)
+    event = event_outputs_record(
+        actor=actor,
+        event=event,
+        outputs={
+            "flow_sprint_goal": goal[: kinds.OUTPUT_MAX_CHARS],
+            "mitigations": _mitigations_text(dependencies)[: kinds.OUTPUT_MAX_CHARS],
+        },
+        read_version=event.outputs_version,
+    )
+    return event_end(actor=actor, event=event)

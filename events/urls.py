@@ -1,6 +1,6 @@
 from django.urls import path
 
-from events import roadmap_views, views
+from events import planning2_views, risk_views, roadmap_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -8,6 +8,20 @@ urlpatterns = [
     path("calendar/<str:token>.ics", views.calendar_feed, name="calendar-feed"),
     path("events/<int:pk>/", views.event_detail, name="event-detail"),
     path("events/<int:pk>/live/", views.event_live, name="event-live"),
+    path("events/<int:pk>/risks/", risk_views.register, name="risks-register"),
+    path("events/<int:pk>/risks/new/", risk_views.risk_new, name="risks-new"),
+    path("events/<int:pk>/risks/<int:risk_id>/", risk_views.risk_edit, name="risks-edit"),
+    path("events/<int:pk>/risks/live/", risk_views.risks_live, name="risks-live"),
+    path("events/<int:pk>/planning-2/", planning2_views.board, name="planning-2-board"),
+    path("events/<int:pk>/planning-2/goal/", planning2_views.goal_draft, name="planning-2-draft"),
+    path(
+        "events/<int:pk>/planning-2/confirm/",
+        planning2_views.goal_confirm,
+        name="planning-2-confirm",
+    ),
+    path(
+        "events/<int:pk>/planning-2/live/", planning2_views.planning_2_live, name="planning-2-live"
+    ),
     path("roadmap/", roadmap_views.roadmap_page, name="roadmap"),
     path("roadmap/epics/<int:pk>/", roadmap_views.roadmap_epic, name="roadmap-epic"),
     path("roadmap/milestones/<int:pk>/", roadmap_views.roadmap_milestone, name="roadmap-milestone"),

@@ -14,15 +14,16 @@ from events import kinds, services
 from events.feeds import calendar_feed_events, calendar_feed_rotate, calendar_render
 from events.forms import EventChangeForm
 from events.models import CalendarFeed, Event
+from events.screens import event_or_404 as _event_of
+from events.screens import poll_actor
 from events.selectors import (
-    event_for,
     event_participants,
     events_on_day,
     events_upcoming,
     events_visible,
 )
 from flow.selectors import flow_sprint_current
-from sem.errors import NotFound, PermissionRefused, RuleViolation, VersionConflict
+from sem.errors import PermissionRefused, RuleViolation, VersionConflict
 from sem.live import (
     live_fragment,
     live_oob,
@@ -143,15 +144,6 @@ EVENT_SCREEN = "event"
 # Regions every viewer shares, rendered once per version (sem/live.py).
 EVENT_REGIONS = ("event-state", "event-outputs")
 EVENT_OVER = (Event.State.DONE, Event.State.CANCELLED)
-
-
-def _event_of(actor, pk: int) -> Event:
-    if actor is None:
-        raise Http404("not a member of any Flow Team")
-    try:
-        return event_for(actor=actor, pk=pk)
-    except NotFound as missing:
-        raise Http404(str(missing)) from missing
 
 
 def _region_html(event: Event, region: str) -> str:
@@ -335,11 +327,7 @@ def event_live(request, pk: int):
 
     def on_change(poll, versions):
         # Something changed: now the full check, as for the page itself.
-        if not request.user.is_authenticated or request.user.pk != poll.user_id:
-            raise PermissionDenied("this live token belongs to someone else")
-        actor = current_actor(request)
-        if actor is None or actor.flow_team_id != poll.flow_team_id:
-            raise Http404("no such event in your Flow Team")
+        actor = poll_actor(request, poll)
         event = _event_of(actor, pk)
         key = services.event_live_key(pk)
         regions = _regions(event, versions[key])

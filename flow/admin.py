@@ -70,7 +70,7 @@ class RiskAdmin(FlowTeamScopedAdmin):
     list_filter = ["roam", "impact", FlowTeamListFilter]
     list_select_related = ["owner", "scrum_team", "flow_team"]
     search_fields = ["title"]
-    readonly_fields = ["version"]
+    readonly_fields = ["version", "updated_by"]
     raw_id_fields = ["dependency"]
     write_rule = staticmethod(lambda actor, obj: register_writer(actor, obj))
 

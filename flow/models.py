@@ -27,6 +27,22 @@ class FlowSprint(TimeStampedModel):
     # Frozen at closing: committed and done points per team, so later edits cannot
     # rewrite what the sprint achieved.
     figures = models.JSONField(null=True, blank=True)
+    # The Flow Sprint Goal's way in (domain.md): the CPO drafts it, the CSM confirms it at
+    # Flow Sprint Planning 2, which copies the draft into ``goal``. ``goal_version`` counts
+    # drafts, so a stale draft is told who changed it and when.
+    goal_draft = models.TextField("draft Flow Sprint Goal", blank=True)
+    goal_version = models.PositiveIntegerField(default=0)
+    goal_drafted_at = models.DateTimeField(null=True, blank=True)
+    goal_drafted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    goal_confirmed_at = models.DateTimeField(null=True, blank=True)
+    goal_confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # What still stood when the CSM confirmed: red dependencies and unmitigated high risks,
+    # each {"kind", "id", "title", "reason"}; an empty list when nothing did.
+    confirmed_despite = models.JSONField(null=True, blank=True)
 
     class Meta:
         ordering = ["flow_team", "number"]
@@ -147,12 +163,26 @@ class Risk(TimeStampedModel):
         Dependency, on_delete=models.SET_NULL, null=True, blank=True, related_name="risks"
     )
     version = models.PositiveIntegerField(default=1)
+    # Who saved the current version: a stale save names them.
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         ordering = ["flow_team", "-created_at"]
 
     def __str__(self):
         return self.title
+
+    @property
+    def unmitigated_high(self) -> bool:
+        """Planning 2's warning: impact high or critical, not resolved or mitigated, and no
+        mitigation plan."""
+        return (
+            self.impact in (self.Impact.HIGH, self.Impact.CRITICAL)
+            and self.roam not in (self.Roam.RESOLVED, self.Roam.MITIGATED)
+            and not self.mitigation.strip()
+        )
 
 
 class MetricSnapshot(models.Model):

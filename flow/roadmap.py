@@ -136,15 +136,30 @@ def _milestone_chances(flow_team) -> dict[int, float]:
 
 def _open_dependencies(flow_team, today: date) -> dict[int, list[dict]]:
     """Open dependencies per needing epic (its own, and its stories'), coloured."""
+    found = defaultdict(list)
+    for dependency in dependencies_coloured(flow_team=flow_team, today=today, of_epics=True):
+        found[dependency.pop("epic_id")].append(dependency)
+    return found
+
+
+def dependencies_coloured(*, flow_team, today: date, of_epics: bool = False) -> list[dict]:
+    """Every open dependency of the Flow Team (only those of an epic or its stories with
+    ``of_epics``), in the order raised, coloured by the rule above; five queries whatever
+    their number. Each names the needing epic (``epic_id``), the requesting side and the
+    providing side."""
+    rows = Dependency.objects.filter(flow_team=flow_team, state=Dependency.State.OPEN)
+    if of_epics:
+        rows = rows.filter(Q(from_epic__isnull=False) | Q(from_story__epic__isnull=False))
     rows = list(
-        Dependency.objects.filter(flow_team=flow_team, state=Dependency.State.OPEN)
-        .filter(Q(from_epic__isnull=False) | Q(from_story__epic__isnull=False))
-        .order_by("pk")
-        .values(
+        rows.order_by("pk").values(
             "pk",
             "description",
             "from_epic_id",
+            "from_epic__title",
             "from_story__epic_id",
+            "from_story__title",
+            "from_story__scrum_team_id",
+            "from_story__scrum_team__name",
             "to_story_id",
             "to_story__title",
             "to_story__state",
@@ -178,7 +193,7 @@ def _open_dependencies(flow_team, today: date) -> dict[int, list[dict]]:
         .order_by("start")
         .values_list("number", flat=True)[:2]
     )
-    found = defaultdict(list)
+    found = []
     for r in rows:
         if r["to_story_id"]:
             provided = r["to_story__state"] == Story.State.DONE
@@ -195,8 +210,12 @@ def _open_dependencies(flow_team, today: date) -> dict[int, list[dict]]:
         committed = r["committed_sprint__number"]
         if committed is not None:
             sprint = committed
-        found[r["from_epic_id"] or r["from_story__epic_id"]].append(
+        found.append(
             {
+                "epic_id": r["from_epic_id"] or r["from_story__epic_id"],
+                "requester": r["from_story__title"] or r["from_epic__title"],
+                "requesting_team": r["from_story__scrum_team__name"],
+                "requesting_team_id": r["from_story__scrum_team_id"],
                 "id": r["pk"],
                 "description": r["description"],
                 "provider": provider,

@@ -1,11 +1,14 @@
 import zoneinfo
 from datetime import date, datetime, time, timedelta
 
-from backlog.models import Blocker, Epic, Milestone, StateChange, Story
+from django.db.models import Q
+
+from backlog.models import Blocker, Dependency, Epic, Milestone, StateChange, Story
 from flow.metrics import report
 from flow.metrics.items import StoryRow, build_items
 from flow.metrics.snapshot import Inputs
-from flow.models import FlowSprint, MetricSnapshot, SprintCommitment
+from flow.models import FlowSprint, MetricSnapshot, Risk, SprintCommitment, TeamSprint
+from flow.roadmap import dependencies_coloured
 from sem.errors import NotFound
 from teams.models import FlowTeam, ScrumTeam
 
@@ -183,3 +186,148 @@ def metrics_report(
     if snapshot is None:
         return None
     return report.build(snapshot.data, start, end) | {"computed_at": snapshot.computed_at}
+
+
+# --- The risk register and Flow Sprint Planning 2 -----------------------------------
+
+IMPACT_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3}
+SETTLED = ("resolved", "mitigated")
+
+
+def risk_register(*, flow_team: FlowTeam) -> list[Risk]:
+    """Every risk of the Flow Team, in one query: unsettled ones first (not resolved or
+    mitigated), the gravest first, then the newest."""
+    risks = Risk.objects.filter(flow_team=flow_team).select_related(
+        "owner", "scrum_team", "dependency", "updated_by"
+    )
+    return sorted(
+        risks,
+        key=lambda r: (
+            r.roam in SETTLED,
+            IMPACT_ORDER.get(r.impact, 9),
+            -r.created_at.timestamp(),
+            -r.pk,
+        ),
+    )
+
+
+def dependency_choices(*, flow_team: FlowTeam, also: int | None = None) -> list[dict]:
+    """The dependencies a risk may be linked to: the open ones (and ``also``, the one a
+    risk is linked to now, whatever its state), named by their two sides. One query."""
+    rows = (
+        Dependency.objects.filter(flow_team=flow_team)
+        .filter(Q(state=Dependency.State.OPEN) | Q(pk=also))
+        .order_by("pk")
+        .values(
+            "pk",
+            "from_story__title",
+            "from_epic__title",
+            "to_story__title",
+            "to_epic__title",
+        )
+    )
+    return [
+        {
+            "id": r["pk"],
+            "label": f"#{r['pk']} {r['from_story__title'] or r['from_epic__title']} needs "
+            f"{r['to_story__title'] or r['to_epic__title']}",
+        }
+        for r in rows
+    ]
+
+
+def dependency_plans(*, flow_team: FlowTeam, risks: list[Risk], today: date | None = None):
+    """Every open dependency, coloured (flow/roadmap.py), each with the risks linked to it
+    (its mitigation plans). Five queries; ``risks`` are the register's, already read."""
+    linked: dict[int, list[Risk]] = {}
+    for risk in risks:
+        if risk.dependency_id:
+            linked.setdefault(risk.dependency_id, []).append(risk)
+    dependencies = dependencies_coloured(flow_team=flow_team, today=today or flow_team.today())
+    for dependency in dependencies:
+        dependency["risks"] = linked.get(dependency["id"], [])
+        dependency["mitigated"] = any(r.mitigation.strip() for r in dependency["risks"])
+    return dependencies
+
+
+def _dependency_reason(dependency: dict) -> str:
+    if dependency["planned"] is None:
+        return f"not planned, needed by Flow Sprint {dependency['needed_by']}"
+    return (
+        f"planned for Flow Sprint {dependency['planned']}, "
+        f"needed by Flow Sprint {dependency['needed_by']}"
+    )
+
+
+def warnings_of(dependencies: list[dict], risks: list[Risk]) -> list[dict]:
+    """What Planning 2 says plainly before the CSM confirms the Flow Sprint Goal: each red
+    dependency and each unmitigated high risk (impact high or critical, ROAM neither
+    resolved nor mitigated, no mitigation plan). Pure: no queries."""
+    found = [
+        {
+            "key": f"dependency:{d['id']}",
+            "kind": "dependency",
+            "id": d["id"],
+            "title": f"{d['requester']} needs {d['provider']}",
+            "reason": "red: " + _dependency_reason(d),
+        }
+        for d in dependencies
+        if d["colour"] == "red"
+    ]
+    found += [
+        {
+            "key": f"risk:{r.pk}",
+            "kind": "risk",
+            "id": r.pk,
+            "title": r.title,
+            "reason": f"impact {r.get_impact_display().lower()}, ROAM {r.roam}, no mitigation plan",
+        }
+        for r in risks
+        if r.unmitigated_high
+    ]
+    return found
+
+
+def goal_warnings(*, flow_team: FlowTeam, today: date | None = None) -> list[dict]:
+    """``warnings_of`` the Flow Team as it stands now."""
+    risks = risk_register(flow_team=flow_team)
+    return warnings_of(dependency_plans(flow_team=flow_team, risks=risks, today=today), risks)
+
+
+def planning_2_teams(*, flow_sprint: FlowSprint) -> list[dict]:
+    """Each Scrum Team's slice of the Flow Sprint: its sprint goal, the stories it planned
+    (not dropped) and their load against its capacity. Two queries whatever the size."""
+    team_sprints = list(
+        TeamSprint.objects.filter(flow_sprint=flow_sprint)
+        .select_related("scrum_team")
+        .order_by("scrum_team__number", "scrum_team__name")
+    )
+    planned: dict[int, list] = {}
+    for commitment in (
+        SprintCommitment.objects.filter(team_sprint__flow_sprint=flow_sprint)
+        .exclude(outcome=SprintCommitment.Outcome.DROPPED)
+        .select_related("story")
+        .order_by("story__rank", "pk")
+    ):
+        planned.setdefault(commitment.team_sprint_id, []).append(commitment)
+    teams = []
+    for ts in team_sprints:
+        commitments = planned.get(ts.pk, [])
+        load = sum((c.story.points or 0) for c in commitments)
+        capacity = ts.capacity_points
+        percent = min(100, round(100 * load / capacity)) if capacity else None
+        teams.append(
+            {
+                "id": ts.scrum_team_id,
+                "name": ts.scrum_team.name,
+                "goal": ts.goal,
+                "stories": [c.story for c in commitments],
+                "load": load,
+                "capacity": capacity,
+                "percent": percent,
+                # The load bar's width class (static/css/sem.css: bar-00 … bar-100).
+                "bar": f"bar-{round((percent or 0) / 10) * 10:02d}",
+                "over": capacity is not None and load > capacity,
+            }
+        )
+    return teams

@@ -13,8 +13,32 @@ from flow import selectors
 from flow.metrics import snapshot
 from flow.models import FlowSprint, MetricSnapshot, Risk, SprintCommitment, TeamSprint
 from sem.errors import PermissionRefused, RuleViolation, VersionConflict
+from sem.live import live_bump
 from teams.models import Membership
-from teams.permissions import Actor, can_refresh_metrics, can_work_story, can_write_register
+from teams.permissions import (
+    Actor,
+    can_confirm_flow_sprint_goal,
+    can_draft_flow_sprint_goal,
+    can_refresh_metrics,
+    can_work_story,
+    can_write_register,
+)
+
+
+def risk_live_key(flow_team_id: int) -> str:
+    """The live topic of a Flow Team's risk register (sem/live.py): every register and
+    every Planning 2 screen of the Flow Team shows it."""
+    return f"risks:{flow_team_id}"
+
+
+def commitments_live_key(flow_sprint_id: int) -> str:
+    """The live topic of a Flow Sprint's plans: the stories teams committed into it."""
+    return f"commitments:{flow_sprint_id}"
+
+
+def flow_sprint_goal_live_key(flow_sprint_id: int) -> str:
+    """The live topic of a Flow Sprint's goal: its draft and its confirmation."""
+    return f"flow-sprint-goal:{flow_sprint_id}"
 
 
 @transaction.atomic
@@ -43,6 +67,7 @@ def story_claim(*, actor: Actor, team_sprint: TeamSprint, story: Story) -> Sprin
     # part of the plan; later it is pulled in.
     today = actor.flow_team.today()
     planned = sprint.state == FlowSprint.State.PLANNED or sprint.start >= today
+    live_bump(commitments_live_key(sprint.pk))
     return SprintCommitment.objects.create(
         team_sprint=team_sprint,
         story=story,
@@ -99,7 +124,11 @@ def risk_create(*, actor: Actor, title: str, **data) -> Risk:
     if not can_write_register(actor, team.pk if team else None):
         raise PermissionRefused("only the CPO, CSM, Architect, or a team's PO and SM record risks")
     _check_risk(actor, {"title": title, **data})
-    return Risk.objects.create(flow_team_id=actor.flow_team_id, title=title.strip(), **data)
+    risk = Risk.objects.create(
+        flow_team_id=actor.flow_team_id, title=title.strip(), updated_by=actor.user, **data
+    )
+    live_bump(risk_live_key(actor.flow_team_id))
+    return risk
 
 
 @transaction.atomic
@@ -126,12 +155,112 @@ def risk_update(
     _check_risk(actor, merged)
     for field, value in data.items():
         setattr(risk, field, value)
-    risk.updated_at = timezone.now()
+    risk.updated_at, risk.updated_by = timezone.now(), actor.user
     Risk.objects.filter(pk=risk.pk).update(
-        version=F("version") + 1, updated_at=risk.updated_at, **data
+        version=F("version") + 1, updated_at=risk.updated_at, updated_by=actor.user, **data
     )
     risk.version += 1
+    live_bump(risk_live_key(risk.flow_team_id))
     return risk
+
+
+# --- The Flow Sprint Goal: the CPO drafts, the CSM confirms (at Planning 2) ---------
+
+GOAL_MAX_CHARS = 2000
+
+
+def _goal_sprint(actor: Actor, flow_sprint: FlowSprint) -> FlowSprint:
+    sprint = FlowSprint.objects.select_for_update().get(pk=flow_sprint.pk)
+    if sprint.flow_team_id != actor.flow_team_id:
+        raise RuleViolation("the Flow Sprint is not in this Flow Team", field="flow_sprint")
+    if sprint.state == FlowSprint.State.CLOSED:
+        raise RuleViolation("this Flow Sprint is closed", field="goal")
+    return sprint
+
+
+@transaction.atomic
+def flow_sprint_goal_draft(
+    *, actor: Actor, flow_sprint: FlowSprint, text: str, expected_version: int
+) -> FlowSprint:
+    """The CPO's draft of the Flow Sprint Goal. ``expected_version`` is the draft the CPO
+    read: a draft saved meanwhile (another tab) is a VersionConflict and nothing is written.
+    A confirmed goal is not drafted again."""
+    if not can_draft_flow_sprint_goal(actor):
+        raise PermissionRefused("the CPO drafts the Flow Sprint Goal")
+    sprint = _goal_sprint(actor, flow_sprint)
+    if sprint.goal_confirmed_at is not None:
+        raise RuleViolation("the CSM has confirmed this Flow Sprint Goal", field="goal")
+    text = (text or "").strip()
+    if not text:
+        raise RuleViolation("write the Flow Sprint Goal", field="goal")
+    if len(text) > GOAL_MAX_CHARS:
+        raise RuleViolation(
+            f"at most {GOAL_MAX_CHARS} characters (this has {len(text)})", field="goal"
+        )
+    if sprint.goal_version != expected_version:
+        raise VersionConflict(sprint.goal_version)
+    sprint.goal_draft, sprint.goal_drafted_by = text, actor.user
+    sprint.goal_drafted_at = sprint.updated_at = timezone.now()
+    sprint.goal_version += 1
+    sprint.save(
+        update_fields=[
+            "goal_draft",
+            "goal_drafted_by",
+            "goal_drafted_at",
+            "goal_version",
+            "updated_at",
+        ]
+    )
+    live_bump(flow_sprint_goal_live_key(sprint.pk))
+    return sprint
+
+
+@transaction.atomic
+def flow_sprint_goal_confirm(
+    *, actor: Actor, flow_sprint: FlowSprint, expected_version: int, acknowledged: set[str]
+) -> FlowSprint:
+    """The CSM confirms the CPO's draft as the Flow Sprint Goal.
+
+    What still stands (red dependencies, unmitigated high risks: ``goal_warnings``) is
+    recorded in ``confirmed_despite``. The CSM confirms knowing it: each warning's key must
+    be in ``acknowledged`` (what their screen showed), else nothing is written and the
+    refusal names what appeared meanwhile. A draft changed since they read it is a
+    VersionConflict."""
+    if not can_confirm_flow_sprint_goal(actor):
+        raise PermissionRefused("the CSM confirms the Flow Sprint Goal")
+    sprint = _goal_sprint(actor, flow_sprint)
+    if sprint.goal_confirmed_at is not None:
+        raise RuleViolation("this Flow Sprint Goal is already confirmed", field="goal")
+    if not sprint.goal_draft.strip():
+        raise RuleViolation("the CPO has not drafted the Flow Sprint Goal yet", field="goal")
+    if sprint.goal_version != expected_version:
+        raise VersionConflict(sprint.goal_version)
+    warnings = selectors.goal_warnings(flow_team=actor.flow_team)
+    unseen = [w for w in warnings if w["key"] not in acknowledged]
+    if unseen:
+        raise RuleViolation(
+            "new since your screen showed them: "
+            + "; ".join(f"{w['title']} ({w['reason']})" for w in unseen)
+            + ". Look again, then confirm.",
+            field="confirm",
+        )
+    sprint.goal = sprint.goal_draft
+    sprint.goal_confirmed_by, sprint.goal_confirmed_at = actor.user, timezone.now()
+    sprint.confirmed_despite = [
+        {k: w[k] for k in ("kind", "id", "title", "reason")} for w in warnings
+    ]
+    sprint.updated_at = sprint.goal_confirmed_at
+    sprint.save(
+        update_fields=[
+            "goal",
+            "goal_confirmed_by",
+            "goal_confirmed_at",
+            "confirmed_despite",
+            "updated_at",
+        ]
+    )
+    live_bump(flow_sprint_goal_live_key(sprint.pk))
+    return sprint
 
 
 # --- Cadence -------------------------------------------------------------------

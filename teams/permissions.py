@@ -85,6 +85,16 @@ def can_write_register(actor: Actor, scrum_team_id: int | None = None) -> bool:
     return _in_team(actor, scrum_team_id, roles=(Role.PO, Role.SM))
 
 
+def can_draft_flow_sprint_goal(actor: Actor) -> bool:
+    """The Flow Sprint Goal's draft: the CPO."""
+    return actor.is_cpo
+
+
+def can_confirm_flow_sprint_goal(actor: Actor) -> bool:
+    """Confirming the Flow Sprint Goal, which closes Flow Sprint Planning 2: the CSM."""
+    return actor.is_csm
+
+
 def can_edit_story(actor: Actor, scrum_team_id: int) -> bool:
     """Create, rank, estimate, write criteria: CPO, or PO/SM/developer of the owning team."""
     return actor.is_cpo or _in_team(actor, scrum_team_id)

@@ -34,6 +34,9 @@ PAGES = [
     (COLD + "/roadmap/", "roadmap, regions rendered afresh"),
     ("/roadmap/?epic={epic}", "roadmap with an epic open"),
     ("/backlog/", "product backlog"),
+    ("/events/{planning_2}/planning-2/", "Planning 2 board, cached regions"),
+    (COLD + "/events/{planning_2}/planning-2/", "Planning 2 board, rendered afresh"),
+    ("/events/{planning_2}/risks/", "risk register"),
     ("/metrics/", "metrics, whole Flow Team"),
     ("/metrics/?team=7", "metrics, one Scrum Team"),
     ("/metrics/cycle-time.csv", "cycle-time CSV"),
@@ -103,12 +106,21 @@ def main() -> None:
     print(f"Server time of {len(PAGES)} pages on max, {args.requests} requests each (ms)")
     print(f"{'page':<34} {'path':<28} {'p50':>7} {'p95':>7} {'max':>7} {'queries':>8} {'KiB':>6}")
     from backlog.models import Epic
+    from events.models import Event
 
     epic = Epic.objects.filter(flow_team__memberships__user=cpo).order_by("rank").first()
+    # The Planning 2 of the Flow Sprint running now (the board reads its Team Sprints).
+    planning_2 = (
+        Event.objects.filter(
+            flow_team__memberships__user=cpo, kind="planning_2", flow_sprint__state="active"
+        )
+        .values_list("pk", flat=True)
+        .first()
+    )
     for path, label in PAGES:
         if args.only not in path:
             continue
-        path = path.format(epic=epic.pk)
+        path = path.format(epic=epic.pk, planning_2=planning_2)
         figures = measure(client, path, args.requests)
         shown = path.removeprefix(COLD)
         print(

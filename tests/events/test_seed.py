@@ -111,3 +111,15 @@ def test_demo_logins_and_roles(rf, settings):
     )
     assert roles["cpo"] == roles["csm"] == 1
     assert roles["po"] == roles["sm"] == 5
+
+
+def test_demo_planning_2_has_an_unmitigated_high_risk_to_warn_about():
+    from flow.models import Risk
+    from flow.selectors import warnings_of
+
+    seeding.build("demo", seed=1, today=TODAY)
+    risks = list(Risk.objects.all())
+    unmitigated = [r for r in risks if r.unmitigated_high]
+    assert [r.title for r in unmitigated] == ["Payment provider may not certify us in time"]
+    assert unmitigated[0].dependency is not None
+    assert any(w["kind"] == "risk" for w in warnings_of([], risks))
