@@ -154,6 +154,7 @@ class ActionItem(TimeStampedModel):
     )
     due_date = models.DateField(null=True, blank=True)
     done = models.BooleanField(default=False)
+    done_at = models.DateTimeField(null=True, blank=True)
     # A retro action becomes an improvement item in the Flow Backlog.
     improvement_story = models.ForeignKey(
         Story, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -205,6 +206,9 @@ class Retrospective(TimeStampedModel):
     )
     votes_per_person = models.PositiveSmallIntegerField(default=3)
     phase = models.CharField(max_length=8, choices=Phase.choices, default=Phase.COLLECT)
+    # Anonymous: a card keeps no author, only ``RetroCard.author_key`` (a keyed hash the
+    # server compares to keep "my own cards" editable); no page shows who wrote it.
+    anonymous = models.BooleanField(default=False)
 
     class Meta:
         constraints = [
@@ -229,6 +233,8 @@ class RetroCard(TimeStampedModel):
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # HMAC of (retro, person) with the secret key: compared server-side only, never shown.
+    author_key = models.CharField(max_length=64, blank=True, default="")
     # Cards grouped together point at the group's first card.
     group = models.ForeignKey(
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="grouped"
