@@ -27,8 +27,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from events import retro
 from events.models import Event, Retrospective
+from events.retro import selectors as retro_selectors
+from events.retro import services as retro
 from events.screens import OVER, event_or_404, fragment_wanted, poll_actor
 from sem.errors import NotFound, PermissionRefused, RuleViolation
 from sem.live import live_oob, live_poll, live_poll_context, live_token, live_versions
@@ -71,8 +72,8 @@ def _compose_values(retro_row: Retrospective, post=None) -> dict:
 def _context(actor, event: Event, retro_row: Retrospective, *, compose=None, errors=None):
     revealed = retro_row.phase != Retrospective.Phase.COLLECT
     viewer_key = retro.author_key(retro_row.pk, actor.user.pk)
-    board = retro.board_data(retro_row, viewer_key=viewer_key, revealed=revealed)
-    mine = retro.dots_used(retro_row, actor.user.pk)
+    board = retro_selectors.board_data(retro_row, viewer_key=viewer_key, revealed=revealed)
+    mine = retro_selectors.dots_used(retro_row, actor.user.pk)
     for group in board["ranked"]:
         group["my_dots"] = mine.get(group["root"].pk, 0)
     phase_index = retro.PHASES.index(retro_row.phase)
@@ -89,8 +90,8 @@ def _context(actor, event: Event, retro_row: Retrospective, *, compose=None, err
         "may_facilitate": retro.may_facilitate(actor, event),
         "board": board,
         "dots_left": retro_row.votes_per_person - sum(mine.values()),
-        "previous": retro.previous_actions(event),
-        "actions": retro.retro_actions(event),
+        "previous": retro_selectors.previous_actions(event),
+        "actions": retro_selectors.retro_actions(event),
         "members": [m.user for m in membership_list(actor=actor).order_by("user__full_name")],
         "formats": Retrospective.Format.choices,
         "compose": compose or _compose_values(retro_row),

@@ -6,8 +6,9 @@ import datetime
 import pytest
 import time_machine
 
-from events import retro
 from events.models import ActionItem, RetroCard, Retrospective, RetroVote
+from events.retro import selectors as retro_selectors
+from events.retro import services as retro
 from sem.errors import NotFound, PermissionRefused, RuleViolation
 from tests.events.retro_setup import NOW, retro_events
 
@@ -194,18 +195,18 @@ def test_the_previous_retros_open_actions_are_reviewed_first_and_closed_there(fl
     retro.action_done(actor=dev, event=team, action_id=done.pk)
     clock.shift(datetime.timedelta(days=14))
     next_team, next_flow = retro_events(flow, number=2)
-    carried = retro.previous_actions(next_team)
+    carried = retro_selectors.previous_actions(next_team)
     assert [(a.text, a.age_days) for a in carried] == [("Old", 14)]
-    assert retro.previous_actions(next_flow) == []
+    assert retro_selectors.previous_actions(next_flow) == []
     other_team = next_team.__class__.objects.get(
         flow_sprint=next_team.flow_sprint, kind="team_retro", scrum_team=flow.scrum_teams[1]
     )
-    assert retro.previous_actions(other_team) == []
+    assert retro_selectors.previous_actions(other_team) == []
     with pytest.raises(NotFound):
         retro.action_done(actor=flow.actor("sm2"), event=other_team, action_id=old.pk)
     retro.action_done(actor=dev, event=next_team, action_id=old.pk)
     old.refresh_from_db()
     assert old.done and old.done_at is not None
-    assert retro.previous_actions(next_team) == []
+    assert retro_selectors.previous_actions(next_team) == []
     with pytest.raises(RuleViolation):
         retro.action_done(actor=dev, event=next_team, action_id=old.pk)
