@@ -3,6 +3,8 @@ and clients for its people (used by the retro tests and the browser journey)."""
 
 import datetime
 
+import pytest
+import time_machine
 from django.test import Client
 
 from events.models import Event
@@ -28,3 +30,15 @@ def client_of(user) -> Client:
     client = Client()
     client.force_login(user)
     return client
+
+
+# Fixtures the retro tests import: the clock at NOW and the two retros of Flow Sprint 1.
+@pytest.fixture
+def clock():
+    with time_machine.travel(NOW, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def retros(flow, clock):
+    return retro_events(flow)

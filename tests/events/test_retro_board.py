@@ -6,28 +6,19 @@ import datetime
 import re
 
 import pytest
-import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from events.models import ActionItem, RetroCard, RetroVote
 from events.retro import services as retro
 from tests.conftest import build_flow_team
+from tests.events import retro_setup
 from tests.events.retro_setup import HX, NOW, client_of, retro_events
 
 pytestmark = pytest.mark.django_db
+# The shared fixtures (tests/events/retro_setup.py): the clock at NOW, the two retros.
+clock, retros = retro_setup.clock, retro_setup.retros
 SECRET = "Nobody else may read this yet"
-
-
-@pytest.fixture
-def clock():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
-
-
-@pytest.fixture
-def retros(flow, clock):
-    return retro_events(flow)
 
 
 def board_url(event) -> str:

@@ -4,26 +4,17 @@ the dot limit, action items and the previous retro's open actions."""
 import datetime
 
 import pytest
-import time_machine
 
 from events.models import ActionItem, RetroCard, Retrospective, RetroVote
 from events.retro import selectors as retro_selectors
 from events.retro import services as retro
 from sem.errors import NotFound, PermissionRefused, RuleViolation
+from tests.events import retro_setup
 from tests.events.retro_setup import NOW, retro_events
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def clock():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
-
-
-@pytest.fixture
-def retros(flow, clock):
-    return retro_events(flow)
+# The shared fixtures (tests/events/retro_setup.py): the clock at NOW, the two retros.
+clock, retros = retro_setup.clock, retro_setup.retros
 
 
 def to_phase(ns, event, phase):
