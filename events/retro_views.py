@@ -91,6 +91,9 @@ def _context(actor, event: Event, retro_row: Retrospective, *, compose=None, err
         "board": board,
         "dots_left": retro_row.votes_per_person - sum(mine.values()),
         "previous": retro_selectors.previous_actions(event),
+        "themes": (
+            retro_selectors.team_themes(event) if event.kind == Event.Kind.FLOW_RETRO else None
+        ),
         "actions": retro_selectors.retro_actions(event),
         "members": [m.user for m in membership_list(actor=actor).order_by("user__full_name")],
         "formats": Retrospective.Format.choices,

@@ -76,3 +76,32 @@ def dots_used(retro: Retrospective, user_id: int) -> dict[int, int]:
 
 def retro_actions(event: Event) -> list[ActionItem]:
     return list(ActionItem.objects.filter(event=event).select_related("owner"))
+
+
+def team_themes(event: Event, *, per_team: int = 2) -> list[dict]:
+    """The Flow Sprint Retrospective's input: each team retro of the same Flow Sprint, its
+    top-voted groups (cards only from retros past their reveal: never a private card), in
+    one query."""
+    cards = (
+        RetroCard.objects.filter(
+            retrospective__event__flow_sprint_id=event.flow_sprint_id,
+            retrospective__event__kind=Event.Kind.TEAM_RETRO,
+        )
+        .exclude(retrospective__phase=Retrospective.Phase.COLLECT)
+        .select_related("retrospective__event__scrum_team")
+        .annotate(dots=Count("votes"))
+        .order_by("retrospective__event__scrum_team__number", "created_at", "pk")
+    )
+    teams: dict[int, dict] = {}
+    for card in cards:
+        retro_event = card.retrospective.event
+        team = teams.setdefault(
+            retro_event.pk, {"team": retro_event.scrum_team, "event": retro_event, "groups": {}}
+        )
+        group = team["groups"].setdefault(card.group_id or card.pk, {"texts": [], "dots": 0})
+        group["texts"].append(card.text)
+        group["dots"] += card.dots
+    for team in teams.values():
+        ranked = sorted(team["groups"].values(), key=lambda g: -g["dots"])
+        team["top"] = [g for g in ranked if g["dots"]][:per_team] or ranked[:1]
+    return list(teams.values())

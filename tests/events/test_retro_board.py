@@ -229,3 +229,18 @@ def queries_of(n_teams: int, clock) -> tuple[int, int]:
 
 def test_board_and_poll_queries_do_not_grow_with_teams(db, clock):
     assert queries_of(3, clock) == queries_of(15, clock)
+
+
+def test_the_flow_retro_shows_the_team_retros_top_groups_but_no_private_card(flow, retros):
+    team, flow_retro = retros
+    dev, sm = flow.actor("dev1"), flow.actor("sm1")
+    top = retro.card_add(actor=dev, event=team, column=0, text="Pairing helped")
+    retro.card_add(actor=dev, event=team, column=1, text="Nobody voted this")
+    html = client_of(flow.csm).get(board_url(flow_retro)).content.decode()
+    assert "Pairing helped" not in html and "has revealed its cards yet" in html
+    for phase in ("group", "vote"):
+        retro.retro_phase(actor=sm, event=team, to=phase)
+    retro.vote_cast(actor=dev, event=team, card_id=top.pk)
+    html = client_of(flow.csm).get(board_url(flow_retro)).content.decode()
+    assert "Pairing helped" in html and "Nobody voted this" not in html
+    assert "Team 1" in html
