@@ -59,6 +59,8 @@ def test_cards_revealed_together_dots_limited_actions_live(team_retro, person, l
         )
     plus.click()
     expect(dev.locator("#retro-notice")).to_contain_text("you have used all your 3 dots")
+    # The SM's board shows the dots live.
+    expect(sm.locator(".retro-all-dots[data-dots='3']")).to_have_count(1, timeout=2000)
     assert RetroVote.objects.filter(voter=ns.dev1).count() == 3
     dev.screenshot(path="/tmp/retro_vote_dev.png", full_page=True)
 
@@ -76,3 +78,38 @@ def test_cards_revealed_together_dots_limited_actions_live(team_retro, person, l
     # The refused dot's 400 is the only thing logged: no CSP violation, no script error.
     logged = [e for e in sm.console_errors + dev.console_errors if "status of 400" not in e]
     assert logged == []
+
+
+def test_grouping_by_drag_or_keyboard_shows_on_the_other_board(team_retro, person, live_server):
+    ns, event = team_retro
+    from events.models import RetroCard
+    from events.retro import services as retro
+
+    dev = ns.actor("dev1")
+    a = retro.card_add(actor=dev, event=event, column=0, text="Alpha card")
+    b = retro.card_add(actor=dev, event=event, column=1, text="Beta card")
+    c = retro.card_add(actor=dev, event=event, column=2, text="Gamma card")
+    retro.retro_phase(actor=ns.actor("sm1"), event=event, to="group")
+    screen = f"{live_server.url}/events/{event.pk}/"
+    sm, po = person("sm1@example.com"), person("po1@example.com")
+    sm.goto(screen)
+    po.goto(screen)
+    # Keyboard: choose the card to group with, then the button.
+    sm.locator(f"#onto-{b.pk}").select_option(str(a.pk))
+    sm.locator(f".retro-card[data-card='{b.pk}'] button", has_text="Group").click()
+    group = po.locator(f"#retro-group-{a.pk} .retro-stack")
+    expect(group.locator(".retro-card-text")).to_have_text(
+        ["Alpha card", "Beta card"], timeout=2000
+    )
+    # Drag: Gamma onto Alpha's stack.
+    sm.locator(f".retro-card[data-card='{c.pk}']").drag_to(
+        sm.locator(f".retro-stack[data-root='{a.pk}'] .retro-card").first,
+        source_position={"x": 12, "y": 10},
+        target_position={"x": 12, "y": 10},
+    )
+    expect(group.locator(".retro-card-text")).to_have_text(
+        ["Alpha card", "Beta card", "Gamma card"], timeout=3000
+    )
+    assert RetroCard.objects.get(pk=c.pk).group_id == a.pk
+    po.screenshot(path="/tmp/retro_grouped_po.png", full_page=True)
+    assert sm.console_errors == [] and po.console_errors == []
