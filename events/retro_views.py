@@ -198,12 +198,14 @@ def _write(request, pk: int, do, *, compose: bool = False):
         return render(request, "events/retro/page.html", context, status=status)
     context = _page_context(request, actor, event, compose=kept, errors=errors, notice=notice)
     parts = [_region(request, context, "retro-notice")]
-    regions = list(REGIONS) + ["retro-compose"] if compose or status == 200 else list(REGIONS)
-    if not compose and status == 200 and request.POST.get("keep_compose"):
-        regions.remove("retro-compose")
+    # The person's own form is redrawn only by its own post, or when the phase moved.
+    moved = context["retro"].phase != request.POST.get("shown_phase", context["retro"].phase)
+    regions = [*REGIONS, "retro-compose"] if compose or moved else list(REGIONS)
     for region in regions:
         parts.append(live_oob(region, _region(request, context, region)))
-    if context["live"]:
+    if context["live"] and "retro-compose" in regions:
+        # The poll now knows the phase the form shows; otherwise it keeps the old one, and
+        # its next answer brings the form if the phase moved meanwhile.
         parts.append(
             render_to_string("includes/live_poll.html", {"live": {**context["live"], "oob": True}})
         )
@@ -280,7 +282,7 @@ def card_delete(request, pk: int, card_id: int):
     def do(actor, event):
         retro.card_delete(actor=actor, event=event, card_id=card_id)
 
-    return _write(request, pk, do, compose=True)
+    return _write(request, pk, do)
 
 
 @require_POST

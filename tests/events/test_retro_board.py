@@ -244,3 +244,16 @@ def test_the_flow_retro_shows_the_team_retros_top_groups_but_no_private_card(flo
     html = client_of(flow.csm).get(board_url(flow_retro)).content.decode()
     assert "Pairing helped" in html and "Nobody voted this" not in html
     assert "Team 1" in html
+
+
+def test_deleting_a_card_keeps_the_text_being_typed_and_a_phase_move_redraws_the_form(flow, retros):
+    team, _ = retros
+    dev, sm = client_of(flow.dev1), client_of(flow.sm1)
+    dev.post(f"/events/{team.pk}/retro/cards/", {"column": "0", "text": "Gone soon"}, **HX)
+    card = RetroCard.objects.get()
+    answer = dev.post(f"/events/{team.pk}/retro/cards/{card.pk}/delete/", **HX).content.decode()
+    assert 'id="retro-compose"' not in answer and "Gone soon" not in answer
+    moved = sm.post(
+        f"/events/{team.pk}/retro/phase/", {"phase": "group", "shown_phase": "collect"}, **HX
+    ).content.decode()
+    assert 'id="retro-compose"' in moved and "Drag a card onto another" in moved
