@@ -146,6 +146,10 @@ def _page_context(request, actor, event: Event, *, compose=None, errors=None, no
 def board(request, pk: int):
     """GET: the board; the fragment when the event screen loads it, else a page."""
     actor = current_actor(request)
+    event = _retro_event(actor, pk)
+    if not retro.may_join(actor, event) and fragment_wanted(request):
+        # On the event's screen: say whose retro it is, show nothing of it.
+        return render(request, f"{TEMPLATE}#retro-not-yours", {"event": event})
     event = _joined(actor, pk)
     context = _page_context(request, actor, event)
     if fragment_wanted(request):

@@ -35,6 +35,12 @@ def test_participants_see_the_board_others_do_not(flow, foreign, retros):
     for key in ("po1", "sm1", "dev1"):
         assert client_of(flow.users[key]).get(board_url(team)).status_code == 200
     assert client_of(flow.dev2).get(board_url(team)).status_code == 403
+    client_of(flow.dev1).post(
+        f"/events/{team.pk}/retro/cards/", {"column": "0", "text": "Team 1 only"}, **HX
+    )
+    note = client_of(flow.dev2).get(board_url(team), **HX).content.decode()
+    assert "Team 1's own retrospective" in note and "Team 1 only" not in note
+    assert 'id="retro-poll"' not in note
     assert client_of(flow.dev1).get(board_url(flow_retro)).status_code == 403
     assert client_of(flow.csm).get(board_url(flow_retro)).status_code == 200
     # Stakeholders never; another Flow Team's retro is not found.
@@ -44,7 +50,7 @@ def test_participants_see_the_board_others_do_not(flow, foreign, retros):
         f"/events/{team.pk}/retro/cards/", {"column": "0", "text": "x"}
     )
     assert answer.status_code == 404
-    assert not RetroCard.objects.exists()
+    assert list(RetroCard.objects.values_list("text", flat=True)) == ["Team 1 only"]
 
 
 def test_the_event_screen_of_a_retro_loads_its_board(flow, retros):
