@@ -11,7 +11,7 @@ reveal each person sees only their own cards and afterwards their own dots:
   an action item while discussing). The poll swaps it only when the phase changed (``ph`` in
   the poll URL), so nobody's typing is lost; otherwise only the person's own posts do.
 
-The writes are events/retro.py's services. A refusal comes back in #retro-notice (or in the
+The writes are events/retro/services.py's. A refusal comes back in #retro-notice (or in the
 form with the typed text), 400; a forbidden write 403; another Flow Team's 404.
 """
 
@@ -99,7 +99,7 @@ def _context(actor, event: Event, retro_row: Retrospective, *, compose=None, err
         "formats": Retrospective.Format.choices,
         "compose": compose or _compose_values(retro_row),
         "errors": errors or {},
-        "today": datetime.date.today().isoformat(),
+        "today": timezone.localdate().isoformat(),
     }
 
 

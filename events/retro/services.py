@@ -1,4 +1,5 @@
-"""Retrospectives (Team Sprint Retrospective, Flow Sprint Retrospective): services and reads.
+"""Retrospectives (Team Sprint Retrospective, Flow Sprint Retrospective): the writes (reads
+are in events/retro/selectors.py).
 
 A board moves through phases: collect → group → vote → discuss → closed. Cards are written
 privately during collect and revealed together when the facilitator moves on; an anonymous

@@ -1,4 +1,4 @@
-"""Retrospective services (events/retro.py): phases, private cards, anonymity, grouping,
+"""Retrospective services (events/retro/services.py): phases, private cards, anonymity, grouping,
 the dot limit, action items and the previous retro's open actions."""
 
 import datetime
