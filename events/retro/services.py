@@ -50,7 +50,9 @@ def may_join(actor: Actor, event: Event) -> bool:
 
 
 def may_facilitate(actor: Actor, event: Event) -> bool:
-    return can_run_event(
+    """The CSM for the flow retro, the team's SM for a team retro: who runs the event and
+    takes part in it (the CSM does not sit in a Scrum Team's own retro)."""
+    return may_join(actor, event) and can_run_event(
         actor, facilitator_id=event.facilitator_id, scrum_team_id=event.scrum_team_id
     )
 

@@ -18,8 +18,9 @@ clock, retros = retro_setup.clock, retro_setup.retros
 
 
 def to_phase(ns, event, phase):
+    facilitator = ns.actor("sm1" if event.scrum_team_id else "csm")
     for step in retro.PHASES[1 : retro.PHASES.index(phase) + 1]:
-        retro.retro_phase(actor=ns.actor("csm"), event=event, to=step)
+        retro.retro_phase(actor=facilitator, event=event, to=step)
 
 
 def test_the_teams_sm_facilitates_a_team_retro_and_the_csm_the_flow_retro(flow, retros):
@@ -29,7 +30,8 @@ def test_the_teams_sm_facilitates_a_team_retro_and_the_csm_the_flow_retro(flow, 
     )
     board = Retrospective.objects.get(event=team)
     assert (board.format, board.votes_per_person, board.anonymous) == ("4ls", 5, True)
-    for key in ("dev1", "po1", "sm2"):
+    # The CSM runs the Flow Team's events but does not sit in a Scrum Team's own retro.
+    for key in ("dev1", "po1", "sm2", "csm"):
         with pytest.raises(PermissionRefused):
             retro.retro_phase(actor=flow.actor(key), event=team, to="group")
     with pytest.raises(PermissionRefused):
