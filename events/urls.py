@@ -1,6 +1,6 @@
 from django.urls import path
 
-from events import roadmap_views, views
+from events import planning_views, roadmap_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -8,6 +8,22 @@ urlpatterns = [
     path("calendar/<str:token>.ics", views.calendar_feed, name="calendar-feed"),
     path("events/<int:pk>/", views.event_detail, name="event-detail"),
     path("events/<int:pk>/live/", views.event_live, name="event-live"),
+    path(
+        "events/<int:pk>/planning-1/",
+        planning_views.planning_board_page,
+        name="planning-1-board",
+    ),
+    path(
+        "events/<int:pk>/planning-1/stories/<int:story_pk>/",
+        planning_views.planning_story,
+        name="planning-1-story",
+    ),
+    path(
+        "events/<int:pk>/planning-1/dependencies/<int:dependency_pk>/",
+        planning_views.planning_dependency,
+        name="planning-1-dependency",
+    ),
+    path("events/<int:pk>/planning-1/live/", planning_views.planning_live, name="planning-1-live"),
     path("roadmap/", roadmap_views.roadmap_page, name="roadmap"),
     path("roadmap/epics/<int:pk>/", roadmap_views.roadmap_epic, name="roadmap-epic"),
     path("roadmap/milestones/<int:pk>/", roadmap_views.roadmap_milestone, name="roadmap-milestone"),

@@ -134,29 +134,42 @@ def _milestone_chances(flow_team) -> dict[int, float]:
     return {m["id"]: m["chance"] for m in row or []}
 
 
+DEPENDENCY_VALUES = (
+    "pk",
+    "description",
+    "from_epic_id",
+    "from_story__epic_id",
+    "to_story_id",
+    "to_story__title",
+    "to_story__state",
+    "to_story__scrum_team__name",
+    "to_epic_id",
+    "to_epic__title",
+    "to_epic__state",
+    "needed_by__number",
+    "contract",
+    "committed_sprint__number",
+)
+
+
 def _open_dependencies(flow_team, today: date) -> dict[int, list[dict]]:
     """Open dependencies per needing epic (its own, and its stories'), coloured."""
     rows = list(
         Dependency.objects.filter(flow_team=flow_team, state=Dependency.State.OPEN)
         .filter(Q(from_epic__isnull=False) | Q(from_story__epic__isnull=False))
         .order_by("pk")
-        .values(
-            "pk",
-            "description",
-            "from_epic_id",
-            "from_story__epic_id",
-            "to_story_id",
-            "to_story__title",
-            "to_story__state",
-            "to_story__scrum_team__name",
-            "to_epic_id",
-            "to_epic__title",
-            "to_epic__state",
-            "needed_by__number",
-            "contract",
-            "committed_sprint__number",
-        )
+        .values(*DEPENDENCY_VALUES)
     )
+    found = defaultdict(list)
+    for r, shown in zip(rows, dependencies_coloured(flow_team, today, rows), strict=True):
+        found[r["from_epic_id"] or r["from_story__epic_id"]].append(shown)
+    return found
+
+
+def dependencies_coloured(flow_team, today: date, rows: list[dict]) -> list[dict]:
+    """Each dependency row (``DEPENDENCY_VALUES`` at least) as a board shows it: the
+    provider, its team, the needed-by and the planned Flow Sprint, and the colour. Three
+    queries whatever the number of rows (the roadmap and the Planning 1 board share it)."""
     to_epics = {r["to_epic_id"] for r in rows if r["to_epic_id"]}
     # Each providing story not done yet; a providing epic waits for all of its stories.
     pending: dict[int, set[int]] = defaultdict(set)  # providing epic -> open story ids
@@ -178,7 +191,7 @@ def _open_dependencies(flow_team, today: date) -> dict[int, list[dict]]:
         .order_by("start")
         .values_list("number", flat=True)[:2]
     )
-    found = defaultdict(list)
+    shown = []
     for r in rows:
         if r["to_story_id"]:
             provided = r["to_story__state"] == Story.State.DONE
@@ -195,7 +208,7 @@ def _open_dependencies(flow_team, today: date) -> dict[int, list[dict]]:
         committed = r["committed_sprint__number"]
         if committed is not None:
             sprint = committed
-        found[r["from_epic_id"] or r["from_story__epic_id"]].append(
+        shown.append(
             {
                 "id": r["pk"],
                 "description": r["description"],
@@ -210,4 +223,4 @@ def _open_dependencies(flow_team, today: date) -> dict[int, list[dict]]:
                 ),
             }
         )
-    return found
+    return shown
