@@ -217,7 +217,7 @@ class PlanForm(forms.Form):
 class ClaimForm(forms.Form):
     """A Scrum Team claims an epic for a Flow Sprint of the board."""
 
-    scrum_team = forms.IntegerField(min_value=1, max_value=BIGGEST_ID)
+    scrum_team = forms.IntegerField(min_value=1, max_value=BIGGEST_ID, widget=forms.HiddenInput)
     epic = forms.TypedChoiceField(coerce=int, label="Epic")
     flow_sprint = forms.TypedChoiceField(coerce=int, label="For Flow Sprint")
 

@@ -28,6 +28,8 @@ def planning_setup(ns: SimpleNamespace, stories_per_team: int = 2) -> SimpleName
         starts_at=datetime.datetime.combine(ns.sprints[0].start, datetime.time(9), datetime.UTC),
         duration_minutes=120,
     )
+    # Capacities set for the first two sprints; the later ones have none (the board says so).
+    TeamSprint.objects.filter(flow_sprint__in=ns.sprints[:2]).update(capacity_points=10)
     cpo = ns.actor("cpo")
     ns.epic = backlog_services.epic_create(actor=cpo, title="Invoicing")
     ns.stories = {}
