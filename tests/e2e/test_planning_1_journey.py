@@ -68,7 +68,9 @@ def test_the_sm_plans_a_story_and_the_csm_sees_it_while_choosing_a_claim(
     # dragging it anyway is refused by the server (the card goes back).
     bare_card = sm.locator(f"#plan-story-{bare.pk}")
     expect(bare_card).to_contain_text("Not ready: needs an acceptance criterion")
-    expect(bare_card.get_by_role("button", name=f"Plan “{bare.title}” one Flow Sprint later")).to_be_disabled()
+    expect(
+        bare_card.get_by_role("button", name=f"Plan “{bare.title}” one Flow Sprint later")
+    ).to_be_disabled()
     bare_card.locator(".drag-handle").drag_to(target.locator(".plan-list"))
     expect(sm.locator("#planning-status")).to_contain_text(
         "was not planned: ready needs at least one acceptance criterion"
