@@ -196,8 +196,9 @@ class _Shown:
                 f"{BOARD}#dependencies",
                 {
                     "dependencies": data["dependencies"],
+                    "total": data["dependencies_total"],
                     "url": url,
-                    "event": event,
+                    "risk_url": reverse("event-detail", args=[event.pk]),
                     "tz": actor.flow_team.timezone,
                 },
             )
@@ -271,20 +272,25 @@ def _targets(actor, story: Story, sprints) -> list:
     return groups
 
 
-def _story_panel(actor, event, story: Story, *, form=None, notice=None) -> dict:
-    sprints = planning_sprints(actor=actor, flow_sprint=event.flow_sprint)
+def _planned_in(story: Story) -> FlowSprint | None:
+    """The open Flow Sprint the story is planned into now, if any."""
     commitment = (
         story.commitments.filter(outcome="open")
         .exclude(team_sprint__flow_sprint__state=FlowSprint.State.CLOSED)
         .select_related("team_sprint__flow_sprint")
         .first()
     )
+    return commitment.team_sprint.flow_sprint if commitment else None
+
+
+def _story_panel(actor, event, story: Story, *, form=None, notice=None) -> dict:
+    sprints = planning_sprints(actor=actor, flow_sprint=event.flow_sprint)
     may_raise = can_write_register(actor, story.scrum_team_id)
     return {
         "kind": "story",
         "story": story,
         "sprints": [s for s in sprints if s.state != FlowSprint.State.CLOSED],
-        "planned_in": commitment.team_sprint.flow_sprint if commitment else None,
+        "planned_in": _planned_in(story),
         "not_ready": definition_of_ready_gap(story.points, story.criteria.exists()),
         "may_plan": can_work_story(actor, story.scrum_team_id),
         "may_raise": may_raise,
@@ -579,8 +585,7 @@ def planning_story(request, pk: int, story_pk: int):
     direction = form.cleaned_data["direction"]
     try:
         if direction:
-            panel = _story_panel(actor, event, story)
-            target = _step(sprints, panel["planned_in"], direction)
+            target = _step(sprints, _planned_in(story), direction)
         elif form.cleaned_data["sprint"] == "backlog":
             target = None
         else:

@@ -24,6 +24,9 @@ from teams.permissions import Actor
 SPRINTS_SHOWN = 4
 # The top of each team's backlog on the board; the rest is one click away (the backlog).
 BACKLOG_SHOWN = 12
+# The dependencies listed beside the board, worst first; every one is marked on its cards.
+DEPENDENCIES_LISTED = 40
+SEVERITY = {"red": 0, "orange": 1, None: 2, "green": 3}
 # Closed sprints whose done points propose a capacity when none is set.
 VELOCITY_SPRINTS = 3
 
@@ -179,7 +182,13 @@ def planning_board(*, actor: Actor, flow_sprint: FlowSprint, today: date | None 
             for claim in claim_list:
                 if claim["epic_id"] == dep["from_epic_id"]:
                     claim["needs"].append(dep)
-    return {"sprints": sprints, "rows": rows, "dependencies": dependencies}
+    listed = sorted(dependencies, key=lambda d: (SEVERITY[d["colour"]], d["needed_by"] or 0))
+    return {
+        "sprints": sprints,
+        "rows": rows,
+        "dependencies": listed[:DEPENDENCIES_LISTED],
+        "dependencies_total": len(dependencies),
+    }
 
 
 def _backlog_totals(waiting) -> dict[int, int]:

@@ -33,6 +33,9 @@ PAGES = [
     ("/roadmap/", "roadmap, regions in the cache"),
     (COLD + "/roadmap/", "roadmap, regions rendered afresh"),
     ("/roadmap/?epic={epic}", "roadmap with an epic open"),
+    ("/events/{planning}/planning-1/", "Planning 1 board, rows in the cache"),
+    (COLD + "/events/{planning}/planning-1/", "Planning 1 board, rows afresh"),
+    ("/events/{planning}/planning-1/?story={story}", "Planning 1 board, a story open"),
     ("/backlog/", "product backlog"),
     ("/metrics/", "metrics, whole Flow Team"),
     ("/metrics/?team=7", "metrics, one Scrum Team"),
@@ -103,12 +106,24 @@ def main() -> None:
     print(f"Server time of {len(PAGES)} pages on max, {args.requests} requests each (ms)")
     print(f"{'page':<34} {'path':<28} {'p50':>7} {'p95':>7} {'max':>7} {'queries':>8} {'KiB':>6}")
     from backlog.models import Epic
+    from events.models import Event
 
     epic = Epic.objects.filter(flow_team__memberships__user=cpo).order_by("rank").first()
+    # The Planning 1 of the running Flow Sprint: its board shows it and the next three.
+    planning = Event.objects.get(
+        flow_team__memberships__user=cpo, kind="planning_1", flow_sprint__state="active"
+    )
+    from flow.models import SprintCommitment
+
+    story = (
+        SprintCommitment.objects.filter(team_sprint__flow_sprint=planning.flow_sprint)
+        .values_list("story_id", flat=True)
+        .first()
+    )
     for path, label in PAGES:
         if args.only not in path:
             continue
-        path = path.format(epic=epic.pk)
+        path = path.format(epic=epic.pk, planning=planning.pk, story=story)
         figures = measure(client, path, args.requests)
         shown = path.removeprefix(COLD)
         print(
