@@ -273,11 +273,12 @@ def _targets(actor, story: Story, sprints) -> list:
 
 
 def _planned_in(story: Story) -> FlowSprint | None:
-    """The open Flow Sprint the story is planned into now, if any."""
+    """The open Flow Sprint the story is planned into now (or was done in), if any."""
     commitment = (
-        story.commitments.filter(outcome="open")
+        story.commitments.filter(outcome__in=["open", "done"])
         .exclude(team_sprint__flow_sprint__state=FlowSprint.State.CLOSED)
         .select_related("team_sprint__flow_sprint")
+        .order_by("-committed_at")
         .first()
     )
     return commitment.team_sprint.flow_sprint if commitment else None
