@@ -401,3 +401,62 @@ def test_the_poll_and_a_write_run_the_same_queries_at_3_and_15_teams(db):
         writes.append(len(ctx))
     assert polls[0] == polls[1], polls
     assert writes[0] == writes[1], writes
+
+
+@pytest.mark.parametrize(
+    ("path", "data"),
+    [
+        ("", {}),
+        ("", {"action": "explode"}),
+        ("", {"action": "claim", "scrum_team": "x", "epic": "1", "flow_sprint": "1"}),
+        ("", {"action": "claim", "scrum_team": "9" * 30}),
+        ("", {"action": "claim", "scrum_team": "{team}", "epic": "9" * 30, "flow_sprint": "1"}),
+        ("", {"action": "claim", "scrum_team": "{team}", "epic": "{foreign_epic}"}),
+        ("", {"action": "unclaim", "claim": "x"}),
+        ("", {"action": "unclaim", "claim": "9" * 30}),
+        ("", {"action": "raise", "story": "x"}),
+        ("", {"action": "raise", "story": "{story}", "target": "s:{story}", "needed_by": "x"}),
+        ("", {"action": "raise", "story": "{story}", "target": "q:1", "needed_by": "{sprint}"}),
+        (
+            "",
+            {"action": "raise", "story": "{story}", "target": "e:{foreign_epic}"},
+        ),
+        (
+            "",
+            {
+                "action": "raise",
+                "story": "{story}",
+                "target": "s:{other}",
+                "needed_by": "{sprint}",
+                "description": "d" * 2001,
+            },
+        ),
+        ("dependencies/{dependency}/", {}),
+        ("dependencies/{dependency}/", {"action": "commit", "version": "x"}),
+        ("dependencies/{dependency}/", {"action": "commit", "version": "1"}),
+        ("dependencies/{dependency}/", {"action": "commit", "version": "1", "sprint": "9" * 30}),
+        ("dependencies/{dependency}/", {"action": "accept", "version": "1"}),
+        ("dependencies/{dependency}/", {"action": "counter", "version": "1", "note": "\x00"}),
+    ],
+)
+def test_hostile_board_forms_get_a_4xx_and_write_nothing(planning, foreign, path, data):
+    story, other = planning.stories[(1, 1)], planning.stories[(2, 1)]
+    dependency = backlog_services.dependency_create(
+        actor=planning.actor("cpo"), source=story, target=other, needed_by=planning.sprints[1]
+    )
+    theirs = backlog_services.epic_create(actor=foreign.actor("cpo"), title="Theirs")
+    ids = {
+        "team": planning.scrum_teams[0].pk,
+        "story": story.pk,
+        "other": other.pk,
+        "sprint": planning.sprints[1].pk,
+        "dependency": dependency.pk,
+        "foreign_epic": theirs.pk,
+    }
+    body = {k: v.format(**ids) for k, v in data.items()}
+    before = snapshot()
+    response = client_of(planning.csm).post(
+        planning.url + path.format(**ids), body, **htmx("planning-panel")
+    )
+    assert 400 <= response.status_code < 500, (response.status_code, body)
+    assert snapshot() == before
