@@ -35,7 +35,14 @@ from events.screens import poll_actor, refusal_to_form, refused_is_403, screen_l
 from events.selectors import event_for
 from flow import services as flow_services
 from flow.models import EpicClaim, FlowSprint, TeamSprint
-from flow.planning import definition_of_ready_gap, epics_claimable, planning_board, planning_sprints
+from flow.planning import (
+    definition_of_ready_gap,
+    dependency_shown,
+    dependency_targets,
+    epics_claimable,
+    planning_board,
+    planning_sprints,
+)
 from sem.errors import NotFound, RuleViolation, VersionConflict
 from sem.live import (
     live_oob,
@@ -255,23 +262,6 @@ def _live(request, actor, event, version: int, shown: _Shown) -> dict:
 # --- The side panel: every form of the page --------------------------------------------
 
 
-def _targets(actor, story: Story, sprints) -> list:
-    """What a story may depend on: the other teams' stories on the board (planned in the
-    coming sprints or at the top of their backlog), grouped by team, and the open epics."""
-    board = planning_board(actor=actor, flow_sprint=sprints[0]) if sprints else {"rows": []}
-    groups = []
-    for row in board["rows"]:
-        if row["team"].pk == story.scrum_team_id:
-            continue
-        cards = [c for cell in row["cells"] for c in cell["stories"]] + row["backlog"]
-        if cards:
-            groups.append((row["team"].name, [(f"s:{c['id']}", c["title"]) for c in cards]))
-    epics = [(f"e:{e.pk}", e.title) for e in epics_claimable(actor=actor)]
-    if epics:
-        groups.append(("Epics", epics))
-    return groups
-
-
 def _planned_in(story: Story) -> FlowSprint | None:
     """The open Flow Sprint the story is planned into now (or was done in), if any."""
     commitment = (
@@ -302,7 +292,12 @@ def _story_panel(actor, event, story: Story, *, form=None, notice=None) -> dict:
         ),
         "form": form
         or (
-            forms.DependencyRaiseForm(targets=_targets(actor, story, sprints), sprints=sprints)
+            forms.DependencyRaiseForm(
+                targets=dependency_targets(
+                    actor=actor, sprints=sprints, scrum_team_id=story.scrum_team_id
+                ),
+                sprints=sprints,
+            )
             if may_raise
             else None
         ),
@@ -315,8 +310,7 @@ def _dependency_panel(actor, event, dependency: Dependency, *, form=None, notice
     source_team = dependency.from_story.scrum_team_id if dependency.from_story_id else None
     target_team = dependency.to_story.scrum_team_id if dependency.to_story_id else None
     is_open = dependency.state == Dependency.State.OPEN
-    board = planning_board(actor=actor, flow_sprint=event.flow_sprint)
-    shown = next((d for d in board["dependencies"] if d["id"] == dependency.pk), None)
+    shown = dependency_shown(actor=actor, dependency_id=dependency.pk)
     return {
         "kind": "dependency",
         "dependency": dependency,
@@ -530,7 +524,9 @@ def _raise_post(request, actor, event):
         raise PermissionDenied("only the team's PO and SM (or the CPO, CSM, Architect) raise it")
     sprints = planning_sprints(actor=actor, flow_sprint=event.flow_sprint)
     form = forms.DependencyRaiseForm(
-        request.POST, targets=_targets(actor, story, sprints), sprints=sprints
+        request.POST,
+        targets=dependency_targets(actor=actor, sprints=sprints, scrum_team_id=story.scrum_team_id),
+        sprints=sprints,
     )
     panel = _story_panel(actor, event, story, form=form)
     if not form.is_valid():

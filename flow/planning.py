@@ -105,19 +105,10 @@ def planning_board(*, actor: Actor, flow_sprint: FlowSprint, today: date | None 
         cards[card["id"]] = card
         cells[(card["team_id"], card["sprint_id"])].append(card)
 
-    # A story planned in an open sprint is on the board already; the backlog is the rest.
-    open_plan = SprintCommitment.objects.filter(
-        story=OuterRef("pk"), outcome=SprintCommitment.Outcome.OPEN
-    ).exclude(team_sprint__flow_sprint__state=FlowSprint.State.CLOSED)
-    waiting = Story.objects.filter(flow_team=flow_team).exclude(state=Story.State.DONE)
-    waiting = waiting.exclude(Exists(open_plan))
+    waiting = _waiting(flow_team)
     backlog_rows = (
-        waiting.annotate(
-            has_criteria=Exists(AcceptanceCriterion.objects.filter(story=OuterRef("pk"))),
-            place=Window(RowNumber(), partition_by="scrum_team_id", order_by="rank"),
-        )
-        .filter(place__lte=BACKLOG_SHOWN)
-        .order_by("scrum_team_id", "rank")
+        _backlog_tops(waiting)
+        .annotate(has_criteria=Exists(AcceptanceCriterion.objects.filter(story=OuterRef("pk"))))
         .values("scrum_team_id", *STORY_FIELDS, "has_criteria")
     )
     backlogs: dict[int, list[dict]] = defaultdict(list)
@@ -191,6 +182,46 @@ def planning_board(*, actor: Actor, flow_sprint: FlowSprint, today: date | None 
     }
 
 
+def _waiting(flow_team):
+    """The stories not done and not planned into an open sprint: each team's backlog."""
+    open_plan = SprintCommitment.objects.filter(
+        story=OuterRef("pk"), outcome=SprintCommitment.Outcome.OPEN
+    ).exclude(team_sprint__flow_sprint__state=FlowSprint.State.CLOSED)
+    waiting = Story.objects.filter(flow_team=flow_team).exclude(state=Story.State.DONE)
+    return waiting.exclude(Exists(open_plan))
+
+
+def _backlog_tops(waiting):
+    """The top of each team's backlog (``BACKLOG_SHOWN`` stories), in one query."""
+    return (
+        waiting.annotate(place=Window(RowNumber(), partition_by="scrum_team_id", order_by="rank"))
+        .filter(place__lte=BACKLOG_SHOWN)
+        .order_by("scrum_team_id", "rank")
+    )
+
+
+def dependency_targets(*, actor: Actor, sprints, scrum_team_id: int) -> list:
+    """What a story of ``scrum_team_id`` may depend on, as the board shows it: the other
+    teams' stories planned into the board's sprints or at the top of their backlog
+    (grouped by team), and the open epics. Three queries."""
+    planned = (
+        SprintCommitment.objects.filter(
+            team_sprint__flow_sprint__in=sprints, outcome__in=PLANNED_OUTCOMES
+        )
+        .exclude(story__scrum_team_id=scrum_team_id)
+        .order_by("story__scrum_team__number", "story__rank")
+        .values_list("story__scrum_team__name", "story_id", "story__title")
+    )
+    tops = _backlog_tops(
+        _waiting(actor.flow_team).exclude(scrum_team_id=scrum_team_id)
+    ).values_list("scrum_team__name", "pk", "title")
+    groups: dict[str, list] = {}
+    for team, pk, title in [*planned, *tops]:
+        groups.setdefault(team, []).append((f"s:{pk}", title))
+    epics = [(f"e:{e.pk}", e.title) for e in epics_claimable(actor=actor)]
+    return [*sorted(groups.items()), *([("Epics", epics)] if epics else [])]
+
+
 def _backlog_totals(waiting) -> dict[int, int]:
     return dict(
         waiting.order_by()
@@ -215,13 +246,23 @@ def _velocity(flow_team) -> dict[int, int]:
     return {team: round(sum(points) / len(points)) for team, points in done.items() if points}
 
 
-def _dependencies(flow_team, today: date, cards: dict[int, dict]) -> list[dict]:
+def dependency_shown(*, actor: Actor, dependency_id: int) -> dict | None:
+    """One open dependency as the board lists it (its colour, planned sprint, steps)."""
+    today = actor.flow_team.today()
+    found = _dependencies(actor.flow_team, today, {}, only=dependency_id)
+    return found[0] if found else None
+
+
+def _dependencies(
+    flow_team, today: date, cards: dict[int, dict], only: int | None = None
+) -> list[dict]:
     """Open dependencies of the Flow Team, coloured, with who asks, who provides, the
     contract and its steps; marked on the cards of the board they touch."""
+    dependencies = Dependency.objects.filter(flow_team=flow_team, state=Dependency.State.OPEN)
+    if only is not None:
+        dependencies = dependencies.filter(pk=only)
     rows = list(
-        Dependency.objects.filter(flow_team=flow_team, state=Dependency.State.OPEN)
-        .order_by("needed_by__number", "pk")
-        .values(
+        dependencies.order_by("needed_by__number", "pk").values(
             *DEPENDENCY_VALUES,
             "version",
             "from_story_id",
