@@ -460,3 +460,27 @@ def test_hostile_board_forms_get_a_4xx_and_write_nothing(planning, foreign, path
     )
     assert 400 <= response.status_code < 500, (response.status_code, body)
     assert snapshot() == before
+
+
+def test_a_bot_moving_a_story_through_the_rest_api_reaches_the_board(planning):
+    """A team's bot (an API token of a developer) estimates a story: the board's poll
+    brings that team's row with the new points."""
+    from rest_framework.test import APIClient
+
+    from teams.services import api_token_create
+
+    _token, secret = api_token_create(user=planning.dev2, name="bot")
+    bot = APIClient()
+    bot.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
+    csm = client_of(planning.csm)
+    url = poll_url(csm.get(planning.url).content.decode())
+    assert csm.get(url).status_code == 204
+    story = planning.stories[(2, 2)]
+    response = bot.patch(
+        f"/api/v1/stories/{story.pk}/", {"points": 13}, format="json", HTTP_IF_MATCH='"1"'
+    )
+    assert response.status_code == 200, response.content
+    html = csm.get(url).content.decode()
+    row = re.search(rf'id="plan-team-{planning.scrum_teams[1].pk}".*', html, re.S).group(0)
+    assert "13 pts" in row
+    assert f'id="plan-team-{planning.scrum_teams[0].pk}"' not in html
