@@ -9,13 +9,11 @@
      under the pointer.
    - After a keyboard move, focus returns to the same arrow of the moved card; a live
      swap (someone else's change) gives a keyboard user's focus back the same way.
-   - The side panel closes with its ✕ or Escape without a reload.
+   - The side panel closes with its ✕ or Escape (static/js/boards.js).
    Everything works without this file too: the buttons and links are plain forms and
    links. No eval, no inline script: the CSP allows neither. */
 (function () {
   "use strict";
-
-  let dragging = false;
 
   function postPlan(item, sprint) {
     const form = document.getElementById("planning-drop");
@@ -39,10 +37,10 @@
       ghostClass: "drag-ghost",
       chosenClass: "drag-chosen",
       onStart: function () {
-        dragging = true;
+        document.body.dataset.dragging = "on";
       },
       onEnd: function (evt) {
-        dragging = false;
+        document.body.dataset.dragging = "";
         if (evt.from === evt.to) return;
         postPlan(evt.item, evt.to.dataset.sprint);
       },
@@ -53,17 +51,6 @@
     root.querySelectorAll(".plan-list").forEach(makeSortable);
   }
 
-  function closePanel(event) {
-    const panel = document.getElementById("planning-panel");
-    if (!panel || !panel.firstElementChild) return;
-    if (event) event.preventDefault();
-    panel.innerHTML = "";
-    const url = new URL(window.location.href);
-    ["story", "dependency", "claim"].forEach(function (name) {
-      url.searchParams.delete(name);
-    });
-    window.history.pushState({}, "", url.pathname + url.search);
-  }
 
   document.addEventListener("DOMContentLoaded", function () {
     htmx.onLoad(function (elt) {
@@ -71,11 +58,6 @@
       if (elt.querySelectorAll) initLists(elt);
     });
     initLists(document);
-  });
-
-  // The poll waits while a card is in the air.
-  document.addEventListener("htmx:beforeRequest", function (event) {
-    if (dragging && event.detail.elt.id === "live-poll") event.preventDefault();
   });
 
   function focusCard(storyId, control) {
@@ -116,12 +98,4 @@
     kept = null;
   });
 
-  document.addEventListener("click", function (event) {
-    const close = event.target.closest(".panel-close");
-    if (close) closePanel(event);
-  });
-
-  document.addEventListener("keydown", function (event) {
-    if (event.key === "Escape" && !dragging) closePanel(null);
-  });
 })();
