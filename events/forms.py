@@ -193,3 +193,71 @@ class WsjfApplyForm(forms.Form):
     def clean_proposal(self):
         pairs = self.cleaned_data["proposal"].split(",")
         return [tuple(int(n) for n in pair.split(":")) for pair in pairs]
+
+
+# --- Flow Sprint Planning 1 (events/planning_views.py) ------------------------------
+
+
+class PlanForm(forms.Form):
+    """Plan a story: into a Flow Sprint of the board (its id), back to the backlog
+    ("backlog"), or one column earlier or later (the card's arrows)."""
+
+    sprint = forms.RegexField(regex=r"^(backlog|[1-9][0-9]{0,17})$", required=False)
+    direction = forms.ChoiceField(
+        choices=[("", ""), ("earlier", "earlier"), ("later", "later")], required=False
+    )
+
+    def clean(self):
+        data = super().clean()
+        if not self.errors and not data.get("sprint") and not data.get("direction"):
+            raise forms.ValidationError("say where the story goes: a Flow Sprint or the backlog")
+        return data
+
+
+class ClaimForm(forms.Form):
+    """A Scrum Team claims an epic for a Flow Sprint of the board."""
+
+    scrum_team = forms.IntegerField(min_value=1, max_value=BIGGEST_ID, widget=forms.HiddenInput)
+    epic = forms.TypedChoiceField(coerce=int, label="Epic")
+    flow_sprint = forms.TypedChoiceField(coerce=int, label="For Flow Sprint")
+
+    def __init__(self, *args, epics=(), sprints=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["epic"].choices = [("", "Choose an epic")] + [(e.pk, e.title) for e in epics]
+        self.fields["flow_sprint"].choices = [(s.pk, f"Flow Sprint {s.number}") for s in sprints]
+
+
+class UnclaimForm(forms.Form):
+    claim = forms.IntegerField(min_value=1, max_value=BIGGEST_ID)
+
+
+class DependencyRaiseForm(forms.Form):
+    """The requesting team asks another team's story (s:<id>) or an epic (e:<id>) for a
+    Flow Sprint."""
+
+    target = forms.ChoiceField(label="Needs")
+    needed_by = forms.TypedChoiceField(coerce=int, label="Needed by")
+    description = forms.CharField(
+        label="What is needed",
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def __init__(self, *args, targets=(), sprints=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["target"].choices = [("", "Choose a story or an epic"), *targets]
+        self.fields["needed_by"].choices = [(s.pk, f"Flow Sprint {s.number}") for s in sprints]
+
+
+class ContractForm(VersionedForm):
+    """One step of a dependency's contract: commit, counter, accept or renegotiate."""
+
+    sprint = forms.TypedChoiceField(coerce=int, required=False, label="Flow Sprint")
+    note = forms.CharField(max_length=2000, required=False, label="Note")
+
+    def __init__(self, *args, sprints=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["sprint"].choices = [("", "—")] + [
+            (s.pk, f"Flow Sprint {s.number}") for s in sprints
+        ]

@@ -23,6 +23,7 @@ from backlog.models import (
     AcceptanceCriterion,
     Blocker,
     Dependency,
+    DependencyStep,
     Epic,
     Milestone,
     ProductGoal,
@@ -35,7 +36,7 @@ from backlog.ranking import GAP
 from events.kinds import OUTPUTS
 from events.models import Event
 from events.services import cadence_roll
-from flow.models import FlowSprint, Risk, SprintCommitment, TeamSprint
+from flow.models import EpicClaim, FlowSprint, Risk, SprintCommitment, TeamSprint
 from flow.tasks import metrics_compute
 from teams import services as team_services
 from teams.models import FlowTeam, Membership, Role, RoleAssignment, User
@@ -201,6 +202,7 @@ class _FlowTeamBuilder:
         # The cadence job's own work: future sprints and every open sprint's calendar.
         cadence_roll(flow_team=self.flow_team, today=today)
         self._roadmap_history(today)
+        self._planning_1()
         # And the metrics job's, once this Flow Team is committed: today's snapshots, so the
         # metrics page has charts from the first start (in-process when tasks run eagerly).
         pk, day = self.flow_team.pk, today.isoformat()
@@ -676,3 +678,140 @@ class _FlowTeamBuilder:
             mitigation="",
             dependency=open_deps[0] if open_deps else None,
         )
+
+    # -- Flow Sprint Planning 1 ----------------------------------------------------
+
+    def _planning_1(self):
+        """What the planning board shows on the demo: epics claimed by teams for the
+        current and next Flow Sprints, ready stories planned into the next one against a
+        capacity (the later sprints without one), and dependencies between those stories
+        in every state of their contract, so the markers come in red, orange and green."""
+        rng = self.rng
+        coming = list(
+            FlowSprint.objects.filter(flow_team=self.flow_team)
+            .exclude(state=FlowSprint.State.CLOSED)
+            .order_by("number")[:4]
+        )
+        if len(coming) < 4:
+            return
+        current, following, later, last = coming
+        epics = [e for e in self.epics if e.state not in ("done", "cancelled")][:6]
+        po = {t.pk: self.team_people[i][0] for i, t in enumerate(self.scrum_teams)}
+        claims = {}
+        for team in self.scrum_teams:
+            for sprint in (current, following):
+                for epic in rng.sample(epics, min(2, len(epics))):
+                    claims[(epic.pk, team.pk, sprint.pk)] = EpicClaim(
+                        epic=epic,
+                        scrum_team=team,
+                        flow_sprint=sprint,
+                        claimed_at=self.now - timedelta(hours=rng.randint(1, 48)),
+                        claimed_by=po[team.pk],
+                    )
+        EpicClaim.objects.bulk_create(claims.values())
+        TeamSprint.objects.filter(flow_sprint=following).update(capacity_points=20)
+        with_criteria = set(
+            AcceptanceCriterion.objects.filter(story__flow_team=self.flow_team).values_list(
+                "story_id", flat=True
+            )
+        )
+        committed = set(
+            SprintCommitment.objects.filter(
+                team_sprint__flow_sprint__flow_team=self.flow_team
+            ).values_list("story_id", flat=True)
+        )
+        ready = [
+            s
+            for s in self.stories
+            if s.state in ("backlog", "ready")
+            and s.points is not None
+            and s.pk in with_criteria
+            and s.pk not in committed
+        ]
+        team_sprints = {
+            (ts.flow_sprint_id, ts.scrum_team_id): ts
+            for ts in TeamSprint.objects.filter(flow_sprint__in=[following, later])
+        }
+        planned = {}
+        for team in self.scrum_teams:
+            theirs = [s for s in ready if s.scrum_team_id == team.pk]
+            for n, story in enumerate(theirs[:3]):
+                sprint = following if n < 2 else later
+                planned[story.pk] = (story, sprint)
+        SprintCommitment.objects.bulk_create(
+            SprintCommitment(
+                team_sprint=team_sprints[(sprint.pk, story.scrum_team_id)],
+                story=story,
+                points_at_planning=story.points,
+                committed_at=self.now - timedelta(hours=2),
+                committed_by=po[story.scrum_team_id],
+            )
+            for story, sprint in planned.values()
+        )
+        # Needing story -> providing story (another team's), with its needed-by sprint
+        # and how far the contract got.
+        providers = list(planned.values())
+        contracts = [
+            (following, "requested"),  # provider planned in the next sprint: orange
+            (later, "committed"),  # committed in time: green
+            (following, "countered"),  # counter-proposed a later sprint: red until settled
+            (last, "accepted"),
+            (following, "requested"),
+        ]
+        steps, deps = [], []
+        for n, (needed_by, contract) in enumerate(contracts):
+            if len(providers) < 2:
+                break
+            provider, provided_in = providers[(2 * n + 2) % len(providers)]
+            requester = next(
+                (s for s, _ in providers if s.scrum_team_id != provider.scrum_team_id), None
+            )
+            if requester is None:
+                break
+            committed_sprint = {"committed": following, "accepted": last}.get(contract)
+            proposed = last if contract == "countered" else None
+            deps.append(
+                Dependency(
+                    flow_team=self.flow_team,
+                    from_story=requester,
+                    to_story=provider,
+                    needed_by=needed_by,
+                    description=f"{requester.title} needs {provider.title}",
+                    contract=contract,
+                    committed_sprint=committed_sprint,
+                    proposed_sprint=proposed,
+                )
+            )
+        deps = Dependency.objects.bulk_create(deps)
+        for dep in deps:
+            asked = self.now - timedelta(hours=rng.randint(20, 40))
+            requester, provider = po[dep.from_story.scrum_team_id], po[dep.to_story.scrum_team_id]
+            steps.append(
+                DependencyStep(
+                    dependency=dep, kind="raised", flow_sprint=dep.needed_by, at=asked, by=requester
+                )
+            )
+            answered = asked + timedelta(hours=3)
+            if dep.contract in ("committed", "countered", "accepted"):
+                kind = "committed" if dep.contract == "committed" else "countered"
+                sprint = (
+                    dep.committed_sprint
+                    if kind == "committed"
+                    else (dep.proposed_sprint or dep.committed_sprint)
+                )
+                steps.append(
+                    DependencyStep(
+                        dependency=dep, kind=kind, flow_sprint=sprint, at=answered, by=provider
+                    )
+                )
+            if dep.contract == "accepted":
+                steps.append(
+                    DependencyStep(
+                        dependency=dep,
+                        kind="accepted",
+                        flow_sprint=dep.committed_sprint,
+                        at=answered + timedelta(hours=1),
+                        by=requester,
+                    )
+                )
+        DependencyStep.objects.bulk_create(steps)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from events import planning2_views, risk_views, roadmap_views, views
+from events import planning2_views, planning_views, risk_views, roadmap_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -22,6 +22,22 @@ urlpatterns = [
     path(
         "events/<int:pk>/planning-2/live/", planning2_views.planning_2_live, name="planning-2-live"
     ),
+    path(
+        "events/<int:pk>/planning-1/",
+        planning_views.planning_board_page,
+        name="planning-1-board",
+    ),
+    path(
+        "events/<int:pk>/planning-1/stories/<int:story_pk>/",
+        planning_views.planning_story,
+        name="planning-1-story",
+    ),
+    path(
+        "events/<int:pk>/planning-1/dependencies/<int:dependency_pk>/",
+        planning_views.planning_dependency,
+        name="planning-1-dependency",
+    ),
+    path("events/<int:pk>/planning-1/live/", planning_views.planning_live, name="planning-1-live"),
     path("roadmap/", roadmap_views.roadmap_page, name="roadmap"),
     path("roadmap/epics/<int:pk>/", roadmap_views.roadmap_epic, name="roadmap-epic"),
     path("roadmap/milestones/<int:pk>/", roadmap_views.roadmap_milestone, name="roadmap-milestone"),

@@ -95,6 +95,12 @@ def can_confirm_flow_sprint_goal(actor: Actor) -> bool:
     return actor.is_csm
 
 
+def can_claim_epic(actor: Actor, scrum_team_id: int) -> bool:
+    """Flow Sprint Planning 1, a team claiming an epic for a Flow Sprint: that team's PO or
+    SM, the CPO and the CSM."""
+    return actor.is_cpo or actor.is_csm or _in_team(actor, scrum_team_id, roles=(Role.PO, Role.SM))
+
+
 def can_edit_story(actor: Actor, scrum_team_id: int) -> bool:
     """Create, rank, estimate, write criteria: CPO, or PO/SM/developer of the owning team."""
     return actor.is_cpo or _in_team(actor, scrum_team_id)

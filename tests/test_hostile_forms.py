@@ -39,11 +39,24 @@ ROLE_PAGES = [
     ("cpo", "/roadmap/?goal=edit"),
     ("cpo", "/roadmap/?wsjf=propose"),
     ("architect", "/roadmap/?epic={epic}"),
+    # The Flow Sprint Planning 1 board: a PO's own team's cards, a story, a dependency, claims.
+    ("po1", "/events/{planning}/planning-1/?story={story}"),
+    ("csm", "/events/{planning}/planning-1/?dependency={dependency}"),
+    ("csm", "/events/{planning}/planning-1/?claim={team}"),
 ]
 # One epic's or milestone's form stands for all of theirs.
 IDS_IN_ACTIONS = [
     (re.compile(r"^/roadmap/epics/\d+/"), "/roadmap/epics/{epic}/"),
     (re.compile(r"^/roadmap/milestones/\d+/"), "/roadmap/milestones/{milestone}/"),
+    (
+        re.compile(r"^/events/\d+/planning-1/stories/\d+/"),
+        "/events/{planning}/planning-1/stories/{story}/",
+    ),
+    (
+        re.compile(r"^/events/\d+/planning-1/dependencies/\d+/"),
+        "/events/{planning}/planning-1/dependencies/{dependency}/",
+    ),
+    (re.compile(r"^/events/\d+/planning-1/$"), "/events/{planning}/planning-1/"),
 ]
 
 
@@ -347,6 +360,50 @@ FORMS = {
         ({"action": "rank-by-wsjf", "proposal": "x"}, None),
         ({"action": "rank-by-wsjf", "proposal": "9" * 30 + ":1"}, None),
     ],
+    # Flow Sprint Planning 1 (events/planning_views.py): a PO plans their team's story by
+    # its arrows, a drop or the panel's sprint buttons; claims, dependencies, the contract.
+    ("post", "/events/{planning}/planning-1/stories/{story}/", frozenset({"direction"})): [
+        ({}, None),
+        ({"direction": "sideways"}, None),
+        ({"direction": "earlier"}, None),
+    ],
+    ("post", "/events/{planning}/planning-1/stories/{story}/", frozenset({"sprint"})): [
+        ({"sprint": "soon"}, None),
+        ({"sprint": "9" * 30}, None),
+        ({"sprint": "{foreign_sprint}"}, None),
+    ],
+    (
+        "post",
+        "/events/{planning}/planning-1/",
+        frozenset({"action", "story", "target", "needed_by", "description"}),
+    ): [
+        ({"action": "raise", "story": "{story}"}, None),
+        ({"action": "raise", "story": "{story}", "target": "s:{story}", "needed_by": "x"}, None),
+        ({"action": "raise", "story": "{story}", "target": "e:{foreign_epic}"}, None),
+        ({"action": "raise", "story": "x", "target": "e:{epic}"}, None),
+    ],
+    (
+        "post",
+        "/events/{planning}/planning-1/dependencies/{dependency}/",
+        frozenset({"action", "version", "sprint", "note"}),
+    ): [
+        ({"action": "commit", "version": "1"}, None),
+        ({"action": "commit", "version": "x", "sprint": "{foreign_sprint}"}, None),
+        ({"action": "renegotiate", "version": "1", "sprint": "9" * 30}, None),
+        ({"action": "accept", "version": "1"}, None),
+        ({"action": "sign", "version": "1"}, None),
+    ],
+    (
+        "post",
+        "/events/{planning}/planning-1/",
+        frozenset({"action", "scrum_team", "epic", "flow_sprint"}),
+    ): [
+        ({"action": "claim"}, None),
+        ({"action": "claim", "scrum_team": "{foreign_team}", "epic": "{epic}"}, None),
+        ({"action": "claim", "scrum_team": "{team}", "epic": "{foreign_epic}"}, None),
+        ({"action": "claim", "scrum_team": "{team}", "epic": "{epic}", "flow_sprint": "x"}, None),
+        ({"action": "unclaim", "claim": "x"}, None),
+    ],
     ("post", "/account/tokens/", frozenset({"name"})): [
         ({}, "name"),
         ({"name": "   "}, "name"),
@@ -392,7 +449,31 @@ def signed_in(flow, foreign):
         start=dt.date(2026, 1, 5),
         end=dt.date(2026, 3, 9),
     )
+    from backlog.models import Dependency, Story
+    from tests.flow.factories import FlowSprintFactory
+
+    # A Flow Sprint Planning 1 on that sprint (occurrence set: no factory sequence moves).
+    planning = Event.objects.create(
+        flow_team=flow.flow_team,
+        flow_sprint=sprint,
+        kind=Event.Kind.PLANNING_1,
+        level=Event.Level.FLOW,
+        occurrence=1,
+        starts_at=timezone.now(),
+        duration_minutes=120,
+    )
+    planners = {}
+    for role in ("po1", "csm"):
+        planners[f"{role}_client"] = Client()
+        planners[f"{role}_client"].force_login(flow.users[role])
     return client, {
+        **planners,
+        "planning": planning.pk,
+        "story": Story.objects.get(flow_team=flow.flow_team, title="Story").pk,
+        "dependency": Dependency.objects.filter(flow_team=flow.flow_team, contract="countered")
+        .first()
+        .pk,
+        "foreign_sprint": FlowSprintFactory(flow_team=foreign.flow_team).pk,
         "milestone": Milestone.objects.filter(flow_team=flow.flow_team).first().pk,
         "foreign_milestone": theirs.pk,
         "architect_client": architect,
@@ -413,6 +494,8 @@ def _client_for(form, client, ids):
         return ids["architect_client"]
     if method == "post" and (action.startswith("/roadmap/") or action == "/backlog/split/"):
         return ids["cpo_client"]
+    if method == "post" and "/planning-1/stories/" in action:
+        return ids["po1_client"]
     return client
 
 
