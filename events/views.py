@@ -20,6 +20,7 @@ from events.selectors import (
     events_on_day,
     events_upcoming,
     events_visible,
+    sos_due_for,
 )
 from flow.selectors import flow_sprint_current
 from sem.errors import NotFound, PermissionRefused, RuleViolation, VersionConflict
@@ -59,6 +60,7 @@ def home(request):
         "product_goal": product_goal_active(actor=actor),
         "counts": story_counts(actor=actor, scrum_team_ids=my_teams),
         "counts_scope": "your Scrum Teams" if my_teams else "the Flow Team",
+        "sos_due": sos_due_for(actor=actor, now=timezone.now()),
     }
     return render(request, "events/home.html", context)
 
@@ -329,17 +331,23 @@ def _event_context(request, actor, event: Event, version: int) -> dict:
     }
 
 
+def poll_actor(request, poll):
+    """The full check of a poll whose versions moved, as for the page itself: the token is
+    the signed-in person's, and they are still in its Flow Team."""
+    if not request.user.is_authenticated or request.user.pk != poll.user_id:
+        raise PermissionDenied("this live token belongs to someone else")
+    actor = current_actor(request)
+    if actor is None or actor.flow_team_id != poll.flow_team_id:
+        raise Http404("no such event in your Flow Team")
+    return actor
+
+
 def event_live(request, pk: int):
     """The event screen's poll: 204 after one query when nothing changed (no session work:
     the viewer is the signed token's); the changed regions when something did."""
 
     def on_change(poll, versions):
-        # Something changed: now the full check, as for the page itself.
-        if not request.user.is_authenticated or request.user.pk != poll.user_id:
-            raise PermissionDenied("this live token belongs to someone else")
-        actor = current_actor(request)
-        if actor is None or actor.flow_team_id != poll.flow_team_id:
-            raise Http404("no such event in your Flow Team")
+        actor = poll_actor(request, poll)
         event = _event_of(actor, pk)
         key = services.event_live_key(pk)
         regions = _regions(event, versions[key])
