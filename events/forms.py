@@ -247,3 +247,4 @@ class SosActionForm(forms.Form):
 
 class SosSearchForm(forms.Form):
     q = forms.CharField(label="Search answers and action items", required=False, max_length=200)
+    page = forms.IntegerField(label="Page", required=False, min_value=1, max_value=10**6)

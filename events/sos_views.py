@@ -488,12 +488,13 @@ def sos_record_page(request):
     if not can_see_events(actor):
         raise Http404("no Scrum of Scrums for stakeholders")
     form = SosSearchForm(request.GET)
-    query = form.cleaned_data["q"] if form.is_valid() else ""
+    valid = form.is_valid()
+    query = form.cleaned_data.get("q") or ""
     page = Paginator(sos_record(actor=actor, query=query), RECORD_PAGE_SIZE).get_page(
-        request.GET.get("page")
+        form.cleaned_data.get("page") or 1
     )
     details = sos_record_details(events=list(page.object_list))
-    status = 200 if form.is_valid() else 400
+    status = 200 if valid else 400
     return render(
         request,
         "events/sos/record.html",
