@@ -421,3 +421,38 @@ def test_the_record_takes_the_same_queries_at_3_and_15_teams(clock):
         ns = sized(teams)
         counts.append(counted(client_of(ns.csm), "/events/scrum-of-scrums/?q=i"))
     assert counts[0] == counts[1], counts
+
+
+# --- The demo ----------------------------------------------------------------------------------
+
+
+def test_the_demo_has_past_sos_and_the_next_one_opens_with_open_items_and_drafts():
+    from events import seeding
+    from teams.models import FlowTeam, User
+
+    with time_machine.travel(datetime.datetime(2026, 11, 25, 16, 0, tzinfo=datetime.UTC)):
+        seeding.build("demo", seed=1, today=datetime.date(2026, 11, 25))
+        team = FlowTeam.objects.get(slug="atlas")
+        from events.models import Event
+
+        past = Event.objects.filter(flow_team=team, kind="scrum_of_scrums", state="done")
+        assert past.count() >= 4
+        assert (
+            ScrumOfScrumsReport.objects.filter(event__in=past, submitted_by__isnull=False).count()
+            == 5 * past.count()
+        )
+        items = ActionItem.objects.filter(event__in=past)
+        assert items.filter(done=True).exists() and items.filter(done=False).exists()
+        upcoming = (
+            Event.objects.filter(flow_team=team, kind="scrum_of_scrums", state="scheduled")
+            .order_by("starts_at")
+            .first()
+        )
+        csm = client_of(User.objects.get(email="csm@example.com"))
+        html = csm.get(f"/events/{upcoming.pk}/sos/").content.decode()
+        open_items = items.filter(done=False)
+        assert all(item.text in html for item in open_items)
+        drafts = ScrumOfScrumsReport.objects.filter(event=upcoming)
+        assert drafts.count() == 5 and any(r.impediments for r in drafts)
+        text = " ".join(r.impediments for r in drafts)
+        assert "at the Daily Scrum" in text and text.count("New risk:") == 2
