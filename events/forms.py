@@ -229,7 +229,7 @@ class SosAnswersForm(forms.Form):
 class SosActionForm(forms.Form):
     """A new action item: what, who owns it, by when, for which Scrum Team (optional)."""
 
-    text = forms.CharField(label="Action", max_length=300)
+    text = forms.CharField(label="What is to be done", max_length=300)
     owner = forms.TypedChoiceField(label="Owner", coerce=int)
     due_date = forms.DateField(label="Due", widget=forms.DateInput(attrs={"type": "date"}))
     scrum_team = forms.TypedChoiceField(
