@@ -63,7 +63,7 @@ def _sos_of(actor, pk: int) -> Event:
         raise Http404(str(missing)) from missing
 
 
-def _keys(event: Event) -> list[str]:
+def sos_live_keys(event: Event) -> list[str]:
     return [
         services.event_live_key(event.pk),
         services.sos_live_key(event.pk),
@@ -123,7 +123,7 @@ class _Shown:
 
     def __init__(self, actor, event: Event, versions: dict[str, int], data: _Sos):
         self.actor, self.event, self.data = actor, event, data
-        state_key, sos_key, actions_key = _keys(event)
+        state_key, sos_key, actions_key = sos_live_keys(event)
         tz = actor.flow_team.timezone
         self.state = live_fragment(
             state_key,
@@ -201,7 +201,7 @@ def _answers(report) -> list[dict]:
 def _live(request, actor, event: Event, versions: dict[str, int]) -> dict | None:
     if _over(event):
         return None
-    keys = _keys(event)
+    keys = sos_live_keys(event)
     token = live_token(
         screen=SOS_SCREEN,
         user_id=request.user.pk,
@@ -254,7 +254,7 @@ def _add_form(actor, data=None) -> SosActionForm:
 def _screen(request, actor, event: Event, *, bound=None, add_form=None, status=200):
     """The whole screen; ``bound`` = {team id: edit form} the person's own request left
     (their text and a refusal or conflict), ``add_form`` likewise."""
-    keys = _keys(event)
+    keys = sos_live_keys(event)
     # The versions first, then the data they label (sem.live.live_fragment).
     versions = live_versions(keys)
     data = _Sos(actor, event)
@@ -296,7 +296,7 @@ def sos_screen(request, pk: int):
 def _after_write(request, actor, event: Event, main: str, status: int = 200) -> HttpResponse:
     """A person's own htmx write: their form (or region) and every shared region at the new
     versions, with their poll moved on so it does not fetch the same again."""
-    keys = _keys(event)
+    keys = sos_live_keys(event)
     versions = live_versions(keys)
     event = _sos_of(actor, event.pk)
     shown = _Shown(actor, event, versions, _Sos(actor, event))
