@@ -58,6 +58,22 @@ def _sessions(members) -> list[str]:
     return cookies
 
 
+def _next_sos(flow_team):
+    """The Flow Team's next Scrum of Scrums that is not over, and its CSM as the writer."""
+    from events.models import Event
+    from teams.models import Membership
+    from teams.selectors import actor_for
+
+    event = (
+        Event.objects.filter(flow_team=flow_team, kind="scrum_of_scrums")
+        .exclude(state__in=["done", "cancelled"])
+        .order_by("starts_at")
+        .first()
+    )
+    csm = Membership.objects.get(flow_team=flow_team, roles__role="csm").user
+    return event, actor_for(user=csm, flow_team=flow_team)
+
+
 def prepare(screen: str, viewers: int):
     """The screen's topics, a write through its real service, and per viewer a session and
     a live token: (write, keys, the key the write bumps, plans)."""
@@ -90,16 +106,9 @@ def prepare(screen: str, viewers: int):
 
     elif screen == "sos":
         from events import services, sos_views
-        from events.models import Event, ScrumOfScrumsReport
+        from events.models import ScrumOfScrumsReport
 
-        event = (
-            Event.objects.filter(flow_team=flow_team, kind="scrum_of_scrums")
-            .exclude(state__in=["done", "cancelled"])
-            .order_by("starts_at")
-            .first()
-        )
-        csm = Membership.objects.get(flow_team=flow_team, roles__role="csm").user
-        writer = actor_for(user=csm, flow_team=flow_team)
+        event, writer = _next_sos(flow_team)
         services.sos_reports_ensure(actor=writer, event=event)  # as the first viewer does
         keys, key, scope = sos_views.sos_live_keys(event), services.sos_live_key(event.pk), event.pk
         url = reverse("sos-live", args=[event.pk])
@@ -115,14 +124,7 @@ def prepare(screen: str, viewers: int):
         from events import services
         from events.models import Event
 
-        event = (
-            Event.objects.filter(flow_team=flow_team, kind="scrum_of_scrums")
-            .exclude(state__in=["done", "cancelled"])
-            .order_by("starts_at")
-            .first()
-        )
-        csm = Membership.objects.get(flow_team=flow_team, roles__role="csm").user
-        writer = actor_for(user=csm, flow_team=flow_team)
+        event, writer = _next_sos(flow_team)
         if event.state == Event.State.SCHEDULED:
             event = services.event_start(actor=writer, event=event)
         key, scope = services.event_live_key(event.pk), event.pk
