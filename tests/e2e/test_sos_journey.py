@@ -39,8 +39,8 @@ def meeting(transactional_db):
         actor=ns.actor("csm"), event=ns.previous, text="Agree one test data set",
         owner=ns.sm2, due_date=now.date(),
     )  # fmt: skip
-    # Raised at the last Scrum of Scrums, a week ago.
-    ActionItem.objects.filter(pk=item.pk).update(created_at=ns.previous.ended_at)
+    # Raised at the last Scrum of Scrums, a week ago to the minute (7 days old, any hour).
+    ActionItem.objects.filter(pk=item.pk).update(created_at=now - datetime.timedelta(days=7))
     blocked = StoryFactory(
         scrum_team=ns.scrum_teams[0], title="Export invoices", state="in_progress"
     )
@@ -106,4 +106,31 @@ def test_the_sms_answer_reaches_the_csm_while_the_csms_typing_stays(meeting, per
     sm.screenshot(path="/tmp/sos_sm.png", full_page=True)
     # The browser logs the conflict's 409 (the answer the CSM was shown); nothing else.
     assert [e for e in csm.console_errors if "409 (Conflict)" not in e] == []
+    assert sm.console_errors == []
+
+
+def test_an_sm_is_reminded_at_home_and_finds_past_answers_in_the_record(
+    meeting, person, live_server
+):
+    sm = person("sm1@example.com")
+    sm.goto(f"{live_server.url}/")
+    reminder = sm.locator(".sos-due")
+    expect(reminder).to_contain_text("Team 1's report for the Scrum of Scrums")
+    expect(reminder).to_contain_text("still empty")
+    sm.screenshot(path="/tmp/sos_home_sm.png", full_page=True)
+    reminder.get_by_role("link", name="Answer the five questions").click()
+    expect(sm.locator("h1")).to_have_text("Scrum of Scrums")
+    sm.locator(f"#sos-{meeting.scrum_teams[0].pk}-dependencies").fill("Ledger schema by Friday")
+    sm.get_by_role("button", name="Save Team 1's answers").click()
+    expect(sm.get_by_text("Answers saved.")).to_be_visible(timeout=2000)
+    sm.goto(f"{live_server.url}/")
+    expect(sm.locator(".sos-due")).to_have_count(0)
+    # The meeting has begun: the record finds it by what was answered.
+    Event.objects.filter(pk=meeting.sos.pk).update(state="running", started_at=timezone.now())
+    sm.goto(f"{live_server.url}/events/scrum-of-scrums/")
+    sm.get_by_label("Search answers and action items").fill("ledger schema")
+    sm.get_by_role("button", name="Search").click()
+    expect(sm.locator(".sos-record-item")).to_have_count(1)
+    expect(sm.locator(".sos-record-item")).to_contain_text("Ledger schema by Friday")
+    sm.screenshot(path="/tmp/sos_record.png", full_page=True)
     assert sm.console_errors == []
