@@ -25,6 +25,7 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods, require_POST
 
 from events import services
@@ -43,6 +44,10 @@ from sem.errors import NotFound, PermissionRefused, RuleViolation, VersionConfli
 from sem.live import (
     live_fragment,
     live_oob,
+    live_oob_element,
+    live_parts,
+    live_parts_changed,
+    live_parts_seen,
     live_poll,
     live_poll_context,
     live_token,
@@ -119,7 +124,9 @@ class _Sos:
 
 class _Shown:
     """The shared regions at one set of versions, each rendered once per version and
-    variant (sem.live.live_fragment)."""
+    variant (sem.live): the state line, the action items, and the team cards as parts
+    (one element per team, each with a digest), so that a save sends only the card that
+    changed."""
 
     def __init__(self, actor, event: Event, versions: dict[str, int], data: _Sos):
         self.actor, self.event, self.data = actor, event, data
@@ -128,38 +135,42 @@ class _Shown:
         self.state = live_fragment(
             state_key,
             versions[state_key],
-            f"sos-state-{versions[sos_key]}",
+            "sos-state",
             lambda: render_to_string(
                 "events/sos/screen.html#sos-state",
                 {"event": event, "since": data.since, "tz": tz},
             ),
         )
-        # Which teams this viewer answers for: their cards carry the saved text for sos.js.
-        team_ids = self._team_ids(versions[sos_key])
-        self.teams = []
-        for team_id in team_ids:
-            variant = "edit" if _may_write(actor, event, team_id) else "read"
+        # The cards of the teams this viewer answers for carry the saved text for sos.js.
+        editable = _editable_teams(actor, event)
+        variant = "all" if editable is None else "t" + "-".join(map(str, sorted(editable)))
 
-            def team(team_id=team_id, variant=variant):
-                report = next(r for r in data.reports if r.scrum_team_id == team_id)
-                return render_to_string(
-                    "events/sos/screen.html#sos-team",
-                    {
-                        "report": report,
-                        "variant": variant,
-                        "questions": _answers(report),
-                        "tz": tz,
-                    },
+        def teams():
+            return [
+                (
+                    f"sos-team-{report.scrum_team_id}",
+                    render_to_string(
+                        "events/sos/screen.html#sos-team",
+                        {
+                            "report": report,
+                            "variant": "edit"
+                            if editable is None or report.scrum_team_id in editable
+                            else "read",
+                            "questions": _answers(report),
+                            "tz": tz,
+                        },
+                    ),
                 )
+                for report in data.reports
+            ]
 
-            html = live_fragment(sos_key, versions[sos_key], f"team-{team_id}-{variant}", team)
-            self.teams.append((team_id, html))
+        self.teams = live_parts(sos_key, versions[sos_key], f"teams-{variant}", teams)
         manage = "manage" if _may_manage(actor, event) else "read"
         today = actor.flow_team.today().isoformat()
         self.actions = live_fragment(
             actions_key,
             versions[actions_key],
-            f"{event.pk}-{versions[sos_key]}-{manage}-{today}",
+            f"{event.pk}-{manage}-{today}",
             lambda: render_to_string(
                 "events/sos/screen.html#sos-actions",
                 {
@@ -171,24 +182,40 @@ class _Shown:
             ),
         )
 
-    def _team_ids(self, version: int) -> list[int]:
-        """The teams with a report, in order: cached with the answers' version, so an
-        unchanged screen reads no report at all."""
-        from django.core.cache import cache
+    def team_ids(self) -> list[int]:
+        return [int(part_id.rsplit("-", 1)[1]) for part_id, _html, _digest in self.teams]
 
-        cache_key = f"live:{services.sos_live_key(self.event.pk)}:{version}:teams"
-        ids = cache.get(cache_key)
-        if ids is None:
-            ids = [r.scrum_team_id for r in self.data.reports]
-            cache.set(cache_key, ids, 6 * 3600)
-        return ids
+    def seen(self) -> str:
+        return live_parts_seen(self.teams)
 
-    def oob(self) -> list:
-        return [
-            live_oob("sos-state", self.state),
-            *(live_oob(f"sos-team-{team_id}", html) for team_id, html in self.teams),
-            live_oob("sos-actions", self.actions),
-        ]
+    def oob(self, changed_keys=None, seen: str | None = None) -> list:
+        """The regions to swap: all of them, or (on a poll) those whose key moved, and of
+        the team cards only those that differ from what the viewer shows."""
+        state_key, sos_key, actions_key = sos_live_keys(self.event)
+        changed_keys = set(sos_live_keys(self.event)) if changed_keys is None else changed_keys
+        found = []
+        if state_key in changed_keys:
+            found.append(live_oob("sos-state", self.state))
+        if sos_key in changed_keys:
+            parts = live_parts_changed(self.teams, seen) if seen is not None else None
+            found.extend(
+                live_oob_element(html)
+                for part_id, html, _digest in self.teams
+                if parts is None or part_id in parts
+            )
+        if actions_key in changed_keys:
+            found.append(live_oob("sos-actions", self.actions))
+        return found
+
+
+def _editable_teams(actor, event: Event) -> set[int] | None:
+    """The Scrum Teams whose answers the viewer writes here; None for every team (the
+    CSM). Read from the actor's roles alone: no query."""
+    if _over(event):
+        return set()
+    if actor.is_csm:
+        return None
+    return {t for t in actor.team_roles if can_write_sos_report(actor, t)}
 
 
 def _answers(report) -> list[dict]:
@@ -198,7 +225,7 @@ def _answers(report) -> list[dict]:
     ]
 
 
-def _live(request, actor, event: Event, versions: dict[str, int]) -> dict | None:
+def _live(request, actor, event: Event, versions: dict[str, int], seen: str) -> dict | None:
     if _over(event):
         return None
     keys = sos_live_keys(event)
@@ -213,7 +240,11 @@ def _live(request, actor, event: Event, versions: dict[str, int]) -> dict | None
         expires_at=max(event.ends_at, timezone.now()) + timedelta(hours=1),
     )
     return live_poll_context(
-        url=reverse("sos-live", args=[event.pk]), token=token, versions=versions, keys=keys
+        url=reverse("sos-live", args=[event.pk]),
+        token=token,
+        versions=versions,
+        keys=keys,
+        params={"p": seen},
     )
 
 
@@ -261,12 +292,12 @@ def _screen(request, actor, event: Event, *, bound=None, add_form=None, status=2
     shown = _Shown(actor, event, versions, data)
     bound = bound or {}
     cards = []
-    for team_id, html in shown.teams:
+    for (_part_id, html, _digest), team_id in zip(shown.teams, shown.team_ids(), strict=True):
         form = None
         if _may_write(actor, event, team_id):
             report = next(r for r in data.reports if r.scrum_team_id == team_id)
             form = bound.get(team_id) or _edit_form(report)
-        cards.append({"id": team_id, "html": html, "form": form})
+        cards.append({"id": team_id, "html": mark_safe(html), "form": form})  # noqa: S308
     may_manage = _may_manage(actor, event)
     context = {
         "event": event,
@@ -275,7 +306,7 @@ def _screen(request, actor, event: Event, *, bound=None, add_form=None, status=2
         "actions_html": shown.actions,
         "may_manage": may_manage,
         "add_form": (add_form or _add_form(actor)) if may_manage else None,
-        "live": _live(request, actor, event, versions),
+        "live": _live(request, actor, event, versions, shown.seen()),
         "tz": actor.flow_team.timezone,
         "over": _over(event),
     }
@@ -301,7 +332,7 @@ def _after_write(request, actor, event: Event, main: str, status: int = 200) -> 
     event = _sos_of(actor, event.pk)
     shown = _Shown(actor, event, versions, _Sos(actor, event))
     oob = shown.oob()
-    live = _live(request, actor, event, versions)
+    live = _live(request, actor, event, versions, shown.seen())
     if live:
         oob.append(render_to_string("includes/live_poll.html", {"live": {**live, "oob": True}}))
     # A 400 or 409 is swapped too (static/js/refusals.js).
@@ -472,9 +503,13 @@ def sos_live(request, pk: int):
         event = _sos_of(actor, pk)
         shown = _Shown(actor, event, versions, _Sos(actor, event))
         next_poll = live_poll_context(
-            url=request.path, token=request.GET.get("t", ""), versions=versions, keys=poll.keys
+            url=request.path,
+            token=request.GET.get("t", ""),
+            versions=versions,
+            keys=poll.keys,
+            params={"p": shown.seen()},
         )
-        return shown.oob(), _over(event), next_poll
+        return shown.oob(poll.changed(versions), request.GET.get("p", "")), _over(event), next_poll
 
     return live_poll(request, screen=SOS_SCREEN, scope=pk, on_change=on_change)
 

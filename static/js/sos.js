@@ -51,8 +51,11 @@
     }
   }
 
+  // A card arrives as a whole element (it replaces its namesake): look it up by its id.
   document.addEventListener("htmx:oobAfterSwap", function (event) {
     const target = event.detail.target;
-    if (target && target.id && target.id.indexOf("sos-team-") === 0) sync(target);
+    if (!target || !target.id || target.id.indexOf("sos-team-") !== 0) return;
+    const card = document.getElementById(target.id);
+    if (card) sync(card);
   });
 })();

@@ -106,7 +106,7 @@ def test_an_sm_saves_their_teams_answers(week):
     assert response.status_code == 200
     html = response.content.decode()
     assert "Answers saved." in html
-    assert f'id="sos-team-{week.scrum_teams[0].pk}" hx-swap-oob' in html
+    assert f'<div hx-swap-oob="true" id="sos-team-{week.scrum_teams[0].pk}"' in html
     fresh = report_of(week, 0)
     assert (fresh.impediments, fresh.version, fresh.submitted_by) == ("CI is down", 2, week.sm1)
     # A plain form post is redirected back to the screen.
@@ -186,6 +186,14 @@ def test_the_poll_is_204_in_one_query_then_brings_the_saved_answer(week):
     html = response.content.decode()
     assert response.status_code == 200 and "Bank cut-off" in html
     assert "<textarea" not in html and "<input" not in html  # nothing anyone types in
+    # Only the card that changed: not the other teams', the action items or the state.
+    one, two, three = (t.pk for t in week.scrum_teams)
+    assert f'id="sos-team-{two}"' in html
+    assert f'id="sos-team-{one}"' not in html and f'id="sos-team-{three}"' not in html
+    assert 'id="sos-actions"' not in html and 'id="sos-state"' not in html
+    # A screen in another state ("p" mangled) gets every card.
+    garbled = re.sub(r"p=[^&]*", "p=x%3Ay", poll)
+    assert f'id="sos-team-{three}"' in csm.get(garbled).content.decode()
     assert csm.get(poll_url(html)).status_code == 204
     # A developer's screen shows the answer as text.
     dev = client_of(week.dev1)
