@@ -757,6 +757,10 @@ class _FlowTeamBuilder:
                     )
                 )
         ScrumOfScrumsReport.objects.bulk_create(reports)
+        for event in meetings:  # saved the day before each meeting, as the drafts were
+            ScrumOfScrumsReport.objects.filter(event=event).update(
+                updated_at=event.starts_at - timedelta(hours=20)
+            )
         created = ActionItem.objects.bulk_create(items)
         # Keep the created_at of each item at its meeting, so its age is honest.
         for item, meeting_item in zip(created, items, strict=True):

@@ -338,7 +338,9 @@ def sos_drafts(activity: Activity, team_ids) -> dict[int, dict[str, str]]:
                 f"Waiting for {_team(row['from_team_name'])} to accept "
                 f"{_sprint(row['proposed_sprint__number'])} for '{_target(row)}'",
             )
-        if row["due_soon"] and row["to_story__state"] != Story.State.DONE:
+        # Due soon and on track (a red one is in answer 4 already).
+        on_track = row["colour"] != RED and row["to_story__state"] != Story.State.DONE
+        if row["due_soon"] and on_track:
             add(
                 row["to_team"],
                 "next_until_next",

@@ -104,7 +104,9 @@ def test_dependency_steps_since_go_to_both_teams(week):
     # Team 3 only proposed a later sprint and planned nothing; due now: red, in Team 1's way.
     assert "'Ledger' is red: not planned, Team 1 needs it by Flow Sprint 1" in (three.in_others_way)
     assert "Red: 'Ledger' of Team 3 is not planned; needed by Flow Sprint 1" in one.dependencies
-    assert "Deliver 'Ledger' to Team 1 (needed by Flow Sprint 1)" in three.next_until_next
+    # Due soon: on track in answer 2, a red one only in answer 4.
+    assert "Deliver 'Payment API' to Team 1 (needed by Flow Sprint 2)" in two.next_until_next
+    assert "Ledger" not in three.next_until_next
 
 
 def test_a_provider_planned_after_the_needed_by_sprint_is_red_for_both(week):
