@@ -18,6 +18,7 @@ from teams.permissions import (
     can_facilitate,
     can_manage_sos_actions,
     can_run_event,
+    can_see_events,
     can_write_sos_report,
 )
 
@@ -275,6 +276,8 @@ def sos_reports_ensure(*, actor: Actor, event: Event, now=None) -> int:
     the screen is first opened; idempotent: teams that have a report keep it untouched.
     A finished or cancelled Scrum of Scrums gets none. Returns how many were created."""
     _sos_event(actor, event)
+    if not can_see_events(actor):
+        raise NotFound("no such Scrum of Scrums in your Flow Team")
     if event.state in SOS_OVER:
         return 0
     have = set(

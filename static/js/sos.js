@@ -3,7 +3,8 @@
    Each team card's read-only region (#sos-team-<team>) is swapped by the live poll when
    someone saves. For the people who answer for that team it carries the saved text
    (hidden, [data-answer]) and version; this script copies it into the team's form:
-   - a field the person changed since it was last filled, or is in, keeps their text;
+   - a field the person changed since it was last filled, or is in, or that came back
+     with their unsaved text after a refusal or conflict, keeps their text;
    - the form's read_version moves on only when every field now shows the saved text,
      so a save over someone else's newer answer comes back as a conflict showing both;
    - a note by the save button says when someone else saved meanwhile.
@@ -12,8 +13,10 @@
 (function () {
   "use strict";
 
+  // Changed since it was filled, or text the server gave back after a refusal or a
+  // conflict (the person's own, not yet saved).
   function dirty(field) {
-    return field.value !== field.defaultValue;
+    return field.value !== field.defaultValue || field.dataset.kept === "1";
   }
 
   function sync(region) {

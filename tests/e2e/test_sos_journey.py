@@ -94,6 +94,15 @@ def test_the_sms_answer_reaches_the_csm_while_the_csms_typing_stays(meeting, per
         "CSM: the payment API by Flow Sprint 2"
     )
     csm.screenshot(path="/tmp/sos_conflict.png", full_page=True)
+    # Another save meanwhile leaves the CSM's unsaved text where it is.
+    sm.locator(f"#sos-{one}-dependencies").fill("SM: committed for Flow Sprint 2")
+    sm.get_by_role("button", name="Save Team 1's answers").click()
+    expect(csm.locator(f"#sos-form-{one} .sos-form-hint")).to_contain_text(
+        "Someone saved new answers", timeout=2000
+    )
+    expect(csm.locator(f"#sos-{one}-dependencies")).to_have_value(
+        "CSM: the payment API by Flow Sprint 2"
+    )
 
     # An action item the CSM adds shows on the SM's screen; the SM closes the old one.
     csm.get_by_label("What is to be done").fill("Book the staging slot")

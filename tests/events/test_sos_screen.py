@@ -144,6 +144,7 @@ def test_a_stale_save_comes_back_with_both_versions_and_the_text_kept(week):
     assert f"{week.sm1.display_name} saved version 2" in html
     assert "Theirs: CI is down" in html and "Mine: bank API late" in html
     assert 'name="read_version" value="2"' in html
+    assert html.count('data-kept="1"') == 5  # sos.js keeps their unsaved text from now on
     assert report_of(week, 0).impediments == "Theirs: CI is down"
     # Saving again, knowingly, replaces theirs.
     response = csm.post(answer_url(week, 0), answers(2, impediments="Mine: bank API late"))
@@ -408,8 +409,9 @@ def counted(client, path, **headers) -> int:
 # Exact counts. The screen: the session, the person, membership and roles, the event, the
 # drafts' check in its savepoint (reports, teams: 4 with the savepoint's two), the versions,
 # the previous Scrum of Scrums, the reports, the action items, and for those who add action
-# items the people and the teams to choose from. The poll after a save: the versions, the session, the person and roles, the event,
-# the reports, the previous Scrum of Scrums, the action items.
+# items the people and the teams to choose from. The poll after a save: the versions, the
+# session, the person, membership and roles, the event, the previous Scrum of Scrums, the
+# reports, the action items.
 SCREEN_QUERIES = {"csm": 15, "sm1": 15, "dev1": 13}
 POLL_QUERIES = 9
 

@@ -60,6 +60,8 @@ def test_a_finished_or_foreign_sos_gets_no_drafts(week, foreign):
     assert services.sos_reports_ensure(actor=week.actor("csm"), event=week.previous) == 0
     with pytest.raises(NotFound):
         services.sos_reports_ensure(actor=foreign.actor("csm"), event=week.sos)
+    with pytest.raises(NotFound):
+        services.sos_reports_ensure(actor=week.actor("stakeholder"), event=week.sos)
     assert not ScrumOfScrumsReport.objects.exists()
 
 
