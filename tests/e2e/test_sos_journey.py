@@ -48,6 +48,18 @@ def meeting(transactional_db):
     return ns
 
 
+def sm_saves_while_the_csm_writes(sm, csm, team: int, text: str) -> None:
+    """The SM saves Team 1's dependencies; the CSM's screen says so and keeps their text."""
+    sm.locator(f"#sos-{team}-dependencies").fill(text)
+    sm.get_by_role("button", name="Save Team 1's answers").click()
+    expect(csm.locator(f"#sos-form-{team} .sos-form-hint")).to_contain_text(
+        "Someone saved new answers", timeout=2000
+    )
+    expect(csm.locator(f"#sos-{team}-dependencies")).to_have_value(
+        "CSM: the payment API by Flow Sprint 2"
+    )
+
+
 def test_the_sms_answer_reaches_the_csm_while_the_csms_typing_stays(meeting, person, live_server):
     screen = f"{live_server.url}/events/{meeting.sos.pk}/sos/"
     one, two = (t.pk for t in meeting.scrum_teams[:2])
@@ -78,14 +90,7 @@ def test_the_sms_answer_reaches_the_csm_while_the_csms_typing_stays(meeting, per
 
     # The CSM starts on Team 1's dependencies; meanwhile the SM saves again.
     csm.locator(f"#sos-{one}-dependencies").fill("CSM: the payment API by Flow Sprint 2")
-    sm.locator(f"#sos-{one}-dependencies").fill("SM: the ledger team will commit")
-    sm.get_by_role("button", name="Save Team 1's answers").click()
-    expect(csm.locator(f"#sos-form-{one} .sos-form-hint")).to_contain_text(
-        "Someone saved new answers", timeout=2000
-    )
-    expect(csm.locator(f"#sos-{one}-dependencies")).to_have_value(
-        "CSM: the payment API by Flow Sprint 2"
-    )
+    sm_saves_while_the_csm_writes(sm, csm, one, "SM: the ledger team will commit")
     csm.get_by_role("button", name="Save Team 1's answers").click()
     conflict = csm.locator(f"#sos-edit-{one}")
     expect(conflict).to_contain_text("saved version 3", timeout=2000)
@@ -95,14 +100,7 @@ def test_the_sms_answer_reaches_the_csm_while_the_csms_typing_stays(meeting, per
     )
     csm.screenshot(path="/tmp/sos_conflict.png", full_page=True)
     # Another save meanwhile leaves the CSM's unsaved text where it is.
-    sm.locator(f"#sos-{one}-dependencies").fill("SM: committed for Flow Sprint 2")
-    sm.get_by_role("button", name="Save Team 1's answers").click()
-    expect(csm.locator(f"#sos-form-{one} .sos-form-hint")).to_contain_text(
-        "Someone saved new answers", timeout=2000
-    )
-    expect(csm.locator(f"#sos-{one}-dependencies")).to_have_value(
-        "CSM: the payment API by Flow Sprint 2"
-    )
+    sm_saves_while_the_csm_writes(sm, csm, one, "SM: committed for Flow Sprint 2")
 
     # An action item the CSM adds shows on the SM's screen; the SM closes the old one.
     csm.get_by_label("What is to be done").fill("Book the staging slot")
