@@ -141,9 +141,7 @@ class _Shown:
                 {"event": event, "since": data.since, "tz": tz},
             ),
         )
-        # The cards of the teams this viewer answers for carry the saved text for sos.js.
-        editable = _editable_teams(actor, event)
-        variant = "all" if editable is None else "t" + "-".join(map(str, sorted(editable)))
+        # One card per team, the same for every viewer (sos.js fills the forms from it).
 
         def teams():
             return [
@@ -151,20 +149,13 @@ class _Shown:
                     f"sos-team-{report.scrum_team_id}",
                     render_to_string(
                         "events/sos/screen.html#sos-team",
-                        {
-                            "report": report,
-                            "variant": "edit"
-                            if editable is None or report.scrum_team_id in editable
-                            else "read",
-                            "questions": _answers(report),
-                            "tz": tz,
-                        },
+                        {"report": report, "questions": _answers(report), "tz": tz},
                     ),
                 )
                 for report in data.reports
             ]
 
-        self.teams = live_parts(sos_key, versions[sos_key], f"teams-{variant}", teams)
+        self.teams = live_parts(sos_key, versions[sos_key], "teams", teams)
         manage = "manage" if _may_manage(actor, event) else "read"
         today = actor.flow_team.today().isoformat()
         self.actions = live_fragment(
@@ -206,16 +197,6 @@ class _Shown:
         if actions_key in changed_keys:
             found.append(live_oob("sos-actions", self.actions))
         return found
-
-
-def _editable_teams(actor, event: Event) -> set[int] | None:
-    """The Scrum Teams whose answers the viewer writes here; None for every team (the
-    CSM). Read from the actor's roles alone: no query."""
-    if _over(event):
-        return set()
-    if actor.is_csm:
-        return None
-    return {t for t in actor.team_roles if can_write_sos_report(actor, t)}
 
 
 def _answers(report) -> list[dict]:
