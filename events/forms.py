@@ -261,3 +261,58 @@ class ContractForm(VersionedForm):
         self.fields["sprint"].choices = [("", "—")] + [
             (s.pk, f"Flow Sprint {s.number}") for s in sprints
         ]
+
+
+# --- The Scrum of Scrums ----------------------------------------------------------
+
+SOS_QUESTIONS = [
+    ("done_since_last", "What has your team done since we last met that could affect other teams?"),
+    (
+        "next_until_next",
+        "What will your team do before we meet again that could affect other teams?",
+    ),
+    (
+        "impediments",
+        "What impediments does your team have that may stop it reaching its Sprint Goal?",
+    ),
+    ("in_others_way", "Is your team about to put something in another team's way?"),
+    ("dependencies", "Have we found new dependencies between teams, or a way to resolve one?"),
+]
+SOS_ANSWER_MAX = 5000
+
+
+class SosAnswersForm(forms.Form):
+    """One team's five answers, with the version the person's screen read them at."""
+
+    read_version = forms.IntegerField(min_value=0, max_value=2**31 - 1)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for slug, label in SOS_QUESTIONS:
+            self.fields[slug] = forms.CharField(
+                label=label, required=False, max_length=SOS_ANSWER_MAX, strip=True
+            )
+
+
+class SosActionForm(forms.Form):
+    """A new action item: what, who owns it, by when, for which Scrum Team (optional)."""
+
+    text = forms.CharField(label="What is to be done", max_length=300)
+    owner = forms.TypedChoiceField(label="Owner", coerce=int)
+    due_date = forms.DateField(label="Due", widget=forms.DateInput(attrs={"type": "date"}))
+    scrum_team = forms.TypedChoiceField(
+        label="Scrum Team", coerce=int, required=False, empty_value=None
+    )
+
+    def __init__(self, *args, people=(), teams=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].choices = [("", "Choose…"), *people]
+        self.fields["scrum_team"].choices = [("", "Flow Team (all)"), *teams]
+
+    def clean_due_date(self):
+        return _sane_date(self.cleaned_data["due_date"])
+
+
+class SosSearchForm(forms.Form):
+    q = forms.CharField(label="Search answers and action items", required=False, max_length=200)
+    page = forms.IntegerField(label="Page", required=False, min_value=1, max_value=10**6)

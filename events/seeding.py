@@ -34,7 +34,7 @@ from backlog.models import (
 )
 from backlog.ranking import GAP
 from events.kinds import OUTPUTS
-from events.models import Event
+from events.models import ActionItem, DailyScrumNote, Event, ScrumOfScrumsReport
 from events.services import cadence_roll
 from flow.models import EpicClaim, FlowSprint, Risk, SprintCommitment, TeamSprint
 from flow.tasks import metrics_compute
@@ -161,6 +161,21 @@ def _counts(slugs: list[str]) -> dict[str, int]:
     }
 
 
+SOS_ACTIONS = [
+    "Agree one test data set for the payment flows",
+    "Book the shared staging slot for the release rehearsal",
+    "Ask the bank for the new API sandbox credentials",
+    "Write down the ledger schema change for all teams",
+    "Move the nightly build off the shared runner",
+    "Pair the two teams on the export contract",
+]
+SOS_IMPEDIMENTS = [
+    "Staging database restored from an old backup, tests fail",
+    "Waiting two days for a code review from the platform team",
+    "The bank sandbox rejects our certificates",
+]
+
+
 class _FlowTeamBuilder:
     def __init__(self, rng, spec: Size, *, slug, name, prefix, password, today):
         self.rng, self.spec, self.slug, self.name = rng, spec, slug, name
@@ -203,6 +218,7 @@ class _FlowTeamBuilder:
         cadence_roll(flow_team=self.flow_team, today=today)
         self._roadmap_history(today)
         self._planning_1()
+        self._scrum_of_scrums(today)
         # And the metrics job's, once this Flow Team is committed: today's snapshots, so the
         # metrics page has charts from the first start (in-process when tasks run eagerly).
         pk, day = self.flow_team.pk, today.isoformat()
@@ -815,3 +831,118 @@ class _FlowTeamBuilder:
                     )
                 )
         DependencyStep.objects.bulk_create(steps)
+
+    # -- Scrum of Scrums: past meetings, their answers and action items -------------
+
+    SOS_PAST = 4  # weeks of past Scrum of Scrums
+
+    def _scrum_of_scrums(self, today: date):
+        """The last four weekly Scrum of Scrums (Wednesdays 10:00) as they ran: each team's
+        answers saved by its SM, two action items each, the older ones mostly closed; and
+        Daily Scrum impediments since the last one, so the next Scrum of Scrums opens with
+        open action items and a prefilled draft for each team."""
+        rng = self.rng
+        existing = {
+            (e.flow_sprint_id, e.occurrence): e
+            for e in Event.objects.filter(flow_team=self.flow_team, kind="scrum_of_scrums")
+        }
+        wednesday = today - timedelta(days=(today.weekday() - 2) % 7)
+        meetings = []
+        for weeks_ago in range(self.SOS_PAST, -1, -1):
+            day = wednesday - timedelta(weeks=weeks_ago)
+            starts = self.at(day, 10)
+            sprint = self.sprint_at(day)
+            if sprint is None or starts + timedelta(minutes=45) > self.now:
+                continue
+            occurrence = (day - sprint.start).days // 7 + 1
+            event = existing.get((sprint.pk, occurrence)) or Event(
+                flow_team=self.flow_team,
+                flow_sprint=sprint,
+                kind="scrum_of_scrums",
+                level="flow",
+                occurrence=occurrence,
+                starts_at=starts,
+                duration_minutes=45,
+                participant_roles=["csm", "po", "sm", "cpo", "architect"],
+            )
+            event.state, event.started_at = "done", starts
+            event.ended_at = starts + timedelta(minutes=rng.choice([35, 40, 45]))
+            event.save()
+            meetings.append(event)
+        csm = self.users[f"{self.prefix}csm@example.com"]
+        reports, items = [], []
+        for n, event in enumerate(meetings):
+            for t, team in enumerate(self.scrum_teams):
+                sm = self.team_people[t][1] if len(self.team_people[t]) > 1 else None
+                reports.append(
+                    ScrumOfScrumsReport(
+                        event=event,
+                        scrum_team=team,
+                        done_since_last=f"- Finished the {rng.choice(OBJECTS)} "
+                        f"{rng.choice(['export', 'import', 'screen', 'API'])}",
+                        next_until_next=f"- {rng.choice(VERBS).capitalize()} "
+                        f"{rng.choice(OBJECTS)} for {rng.choice(TEAM_NAMES[:5])}",
+                        impediments=rng.choice(
+                            ["", "- Test environment down twice", "- Waiting for the bank"]
+                        ),
+                        in_others_way=rng.choice(["", "- Schema change in the shared ledger"]),
+                        dependencies=rng.choice(["", "- Needs the payment API by next sprint"]),
+                        submitted_by=sm,
+                        drafted_at=event.starts_at - timedelta(days=1),
+                        version=2,
+                    )
+                )
+            for k in range(2):
+                raised = event.ended_at
+                # The older meetings' items are mostly closed; one of each stays open.
+                closed = n < len(meetings) - 1 and k == 0
+                items.append(
+                    ActionItem(
+                        event=event,
+                        text=rng.choice(SOS_ACTIONS),
+                        owner=rng.choice([csm, *(p[1] for p in self.team_people if len(p) > 1)]),
+                        scrum_team=rng.choice([None, *self.scrum_teams]),
+                        due_date=(raised + timedelta(days=7)).date(),
+                        done=closed,
+                        done_at=raised + timedelta(days=rng.randint(1, 6)) if closed else None,
+                        done_by=csm if closed else None,
+                    )
+                )
+        ScrumOfScrumsReport.objects.bulk_create(reports)
+        for event in meetings:  # saved the day before each meeting, as the drafts were
+            ScrumOfScrumsReport.objects.filter(event=event).update(
+                updated_at=event.starts_at - timedelta(hours=20)
+            )
+        created = ActionItem.objects.bulk_create(items)
+        # Keep the created_at of each item at its meeting, so its age is honest.
+        for item, meeting_item in zip(created, items, strict=True):
+            ActionItem.objects.filter(pk=item.pk).update(
+                created_at=meeting_item.event.ended_at, updated_at=meeting_item.event.ended_at
+            )
+        # The register's risks were raised over the past sprints; two are new since the last
+        # Scrum of Scrums. Impediments from the latest Daily Scrums, noted since then too.
+        risks = list(Risk.objects.filter(flow_team=self.flow_team).values_list("pk", flat=True))
+        Risk.objects.filter(pk__in=risks).update(created_at=self.at(self.sprints[0].start, 11))
+        Risk.objects.filter(pk__in=rng.sample(risks, min(2, len(risks)))).update(
+            created_at=self.now - timedelta(hours=2)
+        )
+        notes = []
+        for daily in (
+            Event.objects.filter(
+                flow_team=self.flow_team, kind="daily_scrum", starts_at__lt=self.now
+            )
+            .select_related("scrum_team")
+            .order_by("-starts_at")[:6]
+        ):
+            t = self.scrum_teams.index(daily.scrum_team)
+            person = self.team_people[t][-1]
+            notes.append(
+                DailyScrumNote(
+                    event=daily,
+                    person=person,
+                    yesterday="Paired on the review comments",
+                    today="Finish the story",
+                    impediments=rng.choice(SOS_IMPEDIMENTS),
+                )
+            )
+        DailyScrumNote.objects.bulk_create(notes)

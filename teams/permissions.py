@@ -116,6 +116,11 @@ def can_write_sos_report(actor: Actor, scrum_team_id: int) -> bool:
     return actor.is_csm or _in_team(actor, scrum_team_id, roles=(Role.PO, Role.SM))
 
 
+def can_manage_sos_actions(actor: Actor) -> bool:
+    """Scrum of Scrums action items (add, close): the CSM, and any PO or SM."""
+    return actor.is_csm or actor.holds(Role.PO) or actor.holds(Role.SM)
+
+
 # The events a stakeholder takes part in (domain.md, "Events"): Flow Sprint Planning 2,
 # Product Roadmap Refinement and the Flow Sprint Review, spelled as events.Event.Kind
 # spells them (this lower app names them by string; a test holds the two together).

@@ -27,6 +27,7 @@ PAGES = [
     "/account/tokens/",
     "/backlog/",
     "/roadmap/",
+    "/events/scrum-of-scrums/",
 ]
 # Pages whose forms the CSM is not shown, read as the role that is: (role, page).
 ROLE_PAGES = [
@@ -43,6 +44,7 @@ ROLE_PAGES = [
     ("po1", "/events/{planning}/planning-1/?story={story}"),
     ("csm", "/events/{planning}/planning-1/?dependency={dependency}"),
     ("csm", "/events/{planning}/planning-1/?claim={team}"),
+    ("csm", "/events/{event}/sos/"),
 ]
 # One epic's or milestone's form stands for all of theirs.
 IDS_IN_ACTIONS = [
@@ -57,6 +59,13 @@ IDS_IN_ACTIONS = [
         "/events/{planning}/planning-1/dependencies/{dependency}/",
     ),
     (re.compile(r"^/events/\d+/planning-1/$"), "/events/{planning}/planning-1/"),
+    # Each team's answers on a Scrum of Scrums, and closing one of its action items.
+    (re.compile(r"^/events/\d+/sos/teams/\d+/"), "/events/{event}/sos/teams/{team}/"),
+    (
+        re.compile(r"^/events/\d+/sos/actions/\d+/close/"),
+        "/events/{event}/sos/actions/{action}/close/",
+    ),
+    (re.compile(r"^/events/\d+/sos/actions/$"), "/events/{event}/sos/actions/"),
 ]
 
 
@@ -404,6 +413,54 @@ FORMS = {
         ({"action": "claim", "scrum_team": "{team}", "epic": "{epic}", "flow_sprint": "x"}, None),
         ({"action": "unclaim", "claim": "x"}, None),
     ],
+    ("get", "/events/scrum-of-scrums/", frozenset({"q"})): [
+        ({"q": "x" * 201}, "q"),
+        ({"page": "x"}, None),
+        ({"page": "9" * 30}, None),
+    ],
+    (
+        "post",
+        "/events/{event}/sos/teams/{team}/",
+        frozenset(
+            {
+                "read_version",
+                "done_since_last",
+                "next_until_next",
+                "impediments",
+                "in_others_way",
+                "dependencies",
+            }
+        ),
+    ): [
+        ({}, None),
+        ({"read_version": "x"}, None),
+        ({"read_version": "9" * 30, "impediments": "x"}, None),
+        ({"read_version": "1", "impediments": "x" * 5001}, None),
+        ({"read_version": "99", "impediments": "stale"}, None),
+    ],
+    (
+        "post",
+        "/events/{event}/sos/actions/",
+        frozenset({"text", "owner", "due_date", "scrum_team"}),
+    ): [
+        ({}, None),
+        ({"text": "  ", "owner": "1", "due_date": "2026-01-21"}, None),
+        ({"text": "t", "owner": "x", "due_date": "2026-01-21"}, None),
+        ({"text": "t", "owner": "9" * 30, "due_date": "2026-01-21"}, None),
+        ({"text": "t", "owner": "{owner}", "due_date": "99999-01-01"}, None),
+        (
+            {
+                "text": "t",
+                "owner": "{owner}",
+                "due_date": "2026-01-21",
+                "scrum_team": "{foreign_team}",
+            },
+            None,
+        ),
+        ({"text": "x" * 301, "owner": "{owner}", "due_date": "2026-01-21"}, None),
+    ],
+    # A button alone: nothing to get wrong (control characters: see the test below).
+    ("post", "/events/{event}/sos/actions/{action}/close/", frozenset()): [],
     ("post", "/account/tokens/", frozenset({"name"})): [
         ({}, "name"),
         ({"name": "   "}, "name"),
@@ -484,7 +541,23 @@ def signed_in(flow, foreign):
         "team": flow.scrum_teams[0].pk,
         "foreign_team": foreign.scrum_teams[0].pk,
         "cpo_client": cpo,
+        "csm_client": client,
+        "owner": flow.users["sm1"].pk,
+        "action": _sos_action(flow, event).pk,
     }
+
+
+def _sos_action(flow, event):
+    """An open action item on the Scrum of Scrums, so that its close form shows."""
+    from events.services import action_item_add
+
+    return action_item_add(
+        actor=flow.actor("csm"),
+        event=event,
+        text="Shared test data",
+        owner=flow.users["sm1"],
+        due_date=dt.date(2026, 1, 21),
+    )
 
 
 def _client_for(form, client, ids):
