@@ -205,7 +205,6 @@ class _Shown:
                     "dependencies": data["dependencies"],
                     "total": data["dependencies_total"],
                     "url": url,
-                    "risk_url": reverse("event-detail", args=[event.pk]),
                     "tz": actor.flow_team.timezone,
                 },
             )

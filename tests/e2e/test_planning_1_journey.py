@@ -125,7 +125,8 @@ def test_a_dependency_turns_red_when_the_provider_plans_its_story_too_late(
     expect(csm.locator(f"#dep-{dependency.pk}")).to_contain_text(f"planned FS {s4.number}")
     risk = csm.locator(f"#dep-{dependency.pk}").get_by_role("link", name="Open a risk")
     expect(risk).to_have_attribute(
-        "href", f"/events/{planning.event.pk}/?risk_for_dependency={dependency.pk}"
+        "href",
+        f"/events/{planning.event.pk}/planning-1/?risk_for_dependency={dependency.pk}#risk-register",
     )
 
     # The contract on screen: the providing SM commits to a sprint, the CSM sees who, when.

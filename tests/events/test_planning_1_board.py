@@ -293,9 +293,12 @@ def test_a_red_dependency_offers_to_open_a_risk(planning):
     html = client_of(planning.csm).get(planning.url).content.decode()
     item = re.search(rf'<li class="dep-item dep-red" id="dep-{dependency.pk}">.*?</li>', html, re.S)
     assert item, "the dependency is listed red"
-    assert f'href="/events/{planning.event.pk}/?risk_for_dependency={dependency.pk}"' in item.group(
-        0
-    )
+    link = f"{planning.url}?risk_for_dependency={dependency.pk}"
+    assert f'href="{link}#risk-register"' in item.group(0)
+    # The link opens the register beside the board with the new risk linked to it.
+    board = client_of(planning.csm).get(link).content.decode()
+    register = re.search(r'<div id="risk-register"[^>]*>', board).group(0)
+    assert f"risk_for_dependency={dependency.pk}" in register
     card = re.search(rf'id="plan-story-{needing.pk}".*?</li>', html, re.S).group(0)
     assert f'class="dep dep-red" data-dependency="{dependency.pk}"' in card
 
