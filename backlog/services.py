@@ -37,7 +37,7 @@ from backlog.models import (
 )
 from backlog.ranking import GAP, rank_at_end, rank_for_move, rebalance
 from sem.errors import NotFound, PermissionRefused, RuleViolation, VersionConflict
-from sem.live import live_bump
+from sem.live import live_bump, live_bump_sql
 from teams.models import FlowTeam, Membership, ScrumTeam
 from teams.permissions import (
     Actor,
@@ -91,6 +91,15 @@ UNCHANGED = object()
 
 def roadmap_live_key(flow_team_id: int) -> str:
     return f"roadmap:{flow_team_id}"
+
+
+PLANNING_LIVE_PREFIX = "planning:"
+
+
+def planning_live_key(flow_team_id: int) -> str:
+    """The Flow Sprint Planning 1 board of a Flow Team (events/planning_views.py): every
+    change to a story, its criteria, a dependency or a claim moves it."""
+    return f"{PLANNING_LIVE_PREFIX}{flow_team_id}"
 
 
 def _json(value):
@@ -537,7 +546,7 @@ def epic_change(
         actor.user,
         _diff(before, after, lambda f: EPIC_FIELD_KIND.get(f, RoadmapChange.Kind.EDITED)),
     )
-    live_bump(roadmap_live_key(epic.flow_team_id))
+    live_bump(roadmap_live_key(epic.flow_team_id), planning_live_key(epic.flow_team_id))
     if data:
         webhooks.changed(epic, "updated")
     if from_state is not None:
@@ -612,7 +621,7 @@ def epic_rank_move(
     changes[RoadmapChange.Kind.RANKED] = ({"rank": old_rank}, {"rank": epic.rank})
     _save_bumped(epic, fields)
     _log_changes(epic, actor.user, changes)
-    live_bump(roadmap_live_key(epic.flow_team_id))
+    live_bump(roadmap_live_key(epic.flow_team_id), planning_live_key(epic.flow_team_id))
     webhooks.changed(epic, "ranked")
     return epic
 
@@ -719,6 +728,7 @@ def story_create(
         if text.strip()
     )
     _record(item=story, from_state="", to_state=story.state, by=actor.user)
+    live_bump(planning_live_key(story.flow_team_id))
     webhooks.changed(story, "created")
     return story
 
@@ -833,7 +843,7 @@ def _save_versioned(story: Story, fields: Iterable[str], move: tuple[str, Actor]
     story.updated_at = values["updated_at"] = timezone.now()
     values["version"] = story.version + 1
     conditional = Story.objects.filter(pk=story.pk, version=story.version)
-    if move is not None and connection.vendor == "postgresql":
+    if connection.vendor == "postgresql":
         written = _update_and_record(conditional, values, story, move)
     else:
         written = conditional.update(**values)
@@ -845,6 +855,8 @@ def _save_versioned(story: Story, fields: Iterable[str], move: tuple[str, Actor]
                 by=move[1].user,
                 at=story.updated_at,
             )
+        if written:
+            live_bump(planning_live_key(story.flow_team_id))
     if not written:
         current = Story.objects.filter(pk=story.pk).values_list("version", flat=True).first()
         if current is None:
@@ -853,20 +865,27 @@ def _save_versioned(story: Story, fields: Iterable[str], move: tuple[str, Actor]
     story.version += 1
 
 
-def _update_and_record(stories, values: dict, story: Story, move: tuple[str, Actor]) -> int:
-    """``stories.update(**values)`` and the story's history row as one PostgreSQL statement
-    (one round trip): ``WITH changed AS (UPDATE … RETURNING …) INSERT … SELECT … FROM
-    changed``. Returns how many stories changed (0 or 1)."""
+def _update_and_record(stories, values: dict, story: Story, move: tuple[str, Actor] | None) -> int:
+    """``stories.update(**values)``, the planning board's live bump and a move's history
+    row as one PostgreSQL statement (one round trip): ``WITH changed AS (UPDATE …
+    RETURNING …), bumped AS (INSERT … ON CONFLICT …) INSERT … SELECT … FROM changed``.
+    Returns how many stories changed (0 or 1)."""
     update = stories.query.chain(UpdateQuery)
     update.add_update_values(values)
     update_sql, update_params = update.get_compiler(stories.db).as_sql()
+    bump = live_bump_sql("SELECT %s::text || flow_team_id::text, 1 FROM changed")
+    sql = f"WITH changed AS ({update_sql} RETURNING id, flow_team_id), bumped AS ({bump}) "
+    params = [*update_params, PLANNING_LIVE_PREFIX]
     history = StateChange._meta.db_table
     with connection.cursor() as cursor:
+        if move is None:
+            cursor.execute(sql + "SELECT count(*) FROM changed", params)
+            return cursor.fetchone()[0]
         cursor.execute(
-            f"WITH changed AS ({update_sql} RETURNING id, flow_team_id) "
-            f'INSERT INTO "{history}" (flow_team_id, story_id, from_state, to_state, at, by_id) '
+            sql
+            + f'INSERT INTO "{history}" (flow_team_id, story_id, from_state, to_state, at, by_id) '
             "SELECT flow_team_id, id, %s, %s, %s, %s FROM changed",
-            [*update_params, move[0], story.state, story.updated_at, move[1].user.pk],
+            [*params, move[0], story.state, story.updated_at, move[1].user.pk],
         )
         return cursor.rowcount
 
@@ -892,9 +911,9 @@ def story_change(
     deliveries are written in the same transaction as the change."""
     listening = webhooks.listening(story)
     change = (actor, dict(data or {}), to_state, expected_version, listening)
-    one_statement = _read_at(story, expected_version) and (
-        to_state is None or connection.vendor == "postgresql"
-    )
+    # The change, its history row and the planning board's live bump: one statement on
+    # PostgreSQL, several (in a transaction) elsewhere.
+    one_statement = _read_at(story, expected_version) and connection.vendor == "postgresql"
     if one_statement and not listening:
         return _story_change(story, *change)
     with transaction.atomic():
@@ -977,6 +996,7 @@ def story_rank_move(
         Story, item=story, scope_column="scrum_team_id", after=after, before=before
     )
     _save_bumped(story, ["rank"])
+    live_bump(planning_live_key(story.flow_team_id))
     webhooks.changed(story, "ranked")
     return story
 
@@ -987,6 +1007,7 @@ def story_rank_move(
 def _touch(story: Story) -> None:
     """A change to a story's parts is a change to the story: bump its version."""
     Story.objects.filter(pk=story.pk).update(version=F("version") + 1, updated_at=timezone.now())
+    live_bump(planning_live_key(story.flow_team_id))
     webhooks.changed(story, "updated", reread=True)
 
 
@@ -1075,6 +1096,7 @@ def blocker_raise(
     Blocker.objects.create(story=story, reason=reason.strip(), raised_at=now, raised_by=actor.user)
     story.blocked, story.blocked_reason = True, reason.strip()[:300]
     _save_bumped(story, ["blocked", "blocked_reason"])
+    live_bump(planning_live_key(story.flow_team_id))
     webhooks.changed(story, "blocked")
     return story
 
@@ -1091,6 +1113,7 @@ def blocker_clear(*, actor: Actor, story: Story, expected_version: int | None = 
     )
     story.blocked, story.blocked_reason = False, ""
     _save_bumped(story, ["blocked", "blocked_reason"])
+    live_bump(planning_live_key(story.flow_team_id))
     webhooks.changed(story, "unblocked")
     return story
 
@@ -1116,7 +1139,7 @@ def _record_step(dependency: Dependency, *, actor: Actor, kind: str, sprint, not
         at=timezone.now(),
         by=actor.user,
     )
-    live_bump(roadmap_live_key(dependency.flow_team_id))
+    live_bump(roadmap_live_key(dependency.flow_team_id), planning_live_key(dependency.flow_team_id))
 
 
 @transaction.atomic
@@ -1182,7 +1205,9 @@ def dependency_update(
         kind = DependencyStep.Kind.RENEGOTIATED
         _record_step(dependency, actor=actor, kind=kind, sprint=data["needed_by"])
     else:
-        live_bump(roadmap_live_key(dependency.flow_team_id))
+        live_bump(
+            roadmap_live_key(dependency.flow_team_id), planning_live_key(dependency.flow_team_id)
+        )
     webhooks.changed(dependency, "updated")
     return dependency
 

@@ -193,3 +193,126 @@ class WsjfApplyForm(forms.Form):
     def clean_proposal(self):
         pairs = self.cleaned_data["proposal"].split(",")
         return [tuple(int(n) for n in pair.split(":")) for pair in pairs]
+
+
+# --- Flow Sprint Planning 1 (events/planning_views.py) ------------------------------
+
+
+class PlanForm(forms.Form):
+    """Plan a story: into a Flow Sprint of the board (its id), back to the backlog
+    ("backlog"), or one column earlier or later (the card's arrows)."""
+
+    sprint = forms.RegexField(regex=r"^(backlog|[1-9][0-9]{0,17})$", required=False)
+    direction = forms.ChoiceField(
+        choices=[("", ""), ("earlier", "earlier"), ("later", "later")], required=False
+    )
+
+    def clean(self):
+        data = super().clean()
+        if not self.errors and not data.get("sprint") and not data.get("direction"):
+            raise forms.ValidationError("say where the story goes: a Flow Sprint or the backlog")
+        return data
+
+
+class ClaimForm(forms.Form):
+    """A Scrum Team claims an epic for a Flow Sprint of the board."""
+
+    scrum_team = forms.IntegerField(min_value=1, max_value=BIGGEST_ID, widget=forms.HiddenInput)
+    epic = forms.TypedChoiceField(coerce=int, label="Epic")
+    flow_sprint = forms.TypedChoiceField(coerce=int, label="For Flow Sprint")
+
+    def __init__(self, *args, epics=(), sprints=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["epic"].choices = [("", "Choose an epic")] + [(e.pk, e.title) for e in epics]
+        self.fields["flow_sprint"].choices = [(s.pk, f"Flow Sprint {s.number}") for s in sprints]
+
+
+class UnclaimForm(forms.Form):
+    claim = forms.IntegerField(min_value=1, max_value=BIGGEST_ID)
+
+
+class DependencyRaiseForm(forms.Form):
+    """The requesting team asks another team's story (s:<id>) or an epic (e:<id>) for a
+    Flow Sprint."""
+
+    target = forms.ChoiceField(label="Needs")
+    needed_by = forms.TypedChoiceField(coerce=int, label="Needed by")
+    description = forms.CharField(
+        label="What is needed",
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def __init__(self, *args, targets=(), sprints=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["target"].choices = [("", "Choose a story or an epic"), *targets]
+        self.fields["needed_by"].choices = [(s.pk, f"Flow Sprint {s.number}") for s in sprints]
+
+
+class ContractForm(VersionedForm):
+    """One step of a dependency's contract: commit, counter, accept or renegotiate."""
+
+    sprint = forms.TypedChoiceField(coerce=int, required=False, label="Flow Sprint")
+    note = forms.CharField(max_length=2000, required=False, label="Note")
+
+    def __init__(self, *args, sprints=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["sprint"].choices = [("", "—")] + [
+            (s.pk, f"Flow Sprint {s.number}") for s in sprints
+        ]
+
+
+# --- The Scrum of Scrums ----------------------------------------------------------
+
+SOS_QUESTIONS = [
+    ("done_since_last", "What has your team done since we last met that could affect other teams?"),
+    (
+        "next_until_next",
+        "What will your team do before we meet again that could affect other teams?",
+    ),
+    (
+        "impediments",
+        "What impediments does your team have that may stop it reaching its Sprint Goal?",
+    ),
+    ("in_others_way", "Is your team about to put something in another team's way?"),
+    ("dependencies", "Have we found new dependencies between teams, or a way to resolve one?"),
+]
+SOS_ANSWER_MAX = 5000
+
+
+class SosAnswersForm(forms.Form):
+    """One team's five answers, with the version the person's screen read them at."""
+
+    read_version = forms.IntegerField(min_value=0, max_value=2**31 - 1)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for slug, label in SOS_QUESTIONS:
+            self.fields[slug] = forms.CharField(
+                label=label, required=False, max_length=SOS_ANSWER_MAX, strip=True
+            )
+
+
+class SosActionForm(forms.Form):
+    """A new action item: what, who owns it, by when, for which Scrum Team (optional)."""
+
+    text = forms.CharField(label="What is to be done", max_length=300)
+    owner = forms.TypedChoiceField(label="Owner", coerce=int)
+    due_date = forms.DateField(label="Due", widget=forms.DateInput(attrs={"type": "date"}))
+    scrum_team = forms.TypedChoiceField(
+        label="Scrum Team", coerce=int, required=False, empty_value=None
+    )
+
+    def __init__(self, *args, people=(), teams=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].choices = [("", "Choose…"), *people]
+        self.fields["scrum_team"].choices = [("", "Flow Team (all)"), *teams]
+
+    def clean_due_date(self):
+        return _sane_date(self.cleaned_data["due_date"])
+
+
+class SosSearchForm(forms.Form):
+    q = forms.CharField(label="Search answers and action items", required=False, max_length=200)
+    page = forms.IntegerField(label="Page", required=False, min_value=1, max_value=10**6)

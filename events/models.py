@@ -133,6 +133,18 @@ class ScrumOfScrumsReport(TimeStampedModel):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     version = models.PositiveIntegerField(default=1)
+    # When the draft was prefilled from what happened since the last Scrum of Scrums
+    # (events/sos.py); the answers stay a draft until the team's PO or SM (or the CSM)
+    # saves them (``submitted_by``).
+    drafted_at = models.DateTimeField(null=True, blank=True)
+
+    ANSWERS = (
+        "done_since_last",
+        "next_until_next",
+        "impediments",
+        "in_others_way",
+        "dependencies",
+    )
 
     class Meta:
         ordering = ["event", "scrum_team"]
@@ -154,7 +166,15 @@ class ActionItem(TimeStampedModel):
     )
     due_date = models.DateField(null=True, blank=True)
     done = models.BooleanField(default=False)
+    # When it was closed, and by whom: the age of a closed item stops there.
     done_at = models.DateTimeField(null=True, blank=True)
+    done_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # The Scrum Team it is for; none = a Flow-level item.
+    scrum_team = models.ForeignKey(
+        ScrumTeam, on_delete=models.SET_NULL, null=True, blank=True, related_name="action_items"
+    )
     # A retro action becomes an improvement item in the Flow Backlog.
     improvement_story = models.ForeignKey(
         Story, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -162,6 +182,13 @@ class ActionItem(TimeStampedModel):
 
     class Meta:
         ordering = ["event", "done", "due_date", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(done=False, done_at__isnull=True) | Q(done=True, done_at__isnull=False),
+                name="action_item_done_when_closed",
+            )
+        ]
+        indexes = [models.Index(fields=["event", "done"])]
 
     def __str__(self):
         return self.text

@@ -16,7 +16,6 @@ Goal, the lanes, the changes. Every form anyone types in sits in the side panel
 """
 
 from datetime import datetime, time, timedelta
-from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -37,9 +36,10 @@ from backlog.models import Epic, ProductGoal, RoadmapChange
 from backlog.services import UNCHANGED, roadmap_live_key
 from events import forms
 from events.models import Event
+from events.screens import poll_actor, refusal_to_form, refused_is_403
 from events.selectors import event_for, roadmap_refinement_before
 from flow.roadmap import roadmap_for
-from sem.errors import NotFound, PermissionRefused, RuleViolation, VersionConflict
+from sem.errors import NotFound, RuleViolation, VersionConflict
 from sem.live import (
     live_digest,
     live_fragment,
@@ -53,7 +53,7 @@ from sem.live import (
     live_token,
     live_versions,
 )
-from teams.context_processors import current_actor, member_actor
+from teams.context_processors import member_actor
 from teams.permissions import can_assess_feasibility, can_manage_roadmap
 
 ROADMAP_SCREEN = "roadmap"
@@ -515,17 +515,7 @@ def roadmap_page(request):
 # --- Writes ------------------------------------------------------------------------
 
 
-def _refused_is_403(view):
-    """A service's own role check answers like the page's (rules change under a session)."""
-
-    @wraps(view)
-    def wrapped(request, *args, **kwargs):
-        try:
-            return view(request, *args, **kwargs)
-        except PermissionRefused as refused:
-            raise PermissionDenied(str(refused)) from refused
-
-    return wrapped
+_refused_is_403 = refused_is_403
 
 
 def _require(allowed: bool, message: str) -> None:
@@ -533,10 +523,7 @@ def _require(allowed: bool, message: str) -> None:
         raise PermissionDenied(message)
 
 
-def _refusal_to_form(form, refusal: RuleViolation) -> None:
-    for field, problems in refusal.detail.items():
-        for problem in problems:
-            form.add_error(field if field in form.fields else None, problem)
+_refusal_to_form = refusal_to_form
 
 
 def _last_change_by(epic=None, milestone=None) -> str:
@@ -939,11 +926,7 @@ def roadmap_live(request, flow_team_id: int):
     signed token's, no session work); the changed regions when something did."""
 
     def on_change(poll, versions):
-        if not request.user.is_authenticated or request.user.pk != poll.user_id:
-            raise PermissionDenied("this live token belongs to someone else")
-        actor = current_actor(request)
-        if actor is None or actor.flow_team_id != poll.flow_team_id:
-            raise Http404("not in this Flow Team any more")
+        actor = poll_actor(request, poll)
         key = roadmap_live_key(actor.flow_team_id)
         since = _poll_since(request, actor)
         shown = _Shown(actor, _Roadmap(actor), versions[key], since)

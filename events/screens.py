@@ -1,7 +1,9 @@
-"""Pieces every live screen of an event shares (the event's own, Planning 2, the risk
-register): finding the event, the viewer's poll element, and the poll's full check."""
+"""What the live screens of the events app share (the event's own screen, the roadmap, the
+Planning 1 and 2 boards, the risk register): finding the event, a service's refusal shown
+as the page's own, the viewer's poll element, and the poll's full check."""
 
 from datetime import timedelta
+from functools import wraps
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
@@ -10,8 +12,8 @@ from django.utils import timezone
 
 from events.models import Event
 from events.selectors import event_for
-from sem.errors import NotFound
-from sem.live import live_poll_context, live_token
+from sem.errors import NotFound, PermissionRefused, RuleViolation
+from sem.live import LivePoll, live_poll_context, live_token
 from teams.context_processors import current_actor
 
 OVER = (Event.State.DONE, Event.State.CANCELLED)
@@ -30,6 +32,26 @@ def event_or_404(actor, pk: int) -> Event:
 def fragment_wanted(request) -> bool:
     """htmx asks for the fragment; its history restore (and a plain request) wants the page."""
     return bool(request.htmx) and not request.htmx.history_restore_request
+
+
+def refused_is_403(view):
+    """A service's own role check answers like the page's (rules change under a session)."""
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except PermissionRefused as refused:
+            raise PermissionDenied(str(refused)) from refused
+
+    return wrapped
+
+
+def refusal_to_form(form, refusal: RuleViolation) -> None:
+    """A service's refusal on the form's fields (or above them when it names another)."""
+    for field, problems in refusal.detail.items():
+        for problem in problems:
+            form.add_error(field if field in form.fields else None, problem)
 
 
 def live_for(request, actor, event: Event, *, screen: str, url_name: str, keys, versions, poll_id):
@@ -51,9 +73,26 @@ def live_for(request, actor, event: Event, *, screen: str, url_name: str, keys, 
     return {**context, "id": poll_id}
 
 
-def poll_actor(request, poll):
-    """The poll's full check once something changed: the token's viewer, still a member of
-    the token's Flow Team (a session that changed hands is refused)."""
+def screen_live(
+    request, *, screen: str, actor, scope: int, key: str, version: int, url: str, params, hours
+) -> dict:
+    """The poll element's context for one viewer of a screen: a token for ``hours``."""
+    token = live_token(
+        screen=screen,
+        user_id=request.user.pk,
+        flow_team_id=actor.flow_team_id,
+        scope=scope,
+        keys=[key],
+        expires_at=timezone.now() + timedelta(hours=hours),
+    )
+    return live_poll_context(
+        url=url, token=token, versions={key: version}, keys=[key], params=params
+    )
+
+
+def poll_actor(request, poll: LivePoll):
+    """The viewer of a poll that found a change: the full check runs now (the session is
+    the token's person, still in the token's Flow Team)."""
     if not request.user.is_authenticated or request.user.pk != poll.user_id:
         raise PermissionDenied("this live token belongs to someone else")
     actor = current_actor(request)

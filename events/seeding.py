@@ -23,6 +23,7 @@ from backlog.models import (
     AcceptanceCriterion,
     Blocker,
     Dependency,
+    DependencyStep,
     Epic,
     Milestone,
     ProductGoal,
@@ -33,10 +34,18 @@ from backlog.models import (
 )
 from backlog.ranking import GAP
 from events.kinds import OUTPUTS
-from events.models import ActionItem, Event, RetroCard, Retrospective, RetroVote
+from events.models import (
+    ActionItem,
+    DailyScrumNote,
+    Event,
+    RetroCard,
+    Retrospective,
+    RetroVote,
+    ScrumOfScrumsReport,
+)
 from events.retro.services import author_key
 from events.services import cadence_roll
-from flow.models import FlowSprint, Risk, SprintCommitment, TeamSprint
+from flow.models import EpicClaim, FlowSprint, Risk, SprintCommitment, TeamSprint
 from flow.tasks import metrics_compute
 from teams import services as team_services
 from teams.models import FlowTeam, Membership, Role, RoleAssignment, User
@@ -161,6 +170,21 @@ def _counts(slugs: list[str]) -> dict[str, int]:
     }
 
 
+SOS_ACTIONS = [
+    "Agree one test data set for the payment flows",
+    "Book the shared staging slot for the release rehearsal",
+    "Ask the bank for the new API sandbox credentials",
+    "Write down the ledger schema change for all teams",
+    "Move the nightly build off the shared runner",
+    "Pair the two teams on the export contract",
+]
+SOS_IMPEDIMENTS = [
+    "Staging database restored from an old backup, tests fail",
+    "Waiting two days for a code review from the platform team",
+    "The bank sandbox rejects our certificates",
+]
+
+
 class _FlowTeamBuilder:
     def __init__(self, rng, spec: Size, *, slug, name, prefix, password, today):
         self.rng, self.spec, self.slug, self.name = rng, spec, slug, name
@@ -203,6 +227,8 @@ class _FlowTeamBuilder:
         cadence_roll(flow_team=self.flow_team, today=today)
         self._past_retro()
         self._roadmap_history(today)
+        self._planning_1()
+        self._scrum_of_scrums(today)
         # And the metrics job's, once this Flow Team is committed: today's snapshots, so the
         # metrics page has charts from the first start (in-process when tasks run eagerly).
         pk, day = self.flow_team.pk, today.isoformat()
@@ -692,6 +718,8 @@ class _FlowTeamBuilder:
                 due_date=sprint.end + timedelta(days=14),
                 done=done,
                 done_at=starts + timedelta(days=3) if done else None,
+                done_by=owner if done else None,
+                scrum_team=team,
             )
             ActionItem.objects.filter(pk=action.pk).update(created_at=starts)
 
@@ -742,3 +770,255 @@ class _FlowTeamBuilder:
             mitigation="",
             dependency=open_deps[0] if open_deps else None,
         )
+
+    # -- Flow Sprint Planning 1 ----------------------------------------------------
+
+    def _planning_1(self):
+        """What the planning board shows on the demo: epics claimed by teams for the
+        current and next Flow Sprints, ready stories planned into the next one against a
+        capacity (the later sprints without one), and dependencies between those stories
+        in every state of their contract, so the markers come in red, orange and green."""
+        rng = self.rng
+        coming = list(
+            FlowSprint.objects.filter(flow_team=self.flow_team)
+            .exclude(state=FlowSprint.State.CLOSED)
+            .order_by("number")[:4]
+        )
+        if len(coming) < 4:
+            return
+        current, following, later, last = coming
+        epics = [e for e in self.epics if e.state not in ("done", "cancelled")][:6]
+        po = {t.pk: self.team_people[i][0] for i, t in enumerate(self.scrum_teams)}
+        claims = {}
+        for team in self.scrum_teams:
+            for sprint in (current, following):
+                for epic in rng.sample(epics, min(2, len(epics))):
+                    claims[(epic.pk, team.pk, sprint.pk)] = EpicClaim(
+                        epic=epic,
+                        scrum_team=team,
+                        flow_sprint=sprint,
+                        claimed_at=self.now - timedelta(hours=rng.randint(1, 48)),
+                        claimed_by=po[team.pk],
+                    )
+        EpicClaim.objects.bulk_create(claims.values())
+        TeamSprint.objects.filter(flow_sprint=following).update(capacity_points=20)
+        with_criteria = set(
+            AcceptanceCriterion.objects.filter(story__flow_team=self.flow_team).values_list(
+                "story_id", flat=True
+            )
+        )
+        committed = set(
+            SprintCommitment.objects.filter(
+                team_sprint__flow_sprint__flow_team=self.flow_team
+            ).values_list("story_id", flat=True)
+        )
+        ready = [
+            s
+            for s in self.stories
+            if s.state in ("backlog", "ready")
+            and s.points is not None
+            and s.pk in with_criteria
+            and s.pk not in committed
+        ]
+        team_sprints = {
+            (ts.flow_sprint_id, ts.scrum_team_id): ts
+            for ts in TeamSprint.objects.filter(flow_sprint__in=[following, later])
+        }
+        planned = {}
+        for team in self.scrum_teams:
+            theirs = [s for s in ready if s.scrum_team_id == team.pk]
+            for n, story in enumerate(theirs[:3]):
+                sprint = following if n < 2 else later
+                planned[story.pk] = (story, sprint)
+        SprintCommitment.objects.bulk_create(
+            SprintCommitment(
+                team_sprint=team_sprints[(sprint.pk, story.scrum_team_id)],
+                story=story,
+                points_at_planning=story.points,
+                committed_at=self.now - timedelta(hours=2),
+                committed_by=po[story.scrum_team_id],
+            )
+            for story, sprint in planned.values()
+        )
+        # Needing story -> providing story (another team's), with its needed-by sprint
+        # and how far the contract got.
+        providers = list(planned.values())
+        contracts = [
+            (following, "requested"),  # provider planned in the next sprint: orange
+            (later, "committed"),  # committed in time: green
+            (following, "countered"),  # counter-proposed a later sprint: red until settled
+            (last, "accepted"),
+            (following, "requested"),
+        ]
+        steps, deps = [], []
+        for n, (needed_by, contract) in enumerate(contracts):
+            if len(providers) < 2:
+                break
+            provider, provided_in = providers[(2 * n + 2) % len(providers)]
+            requester = next(
+                (s for s, _ in providers if s.scrum_team_id != provider.scrum_team_id), None
+            )
+            if requester is None:
+                break
+            committed_sprint = {"committed": following, "accepted": last}.get(contract)
+            proposed = last if contract == "countered" else None
+            deps.append(
+                Dependency(
+                    flow_team=self.flow_team,
+                    from_story=requester,
+                    to_story=provider,
+                    needed_by=needed_by,
+                    description=f"{requester.title} needs {provider.title}",
+                    contract=contract,
+                    committed_sprint=committed_sprint,
+                    proposed_sprint=proposed,
+                )
+            )
+        deps = Dependency.objects.bulk_create(deps)
+        for dep in deps:
+            asked = self.now - timedelta(hours=rng.randint(20, 40))
+            requester, provider = po[dep.from_story.scrum_team_id], po[dep.to_story.scrum_team_id]
+            steps.append(
+                DependencyStep(
+                    dependency=dep, kind="raised", flow_sprint=dep.needed_by, at=asked, by=requester
+                )
+            )
+            answered = asked + timedelta(hours=3)
+            if dep.contract in ("committed", "countered", "accepted"):
+                kind = "committed" if dep.contract == "committed" else "countered"
+                sprint = (
+                    dep.committed_sprint
+                    if kind == "committed"
+                    else (dep.proposed_sprint or dep.committed_sprint)
+                )
+                steps.append(
+                    DependencyStep(
+                        dependency=dep, kind=kind, flow_sprint=sprint, at=answered, by=provider
+                    )
+                )
+            if dep.contract == "accepted":
+                steps.append(
+                    DependencyStep(
+                        dependency=dep,
+                        kind="accepted",
+                        flow_sprint=dep.committed_sprint,
+                        at=answered + timedelta(hours=1),
+                        by=requester,
+                    )
+                )
+        DependencyStep.objects.bulk_create(steps)
+
+    # -- Scrum of Scrums: past meetings, their answers and action items -------------
+
+    SOS_PAST = 4  # weeks of past Scrum of Scrums
+
+    def _scrum_of_scrums(self, today: date):
+        """The last four weekly Scrum of Scrums (Wednesdays 10:00) as they ran: each team's
+        answers saved by its SM, two action items each, the older ones mostly closed; and
+        Daily Scrum impediments since the last one, so the next Scrum of Scrums opens with
+        open action items and a prefilled draft for each team."""
+        rng = self.rng
+        existing = {
+            (e.flow_sprint_id, e.occurrence): e
+            for e in Event.objects.filter(flow_team=self.flow_team, kind="scrum_of_scrums")
+        }
+        wednesday = today - timedelta(days=(today.weekday() - 2) % 7)
+        meetings = []
+        for weeks_ago in range(self.SOS_PAST, -1, -1):
+            day = wednesday - timedelta(weeks=weeks_ago)
+            starts = self.at(day, 10)
+            sprint = self.sprint_at(day)
+            if sprint is None or starts + timedelta(minutes=45) > self.now:
+                continue
+            occurrence = (day - sprint.start).days // 7 + 1
+            event = existing.get((sprint.pk, occurrence)) or Event(
+                flow_team=self.flow_team,
+                flow_sprint=sprint,
+                kind="scrum_of_scrums",
+                level="flow",
+                occurrence=occurrence,
+                starts_at=starts,
+                duration_minutes=45,
+                participant_roles=["csm", "po", "sm", "cpo", "architect"],
+            )
+            event.state, event.started_at = "done", starts
+            event.ended_at = starts + timedelta(minutes=rng.choice([35, 40, 45]))
+            event.save()
+            meetings.append(event)
+        csm = self.users[f"{self.prefix}csm@example.com"]
+        reports, items = [], []
+        for n, event in enumerate(meetings):
+            for t, team in enumerate(self.scrum_teams):
+                sm = self.team_people[t][1] if len(self.team_people[t]) > 1 else None
+                reports.append(
+                    ScrumOfScrumsReport(
+                        event=event,
+                        scrum_team=team,
+                        done_since_last=f"- Finished the {rng.choice(OBJECTS)} "
+                        f"{rng.choice(['export', 'import', 'screen', 'API'])}",
+                        next_until_next=f"- {rng.choice(VERBS).capitalize()} "
+                        f"{rng.choice(OBJECTS)} for {rng.choice(TEAM_NAMES[:5])}",
+                        impediments=rng.choice(
+                            ["", "- Test environment down twice", "- Waiting for the bank"]
+                        ),
+                        in_others_way=rng.choice(["", "- Schema change in the shared ledger"]),
+                        dependencies=rng.choice(["", "- Needs the payment API by next sprint"]),
+                        submitted_by=sm,
+                        drafted_at=event.starts_at - timedelta(days=1),
+                        version=2,
+                    )
+                )
+            for k in range(2):
+                raised = event.ended_at
+                # The older meetings' items are mostly closed; one of each stays open.
+                closed = n < len(meetings) - 1 and k == 0
+                items.append(
+                    ActionItem(
+                        event=event,
+                        text=rng.choice(SOS_ACTIONS),
+                        owner=rng.choice([csm, *(p[1] for p in self.team_people if len(p) > 1)]),
+                        scrum_team=rng.choice([None, *self.scrum_teams]),
+                        due_date=(raised + timedelta(days=7)).date(),
+                        done=closed,
+                        done_at=raised + timedelta(days=rng.randint(1, 6)) if closed else None,
+                        done_by=csm if closed else None,
+                    )
+                )
+        ScrumOfScrumsReport.objects.bulk_create(reports)
+        for event in meetings:  # saved the day before each meeting, as the drafts were
+            ScrumOfScrumsReport.objects.filter(event=event).update(
+                updated_at=event.starts_at - timedelta(hours=20)
+            )
+        created = ActionItem.objects.bulk_create(items)
+        # Keep the created_at of each item at its meeting, so its age is honest.
+        for item, meeting_item in zip(created, items, strict=True):
+            ActionItem.objects.filter(pk=item.pk).update(
+                created_at=meeting_item.event.ended_at, updated_at=meeting_item.event.ended_at
+            )
+        # The register's risks were raised over the past sprints; two are new since the last
+        # Scrum of Scrums. Impediments from the latest Daily Scrums, noted since then too.
+        risks = list(Risk.objects.filter(flow_team=self.flow_team).values_list("pk", flat=True))
+        Risk.objects.filter(pk__in=risks).update(created_at=self.at(self.sprints[0].start, 11))
+        Risk.objects.filter(pk__in=rng.sample(risks, min(2, len(risks)))).update(
+            created_at=self.now - timedelta(hours=2)
+        )
+        notes = []
+        for daily in (
+            Event.objects.filter(
+                flow_team=self.flow_team, kind="daily_scrum", starts_at__lt=self.now
+            )
+            .select_related("scrum_team")
+            .order_by("-starts_at")[:6]
+        ):
+            t = self.scrum_teams.index(daily.scrum_team)
+            person = self.team_people[t][-1]
+            notes.append(
+                DailyScrumNote(
+                    event=daily,
+                    person=person,
+                    yesterday="Paired on the review comments",
+                    today="Finish the story",
+                    impediments=rng.choice(SOS_IMPEDIMENTS),
+                )
+            )
+        DailyScrumNote.objects.bulk_create(notes)

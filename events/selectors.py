@@ -2,8 +2,9 @@ from datetime import date, datetime, time, timedelta
 
 from django.db.models import Q, QuerySet
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
-from events.models import Event
+from events.models import ActionItem, Event, ScrumOfScrumsReport
 from sem.errors import NotFound
 from teams.permissions import Actor, event_kinds_visible
 
@@ -119,3 +120,121 @@ def roadmap_refinement_before(*, actor: Actor, moment: datetime) -> datetime | N
         .first()
     )
     return row
+
+
+# --- Scrum of Scrums ----------------------------------------------------------------------
+
+
+def sos_event_for(*, actor: Actor, pk: int) -> Event:
+    """One Scrum of Scrums of the actor's Flow Team; another Flow Team's, another kind of
+    event, or any Scrum of Scrums for a stakeholder-only member: NotFound."""
+    event = event_for(actor=actor, pk=pk)
+    if event.kind != Event.Kind.SCRUM_OF_SCRUMS:
+        raise NotFound("no such Scrum of Scrums in your Flow Team")
+    return event
+
+
+def sos_reports(*, event: Event) -> list:
+    """The teams' reports of one Scrum of Scrums, in team order, with who saved each: one
+    query."""
+    return list(
+        ScrumOfScrumsReport.objects.filter(event=event)
+        .select_related("scrum_team", "submitted_by")
+        .order_by("scrum_team__number")
+    )
+
+
+def sos_action_items(*, event: Event, since: datetime) -> list:
+    """The action items a Scrum of Scrums shows: every open one raised at it or at an
+    earlier Scrum of Scrums of the Flow Team, and those closed since ``since`` (the last
+    Scrum of Scrums). Oldest first; one query."""
+    return list(
+        ActionItem.objects.filter(
+            event__flow_team_id=event.flow_team_id,
+            event__kind=Event.Kind.SCRUM_OF_SCRUMS,
+            event__starts_at__lte=event.starts_at,
+        )
+        .filter(Q(done=False) | Q(done_at__gte=since))
+        .select_related("event", "owner", "scrum_team", "done_by")
+        .order_by("done", "created_at", "pk")
+    )
+
+
+def sos_record(*, actor: Actor, query: str = "") -> QuerySet[Event]:
+    """Every Scrum of Scrums of the actor's Flow Team that has begun (newest first),
+    optionally only those whose answers or action items hold ``query``. A stakeholder-only
+    member sees none."""
+    events = (
+        sos_visible(actor=actor)
+        .filter(Q(started_at__isnull=False) | Q(starts_at__lte=timezone.now()))
+        .exclude(state=Event.State.CANCELLED)
+    )
+    query = " ".join(query.split())
+    if query:
+        answers = Q()
+        for field in ScrumOfScrumsReport.ANSWERS:
+            answers |= Q(**{f"{field}__icontains": query})
+        reports = ScrumOfScrumsReport.objects.filter(answers).values("event_id")
+        actions = ActionItem.objects.filter(text__icontains=query).values("event_id")
+        events = events.filter(Q(pk__in=reports) | Q(pk__in=actions))
+    return events.select_related("flow_sprint").order_by("-starts_at", "-pk")
+
+
+def sos_visible(*, actor: Actor) -> QuerySet[Event]:
+    return events_visible(actor=actor).filter(kind=Event.Kind.SCRUM_OF_SCRUMS)
+
+
+def sos_record_details(*, events: list[Event], query: str = "") -> dict[int, dict]:
+    """For a page of the record: each Scrum of Scrums' reports and action items, in two
+    queries whatever the page holds."""
+    ids = [e.pk for e in events]
+    found = {pk: {"reports": [], "actions": []} for pk in ids}
+    for report in (
+        ScrumOfScrumsReport.objects.filter(event_id__in=ids)
+        .select_related("scrum_team", "submitted_by")
+        .order_by("scrum_team__number")
+    ):
+        found[report.event_id]["reports"].append(report)
+    for item in (
+        ActionItem.objects.filter(event_id__in=ids)
+        .select_related("owner", "scrum_team")
+        .order_by("created_at", "pk")
+    ):
+        found[item.event_id]["actions"].append(item)
+    return found
+
+
+def sos_due_for(*, actor: Actor, now: datetime) -> dict | None:
+    """For a PO or SM: the next (or running) Scrum of Scrums and those of their Scrum Teams
+    whose report for it is still empty (nobody of the team has saved answers yet). Three
+    queries; None when there is no such meeting or nothing is missing."""
+    from teams.models import Role, ScrumTeam
+
+    teams = {
+        team_id
+        for team_id, roles in actor.team_roles.items()
+        if Role.PO in roles or Role.SM in roles
+    }
+    if not teams:
+        return None
+    event = (
+        sos_visible(actor=actor)
+        .filter(state__in=[Event.State.SCHEDULED, Event.State.RUNNING])
+        .filter(Q(state=Event.State.RUNNING) | Q(starts_at__gte=now - timedelta(hours=2)))
+        .order_by("starts_at")
+        .first()
+    )
+    if event is None:
+        return None
+    answered = set(
+        ScrumOfScrumsReport.objects.filter(
+            event=event, scrum_team_id__in=teams, submitted_by__isnull=False
+        ).values_list("scrum_team_id", flat=True)
+    )
+    empty = teams - answered
+    if not empty:
+        return None
+    names = list(
+        ScrumTeam.objects.filter(pk__in=empty).order_by("number").values_list("name", flat=True)
+    )
+    return {"event": event, "teams": names}

@@ -6,13 +6,21 @@ from django.utils import timezone
 
 from events import kinds
 from events.calendar import local_start, plan
-from events.models import Event, ScrumOfScrumsReport
+from events.models import ActionItem, Event, ScrumOfScrumsReport
+from events.sos import sos_activity, sos_drafts, sos_previous, sos_since
 from flow import services as flow_services
 from flow.models import FlowSprint
 from sem.errors import NotFound, PermissionRefused, RuleViolation, VersionConflict
 from sem.live import live_bump
-from teams.models import FlowTeam, RoleAssignment, ScrumTeam
-from teams.permissions import Actor, can_facilitate, can_run_event, can_write_sos_report
+from teams.models import FlowTeam, Membership, RoleAssignment, ScrumTeam
+from teams.permissions import (
+    Actor,
+    can_facilitate,
+    can_manage_sos_actions,
+    can_run_event,
+    can_see_events,
+    can_write_sos_report,
+)
 
 
 def _facilitators(flow_team: FlowTeam) -> dict:
@@ -237,13 +245,66 @@ def event_outputs_record(
     return event
 
 
-SOS_ANSWERS = {
-    "done_since_last",
-    "next_until_next",
-    "impediments",
-    "in_others_way",
-    "dependencies",
-}
+# --- Scrum of Scrums ---------------------------------------------------------------------
+
+SOS_ANSWERS = set(ScrumOfScrumsReport.ANSWERS)
+SOS_OVER = (Event.State.DONE, Event.State.CANCELLED)
+
+
+def sos_live_key(event_id: int) -> str:
+    """The live topic of one Scrum of Scrums' answers and action items (sem/live.py)."""
+    return f"sos:{event_id}"
+
+
+def sos_actions_live_key(flow_team_id: int) -> str:
+    """The live topic of the Flow Team's Scrum of Scrums action items: an item closed on
+    any Scrum of Scrums leaves every later one's screen."""
+    return f"sos-actions:{flow_team_id}"
+
+
+def _sos_event(actor: Actor, event: Event) -> None:
+    if event.flow_team_id != actor.flow_team_id:
+        raise NotFound("no such Scrum of Scrums in your Flow Team")
+    if event.kind != Event.Kind.SCRUM_OF_SCRUMS:
+        raise RuleViolation("this event is no Scrum of Scrums", field="event")
+
+
+@transaction.atomic
+def sos_reports_ensure(*, actor: Actor, event: Event, now=None) -> int:
+    """Give every Scrum Team of the Flow Team its report for this Scrum of Scrums, each
+    prefilled with a draft of what happened since the last one (events/sos.py). Run when
+    the screen is first opened; idempotent: teams that have a report keep it untouched.
+    A finished or cancelled Scrum of Scrums gets none. Returns how many were created."""
+    _sos_event(actor, event)
+    if not can_see_events(actor):
+        raise NotFound("no such Scrum of Scrums in your Flow Team")
+    if event.state in SOS_OVER:
+        return 0
+    have = set(
+        ScrumOfScrumsReport.objects.filter(event=event).values_list("scrum_team_id", flat=True)
+    )
+    missing = [
+        pk
+        for pk in ScrumTeam.objects.filter(flow_team_id=event.flow_team_id)
+        .order_by("number")
+        .values_list("pk", flat=True)
+        if pk not in have
+    ]
+    if not missing:
+        return 0
+    now = now or timezone.now()
+    since = sos_since(event=event, previous=sos_previous(event=event))
+    drafts = sos_drafts(sos_activity(flow_team=event.flow_team, since=since), missing)
+    created = ScrumOfScrumsReport.objects.bulk_create(
+        [
+            ScrumOfScrumsReport(event=event, scrum_team_id=pk, drafted_at=now, **drafts[pk])
+            for pk in missing
+        ],
+        # Two first viewers at once: the second one's rows are dropped, not an error.
+        ignore_conflicts=True,
+    )
+    live_bump(sos_live_key(event.pk))
+    return len(created)
 
 
 @transaction.atomic
@@ -254,27 +315,51 @@ def sos_report_update(
     data: dict,
     expected_version: int | None = None,
 ) -> ScrumOfScrumsReport:
-    """A team's Scrum of Scrums answers: the CSM, or that team's PO or SM, write them."""
-    report = ScrumOfScrumsReport.objects.select_for_update().get(pk=report.pk)
-    if expected_version is not None and report.version != expected_version:
-        raise VersionConflict(report.version)
+    """A team's Scrum of Scrums answers: the CSM, or that team's PO or SM, write them.
+
+    ``expected_version`` is the version the person's form was read at: when someone saved
+    meanwhile, VersionConflict and nothing is written. Every open screen of the Scrum of
+    Scrums shows the new answers within a poll."""
+    report = (
+        ScrumOfScrumsReport.objects.select_for_update(of=("self",))
+        .select_related("event")
+        .get(pk=report.pk)
+    )
+    if report.event.flow_team_id != actor.flow_team_id:
+        raise NotFound("no such report in your Flow Team")
     if not can_write_sos_report(actor, report.scrum_team_id):
         raise PermissionRefused("the CSM, or the team's PO or SM, answer for the team")
+    if report.event.state in SOS_OVER:
+        raise RuleViolation(
+            f"the Scrum of Scrums is {report.event.get_state_display().lower()}; "
+            "its answers are a record now",
+            field="state",
+        )
     refused = sorted(set(data) - SOS_ANSWERS)
     if refused:
         raise RuleViolation("unknown or read-only field", field=refused[0])
+    cleaned = {}
     for field, value in data.items():
-        setattr(report, field, str(value).strip())
+        text = str(value or "").strip()
+        if len(text) > kinds.OUTPUT_MAX_CHARS:
+            raise RuleViolation(
+                f"at most {kinds.OUTPUT_MAX_CHARS} characters (this has {len(text)})", field=field
+            )
+        cleaned[field] = text
+    if expected_version is not None and report.version != expected_version:
+        raise VersionConflict(report.version)
+    for field, text in cleaned.items():
+        setattr(report, field, text)
     report.submitted_by = actor.user
     report.updated_at = timezone.now()
-    values = {f: getattr(report, f) for f in data}
     ScrumOfScrumsReport.objects.filter(pk=report.pk).update(
         version=F("version") + 1,
         submitted_by=actor.user,
         updated_at=report.updated_at,
-        **values,
+        **cleaned,
     )
     report.version += 1
+    live_bump(sos_live_key(report.event_id))
     return report
 
 
@@ -335,3 +420,58 @@ def planning_2_confirm(
         read_version=event.outputs_version,
     )
     return event_end(actor=actor, event=event)
+
+
+ACTION_TEXT_MAX = 300
+
+
+@transaction.atomic
+def action_item_add(
+    *, actor: Actor, event: Event, text: str, owner=None, due_date=None, scrum_team=None
+) -> ActionItem:
+    """An action plan of a Scrum of Scrums, with its owner and due date: the CSM, a PO or
+    an SM add them. It stays on every later Scrum of Scrums until closed."""
+    _sos_event(actor, event)
+    if not can_manage_sos_actions(actor):
+        raise PermissionRefused("the CSM, the POs and the SMs plan actions")
+    if event.state == Event.State.CANCELLED:
+        raise RuleViolation("a cancelled Scrum of Scrums takes no actions", field="state")
+    text = (text or "").strip()
+    if not text:
+        raise RuleViolation("say what is to be done", field="text")
+    if len(text) > ACTION_TEXT_MAX:
+        raise RuleViolation(
+            f"at most {ACTION_TEXT_MAX} characters (this has {len(text)})", field="text"
+        )
+    if owner is None:
+        raise RuleViolation("name who owns the action", field="owner")
+    if not Membership.objects.filter(flow_team_id=actor.flow_team_id, user=owner).exists():
+        raise RuleViolation("the owner is not a member of this Flow Team", field="owner")
+    if due_date is None:
+        raise RuleViolation("give the action a due date", field="due_date")
+    if scrum_team is not None and scrum_team.flow_team_id != actor.flow_team_id:
+        raise RuleViolation("the Scrum Team is not in this Flow Team", field="scrum_team")
+    item = ActionItem.objects.create(
+        event=event, text=text, owner=owner, due_date=due_date, scrum_team=scrum_team
+    )
+    live_bump(sos_live_key(event.pk), sos_actions_live_key(event.flow_team_id))
+    return item
+
+
+@transaction.atomic
+def action_item_close(*, actor: Actor, item: ActionItem) -> ActionItem:
+    """Close an action item (records when and by whom). Every Scrum of Scrums screen drops
+    it from its open items within a poll."""
+    item = (
+        ActionItem.objects.select_for_update(of=("self",)).select_related("event").get(pk=item.pk)
+    )
+    if item.event.flow_team_id != actor.flow_team_id:
+        raise NotFound("no such action item in your Flow Team")
+    if not (can_manage_sos_actions(actor) or item.owner_id == actor.user.pk):
+        raise PermissionRefused("the owner, the CSM, the POs and the SMs close actions")
+    if item.done:
+        raise RuleViolation("the action item is closed already", field="done")
+    item.done, item.done_at, item.done_by = True, timezone.now(), actor.user
+    item.save(update_fields=["done", "done_at", "done_by", "updated_at"])
+    live_bump(sos_live_key(item.event_id), sos_actions_live_key(item.event.flow_team_id))
+    return item

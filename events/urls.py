@@ -1,12 +1,30 @@
 from django.urls import path
 
-from events import planning2_views, retro_views, risk_views, roadmap_views, views
+from events import (
+    planning2_views,
+    planning_views,
+    retro_views,
+    risk_views,
+    roadmap_views,
+    sos_views,
+    views,
+)
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("calendar/", views.calendar_page, name="calendar"),
     path("calendar/<str:token>.ics", views.calendar_feed, name="calendar-feed"),
     path("events/<int:pk>/", views.event_detail, name="event-detail"),
+    path("events/scrum-of-scrums/", sos_views.sos_record_page, name="sos-record"),
+    path("events/<int:pk>/sos/", sos_views.sos_screen, name="sos-screen"),
+    path("events/<int:pk>/sos/live/", sos_views.sos_live, name="sos-live"),
+    path("events/<int:pk>/sos/teams/<int:team_id>/", sos_views.sos_answer, name="sos-answer"),
+    path("events/<int:pk>/sos/actions/", sos_views.sos_action_add, name="sos-action-add"),
+    path(
+        "events/<int:pk>/sos/actions/<int:item_pk>/close/",
+        sos_views.sos_action_close,
+        name="sos-action-close",
+    ),
     path("events/<int:pk>/live/", views.event_live, name="event-live"),
     path("events/<int:pk>/risks/", risk_views.register, name="risks-register"),
     path("events/<int:pk>/risks/new/", risk_views.risk_new, name="risks-new"),
@@ -22,6 +40,22 @@ urlpatterns = [
     path(
         "events/<int:pk>/planning-2/live/", planning2_views.planning_2_live, name="planning-2-live"
     ),
+    path(
+        "events/<int:pk>/planning-1/",
+        planning_views.planning_board_page,
+        name="planning-1-board",
+    ),
+    path(
+        "events/<int:pk>/planning-1/stories/<int:story_pk>/",
+        planning_views.planning_story,
+        name="planning-1-story",
+    ),
+    path(
+        "events/<int:pk>/planning-1/dependencies/<int:dependency_pk>/",
+        planning_views.planning_dependency,
+        name="planning-1-dependency",
+    ),
+    path("events/<int:pk>/planning-1/live/", planning_views.planning_live, name="planning-1-live"),
     path("events/<int:pk>/retro/", retro_views.board, name="retro-board"),
     path("events/<int:pk>/retro/settings/", retro_views.retro_settings, name="retro-settings"),
     path("events/<int:pk>/retro/phase/", retro_views.retro_phase, name="retro-phase"),

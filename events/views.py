@@ -21,6 +21,7 @@ from events.selectors import (
     events_on_day,
     events_upcoming,
     events_visible,
+    sos_due_for,
 )
 from flow.selectors import flow_sprint_current
 from sem.errors import PermissionRefused, RuleViolation, VersionConflict
@@ -60,6 +61,7 @@ def home(request):
         "product_goal": product_goal_active(actor=actor),
         "counts": story_counts(actor=actor, scrum_team_ids=my_teams),
         "counts_scope": "your Scrum Teams" if my_teams else "the Flow Team",
+        "sos_due": sos_due_for(actor=actor, now=timezone.now()),
     }
     return render(request, "events/home.html", context)
 

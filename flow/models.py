@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
-from backlog.models import Dependency, Story
+from backlog.models import Dependency, Epic, Story
 from sem.models import TimeStampedModel
 from teams.models import FlowTeam, ScrumTeam
 
@@ -96,6 +96,32 @@ class TeamSprint(models.Model):
 
     def __str__(self):
         return f"{self.scrum_team} in {self.flow_sprint}"
+
+
+class EpicClaim(models.Model):
+    """Flow Sprint Planning 1: a Scrum Team claims an epic for a Flow Sprint. Several
+    teams may claim one epic; a team claims an epic once per sprint."""
+
+    epic = models.ForeignKey(Epic, on_delete=models.CASCADE, related_name="claims")
+    scrum_team = models.ForeignKey(ScrumTeam, on_delete=models.CASCADE, related_name="epic_claims")
+    flow_sprint = models.ForeignKey(
+        FlowSprint, on_delete=models.CASCADE, related_name="epic_claims"
+    )
+    claimed_at = models.DateTimeField()
+    claimed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["flow_sprint", "scrum_team", "claimed_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["epic", "scrum_team", "flow_sprint"], name="epicclaim_once"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.scrum_team} claims {self.epic} for {self.flow_sprint}"
 
 
 class SprintCommitment(models.Model):

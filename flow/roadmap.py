@@ -134,44 +134,69 @@ def _milestone_chances(flow_team) -> dict[int, float]:
     return {m["id"]: m["chance"] for m in row or []}
 
 
+DEPENDENCY_VALUES = (
+    "pk",
+    "description",
+    "from_epic_id",
+    "from_story__epic_id",
+    "to_story_id",
+    "to_story__title",
+    "to_story__state",
+    "to_story__scrum_team__name",
+    "to_epic_id",
+    "to_epic__title",
+    "to_epic__state",
+    "needed_by__number",
+    "contract",
+    "committed_sprint__number",
+)
+
+
 def _open_dependencies(flow_team, today: date) -> dict[int, list[dict]]:
     """Open dependencies per needing epic (its own, and its stories'), coloured."""
+    rows = list(
+        Dependency.objects.filter(flow_team=flow_team, state=Dependency.State.OPEN)
+        .filter(Q(from_epic__isnull=False) | Q(from_story__epic__isnull=False))
+        .order_by("pk")
+        .values(*DEPENDENCY_VALUES)
+    )
     found = defaultdict(list)
-    for dependency in dependencies_coloured(flow_team=flow_team, today=today, of_epics=True):
-        found[dependency.pop("epic_id")].append(dependency)
+    for r, shown in zip(rows, dependencies_coloured(flow_team, today, rows), strict=True):
+        found[r["from_epic_id"] or r["from_story__epic_id"]].append(shown)
     return found
 
 
-def dependencies_coloured(*, flow_team, today: date, of_epics: bool = False) -> list[dict]:
-    """Every open dependency of the Flow Team (only those of an epic or its stories with
-    ``of_epics``), in the order raised, coloured by the rule above; five queries whatever
-    their number. Each names the needing epic (``epic_id``), the requesting side and the
-    providing side."""
-    rows = Dependency.objects.filter(flow_team=flow_team, state=Dependency.State.OPEN)
-    if of_epics:
-        rows = rows.filter(Q(from_epic__isnull=False) | Q(from_story__epic__isnull=False))
+def open_dependencies_coloured(*, flow_team, today: date) -> list[dict]:
+    """Every open dependency of the Flow Team in the order raised, coloured, each naming
+    the needing epic (``epic_id``), the requesting side and the providing side (Planning 2
+    lists them with their mitigation plans). Four queries whatever their number."""
     rows = list(
-        rows.order_by("pk").values(
-            "pk",
-            "description",
-            "from_epic_id",
+        Dependency.objects.filter(flow_team=flow_team, state=Dependency.State.OPEN)
+        .order_by("pk")
+        .values(
+            *DEPENDENCY_VALUES,
             "from_epic__title",
-            "from_story__epic_id",
             "from_story__title",
             "from_story__scrum_team_id",
             "from_story__scrum_team__name",
-            "to_story_id",
-            "to_story__title",
-            "to_story__state",
-            "to_story__scrum_team__name",
-            "to_epic_id",
-            "to_epic__title",
-            "to_epic__state",
-            "needed_by__number",
-            "contract",
-            "committed_sprint__number",
         )
     )
+    return [
+        {
+            "epic_id": r["from_epic_id"] or r["from_story__epic_id"],
+            "requester": r["from_story__title"] or r["from_epic__title"],
+            "requesting_team": r["from_story__scrum_team__name"],
+            "requesting_team_id": r["from_story__scrum_team_id"],
+            **shown,
+        }
+        for r, shown in zip(rows, dependencies_coloured(flow_team, today, rows), strict=True)
+    ]
+
+
+def dependencies_coloured(flow_team, today: date, rows: list[dict]) -> list[dict]:
+    """Each dependency row (``DEPENDENCY_VALUES`` at least) as a board shows it: the
+    provider, its team, the needed-by and the planned Flow Sprint, and the colour. Three
+    queries whatever the number of rows (the roadmap and the Planning 1 board share it)."""
     to_epics = {r["to_epic_id"] for r in rows if r["to_epic_id"]}
     # Each providing story not done yet; a providing epic waits for all of its stories.
     pending: dict[int, set[int]] = defaultdict(set)  # providing epic -> open story ids
@@ -193,7 +218,7 @@ def dependencies_coloured(*, flow_team, today: date, of_epics: bool = False) -> 
         .order_by("start")
         .values_list("number", flat=True)[:2]
     )
-    found = []
+    shown = []
     for r in rows:
         if r["to_story_id"]:
             provided = r["to_story__state"] == Story.State.DONE
@@ -210,12 +235,8 @@ def dependencies_coloured(*, flow_team, today: date, of_epics: bool = False) -> 
         committed = r["committed_sprint__number"]
         if committed is not None:
             sprint = committed
-        found.append(
+        shown.append(
             {
-                "epic_id": r["from_epic_id"] or r["from_story__epic_id"],
-                "requester": r["from_story__title"] or r["from_epic__title"],
-                "requesting_team": r["from_story__scrum_team__name"],
-                "requesting_team_id": r["from_story__scrum_team_id"],
                 "id": r["pk"],
                 "description": r["description"],
                 "provider": provider,
@@ -229,4 +250,4 @@ def dependencies_coloured(*, flow_team, today: date, of_epics: bool = False) -> 
                 ),
             }
         )
-    return found
+    return shown

@@ -8,7 +8,7 @@ from flow.metrics import report
 from flow.metrics.items import StoryRow, build_items
 from flow.metrics.snapshot import Inputs
 from flow.models import FlowSprint, MetricSnapshot, Risk, SprintCommitment, TeamSprint
-from flow.roadmap import dependencies_coloured
+from flow.roadmap import open_dependencies_coloured
 from sem.errors import NotFound
 from teams.models import FlowTeam, ScrumTeam
 
@@ -243,7 +243,7 @@ def dependency_plans(*, flow_team: FlowTeam, risks: list[Risk], today: date | No
     for risk in risks:
         if risk.dependency_id:
             linked.setdefault(risk.dependency_id, []).append(risk)
-    dependencies = dependencies_coloured(flow_team=flow_team, today=today or flow_team.today())
+    dependencies = open_dependencies_coloured(flow_team=flow_team, today=today or flow_team.today())
     for dependency in dependencies:
         dependency["risks"] = linked.get(dependency["id"], [])
         dependency["mitigated"] = any(r.mitigation.strip() for r in dependency["risks"])

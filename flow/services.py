@@ -8,15 +8,24 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from backlog.models import Story
+from backlog.models import Epic, Story
+from backlog.services import _definition_of_ready, planning_live_key
 from flow import selectors
 from flow.metrics import snapshot
-from flow.models import FlowSprint, MetricSnapshot, Risk, SprintCommitment, TeamSprint
+from flow.models import (
+    EpicClaim,
+    FlowSprint,
+    MetricSnapshot,
+    Risk,
+    SprintCommitment,
+    TeamSprint,
+)
 from sem.errors import PermissionRefused, RuleViolation, VersionConflict
 from sem.live import live_bump
-from teams.models import Membership
+from teams.models import Membership, ScrumTeam
 from teams.permissions import (
     Actor,
+    can_claim_epic,
     can_confirm_flow_sprint_goal,
     can_draft_flow_sprint_goal,
     can_refresh_metrics,
@@ -68,6 +77,7 @@ def story_claim(*, actor: Actor, team_sprint: TeamSprint, story: Story) -> Sprin
     today = actor.flow_team.today()
     planned = sprint.state == FlowSprint.State.PLANNED or sprint.start >= today
     live_bump(commitments_live_key(sprint.pk))
+    live_bump(planning_live_key(story.flow_team_id))
     return SprintCommitment.objects.create(
         team_sprint=team_sprint,
         story=story,
@@ -76,6 +86,130 @@ def story_claim(*, actor: Actor, team_sprint: TeamSprint, story: Story) -> Sprin
         committed_at=timezone.now(),
         committed_by=actor.user,
     )
+
+
+# --- Flow Sprint Planning 1: claiming epics, planning stories into sprints -------------
+
+
+def _open_commitment(story: Story) -> SprintCommitment | None:
+    """Where the story is planned now: its open commitment in a Flow Sprint not closed."""
+    return (
+        SprintCommitment.objects.filter(story=story, outcome=SprintCommitment.Outcome.OPEN)
+        .exclude(team_sprint__flow_sprint__state=FlowSprint.State.CLOSED)
+        .select_related("team_sprint__flow_sprint")
+        .order_by("-committed_at")
+        .first()
+    )
+
+
+def _withdraw(commitment: SprintCommitment, today) -> None:
+    """Take a story out of a Team Sprint: before the sprint starts the plan is only a plan
+    (the commitment goes); once it runs, the commitment stays as dropped (predictability
+    stays honest)."""
+    sprint = commitment.team_sprint.flow_sprint
+    live_bump(commitments_live_key(sprint.pk))
+    if sprint.state == FlowSprint.State.PLANNED and sprint.start > today:
+        commitment.delete()
+    else:
+        SprintCommitment.objects.filter(pk=commitment.pk).update(
+            outcome=SprintCommitment.Outcome.DROPPED
+        )
+
+
+@transaction.atomic
+def story_plan(
+    *, actor: Actor, story: Story, team_sprint: TeamSprint | None
+) -> SprintCommitment | None:
+    """Planning 1: plan a story into its team's sprint, move it to another sprint, or take
+    it back into the backlog (``team_sprint`` None). A story meeting the Definition of
+    Ready (an estimate, an acceptance criterion) may be planned; only the owning team
+    plans its stories."""
+    if story.flow_team_id != actor.flow_team_id:
+        raise RuleViolation("the story is not in this Flow Team", field="story")
+    story = Story.objects.select_for_update().get(pk=story.pk)
+    if not can_work_story(actor, story.scrum_team_id):
+        raise PermissionRefused("only the owning team's PO, SM and developers plan its stories")
+    current = _open_commitment(story)
+    if team_sprint is None:
+        if current is None:
+            raise RuleViolation("the story is not planned into a Flow Sprint", field="story")
+        _withdraw(current, actor.flow_team.today())
+        live_bump(planning_live_key(story.flow_team_id))
+        return None
+    if team_sprint.flow_sprint.flow_team_id != actor.flow_team_id:
+        raise RuleViolation("the Team Sprint is not in this Flow Team", field="team_sprint")
+    if current is not None and current.team_sprint_id == team_sprint.pk:
+        raise RuleViolation(
+            f"the story is already planned into Flow Sprint {team_sprint.flow_sprint.number}",
+            field="team_sprint",
+        )
+    _definition_of_ready(story, story.criteria.count())
+    if current is not None:
+        _withdraw(current, actor.flow_team.today())
+    dropped = SprintCommitment.objects.filter(
+        team_sprint=team_sprint, story=story, outcome=SprintCommitment.Outcome.DROPPED
+    ).first()
+    if dropped is not None:
+        # Planned again into a running sprint it was taken out of: the same commitment.
+        dropped.outcome, dropped.committed_at, dropped.committed_by = (
+            SprintCommitment.Outcome.OPEN,
+            timezone.now(),
+            actor.user,
+        )
+        dropped.save(update_fields=["outcome", "committed_at", "committed_by"])
+        live_bump(planning_live_key(story.flow_team_id))
+        live_bump(commitments_live_key(team_sprint.flow_sprint_id))
+        return dropped
+    return story_claim(actor=actor, team_sprint=team_sprint, story=story)
+
+
+@transaction.atomic
+def epic_claim(
+    *, actor: Actor, epic: Epic, scrum_team: ScrumTeam, flow_sprint: FlowSprint
+) -> EpicClaim:
+    """Planning 1: a Scrum Team claims an epic for a Flow Sprint (several teams may claim
+    the same epic). The team's PO or SM, the CPO or the CSM claim."""
+    for obj, field in ((epic, "epic"), (scrum_team, "scrum_team"), (flow_sprint, "flow_sprint")):
+        if obj.flow_team_id != actor.flow_team_id:
+            raise RuleViolation(
+                f"the {field.replace('_', ' ')} is not in this Flow Team", field=field
+            )
+    if not can_claim_epic(actor, scrum_team.pk):
+        raise PermissionRefused("only the team's PO and SM, the CPO or the CSM claim epics")
+    if flow_sprint.state == FlowSprint.State.CLOSED:
+        raise RuleViolation(f"Flow Sprint {flow_sprint.number} is closed", field="flow_sprint")
+    if epic.state in (Epic.State.DONE, Epic.State.CANCELLED):
+        raise RuleViolation(f"the epic is {epic.get_state_display().lower()}", field="epic")
+    ScrumTeam.objects.select_for_update().get(pk=scrum_team.pk)
+    if EpicClaim.objects.filter(epic=epic, scrum_team=scrum_team, flow_sprint=flow_sprint).exists():
+        raise RuleViolation(
+            f"{scrum_team.name} has claimed “{epic.title}” for Flow Sprint "
+            f"{flow_sprint.number} already",
+            field="epic",
+        )
+    live_bump(planning_live_key(actor.flow_team_id))
+    return EpicClaim.objects.create(
+        epic=epic,
+        scrum_team=scrum_team,
+        flow_sprint=flow_sprint,
+        claimed_at=timezone.now(),
+        claimed_by=actor.user,
+    )
+
+
+@transaction.atomic
+def epic_unclaim(*, actor: Actor, claim: EpicClaim) -> None:
+    """Planning 1: the team lets the epic go for that sprint (same roles as claiming)."""
+    if claim.scrum_team.flow_team_id != actor.flow_team_id:
+        raise RuleViolation("the claim is not in this Flow Team", field="claim")
+    if not can_claim_epic(actor, claim.scrum_team_id):
+        raise PermissionRefused("only the team's PO and SM, the CPO or the CSM release a claim")
+    if claim.flow_sprint.state == FlowSprint.State.CLOSED:
+        raise RuleViolation(
+            f"Flow Sprint {claim.flow_sprint.number} is closed", field="flow_sprint"
+        )
+    EpicClaim.objects.filter(pk=claim.pk).delete()
+    live_bump(planning_live_key(actor.flow_team_id))
 
 
 RISK_FIELDS = {

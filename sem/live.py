@@ -47,17 +47,23 @@ def live_bump(*keys: str) -> None:
     unique = sorted(set(keys))
     if not unique:
         return
+    rows = ", ".join(["(%s, 1)"] * len(unique))
+    with connection.cursor() as cursor:
+        cursor.execute(live_bump_sql(f"VALUES {rows}"), unique)
+
+
+def live_bump_sql(rows: str) -> str:
+    """The upsert of ``live_bump`` over ``rows`` (``VALUES (…, 1)`` or a ``SELECT key, 1
+    FROM …``), for a service that folds the bump into a statement of its own (one round
+    trip: the story PATCH's ``WITH changed AS (UPDATE …)``)."""
     table = connection.ops.quote_name(LiveVersion._meta.db_table)
     key = connection.ops.quote_name("key")
     version = connection.ops.quote_name("version")
-    rows = ", ".join(["(%s, 1)"] * len(unique))
     # ON CONFLICT … DO UPDATE is the same statement on PostgreSQL and SQLite (>= 3.24).
-    sql = (
-        f"INSERT INTO {table} ({key}, {version}) VALUES {rows} "
+    return (
+        f"INSERT INTO {table} ({key}, {version}) {rows} "
         f"ON CONFLICT ({key}) DO UPDATE SET {version} = {table}.{version} + 1"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, unique)
 
 
 def live_versions(keys: Iterable[str]) -> dict[str, int]:

@@ -95,6 +95,12 @@ def can_confirm_flow_sprint_goal(actor: Actor) -> bool:
     return actor.is_csm
 
 
+def can_claim_epic(actor: Actor, scrum_team_id: int) -> bool:
+    """Flow Sprint Planning 1, a team claiming an epic for a Flow Sprint: that team's PO or
+    SM, the CPO and the CSM."""
+    return actor.is_cpo or actor.is_csm or _in_team(actor, scrum_team_id, roles=(Role.PO, Role.SM))
+
+
 def can_edit_story(actor: Actor, scrum_team_id: int) -> bool:
     """Create, rank, estimate, write criteria: CPO, or PO/SM/developer of the owning team."""
     return actor.is_cpo or _in_team(actor, scrum_team_id)
@@ -108,6 +114,11 @@ def can_work_story(actor: Actor, scrum_team_id: int) -> bool:
 def can_write_sos_report(actor: Actor, scrum_team_id: int) -> bool:
     """A team's Scrum of Scrums answers: the CSM, or that team's PO or SM."""
     return actor.is_csm or _in_team(actor, scrum_team_id, roles=(Role.PO, Role.SM))
+
+
+def can_manage_sos_actions(actor: Actor) -> bool:
+    """Scrum of Scrums action items (add, close): the CSM, and any PO or SM."""
+    return actor.is_csm or actor.holds(Role.PO) or actor.holds(Role.SM)
 
 
 # The events a stakeholder takes part in (domain.md, "Events"): Flow Sprint Planning 2,

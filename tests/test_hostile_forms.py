@@ -27,6 +27,7 @@ PAGES = [
     "/account/tokens/",
     "/backlog/",
     "/roadmap/",
+    "/events/scrum-of-scrums/",
 ]
 # Pages whose forms the CSM is not shown, read as the role that is: (role, page).
 ROLE_PAGES = [
@@ -39,11 +40,32 @@ ROLE_PAGES = [
     ("cpo", "/roadmap/?goal=edit"),
     ("cpo", "/roadmap/?wsjf=propose"),
     ("architect", "/roadmap/?epic={epic}"),
+    # The Flow Sprint Planning 1 board: a PO's own team's cards, a story, a dependency, claims.
+    ("po1", "/events/{planning}/planning-1/?story={story}"),
+    ("csm", "/events/{planning}/planning-1/?dependency={dependency}"),
+    ("csm", "/events/{planning}/planning-1/?claim={team}"),
+    ("csm", "/events/{event}/sos/"),
 ]
 # One epic's or milestone's form stands for all of theirs.
 IDS_IN_ACTIONS = [
     (re.compile(r"^/roadmap/epics/\d+/"), "/roadmap/epics/{epic}/"),
     (re.compile(r"^/roadmap/milestones/\d+/"), "/roadmap/milestones/{milestone}/"),
+    (
+        re.compile(r"^/events/\d+/planning-1/stories/\d+/"),
+        "/events/{planning}/planning-1/stories/{story}/",
+    ),
+    (
+        re.compile(r"^/events/\d+/planning-1/dependencies/\d+/"),
+        "/events/{planning}/planning-1/dependencies/{dependency}/",
+    ),
+    (re.compile(r"^/events/\d+/planning-1/$"), "/events/{planning}/planning-1/"),
+    # Each team's answers on a Scrum of Scrums, and closing one of its action items.
+    (re.compile(r"^/events/\d+/sos/teams/\d+/"), "/events/{event}/sos/teams/{team}/"),
+    (
+        re.compile(r"^/events/\d+/sos/actions/\d+/close/"),
+        "/events/{event}/sos/actions/{action}/close/",
+    ),
+    (re.compile(r"^/events/\d+/sos/actions/$"), "/events/{event}/sos/actions/"),
 ]
 
 
@@ -347,6 +369,98 @@ FORMS = {
         ({"action": "rank-by-wsjf", "proposal": "x"}, None),
         ({"action": "rank-by-wsjf", "proposal": "9" * 30 + ":1"}, None),
     ],
+    # Flow Sprint Planning 1 (events/planning_views.py): a PO plans their team's story by
+    # its arrows, a drop or the panel's sprint buttons; claims, dependencies, the contract.
+    ("post", "/events/{planning}/planning-1/stories/{story}/", frozenset({"direction"})): [
+        ({}, None),
+        ({"direction": "sideways"}, None),
+        ({"direction": "earlier"}, None),
+    ],
+    ("post", "/events/{planning}/planning-1/stories/{story}/", frozenset({"sprint"})): [
+        ({"sprint": "soon"}, None),
+        ({"sprint": "9" * 30}, None),
+        ({"sprint": "{foreign_sprint}"}, None),
+    ],
+    (
+        "post",
+        "/events/{planning}/planning-1/",
+        frozenset({"action", "story", "target", "needed_by", "description"}),
+    ): [
+        ({"action": "raise", "story": "{story}"}, None),
+        ({"action": "raise", "story": "{story}", "target": "s:{story}", "needed_by": "x"}, None),
+        ({"action": "raise", "story": "{story}", "target": "e:{foreign_epic}"}, None),
+        ({"action": "raise", "story": "x", "target": "e:{epic}"}, None),
+    ],
+    (
+        "post",
+        "/events/{planning}/planning-1/dependencies/{dependency}/",
+        frozenset({"action", "version", "sprint", "note"}),
+    ): [
+        ({"action": "commit", "version": "1"}, None),
+        ({"action": "commit", "version": "x", "sprint": "{foreign_sprint}"}, None),
+        ({"action": "renegotiate", "version": "1", "sprint": "9" * 30}, None),
+        ({"action": "accept", "version": "1"}, None),
+        ({"action": "sign", "version": "1"}, None),
+    ],
+    (
+        "post",
+        "/events/{planning}/planning-1/",
+        frozenset({"action", "scrum_team", "epic", "flow_sprint"}),
+    ): [
+        ({"action": "claim"}, None),
+        ({"action": "claim", "scrum_team": "{foreign_team}", "epic": "{epic}"}, None),
+        ({"action": "claim", "scrum_team": "{team}", "epic": "{foreign_epic}"}, None),
+        ({"action": "claim", "scrum_team": "{team}", "epic": "{epic}", "flow_sprint": "x"}, None),
+        ({"action": "unclaim", "claim": "x"}, None),
+    ],
+    ("get", "/events/scrum-of-scrums/", frozenset({"q"})): [
+        ({"q": "x" * 201}, "q"),
+        ({"page": "x"}, None),
+        ({"page": "9" * 30}, None),
+    ],
+    (
+        "post",
+        "/events/{event}/sos/teams/{team}/",
+        frozenset(
+            {
+                "read_version",
+                "done_since_last",
+                "next_until_next",
+                "impediments",
+                "in_others_way",
+                "dependencies",
+            }
+        ),
+    ): [
+        ({}, None),
+        ({"read_version": "x"}, None),
+        ({"read_version": "9" * 30, "impediments": "x"}, None),
+        ({"read_version": "1", "impediments": "x" * 5001}, None),
+        ({"read_version": "99", "impediments": "stale"}, None),
+    ],
+    (
+        "post",
+        "/events/{event}/sos/actions/",
+        frozenset({"text", "owner", "due_date", "scrum_team"}),
+    ): [
+        ({}, None),
+        ({"text": "  ", "owner": "1", "due_date": "2026-01-21"}, None),
+        ({"text": "t", "owner": "x", "due_date": "2026-01-21"}, None),
+        ({"text": "t", "owner": "9" * 30, "due_date": "2026-01-21"}, None),
+        ({"text": "t", "owner": "{owner}", "due_date": "99999-01-01"}, None),
+        (
+            {
+                "text": "t",
+                "owner": "{owner}",
+                "due_date": "2026-01-21",
+                "scrum_team": "{foreign_team}",
+            },
+            None,
+        ),
+        ({"text": "x" * 301, "owner": "{owner}", "due_date": "2026-01-21"}, None),
+    ],
+    # A button alone: nothing to get wrong (control characters: see the test below).
+    ("post", "/events/{event}/sos/actions/{action}/close/", frozenset()): [],
     ("post", "/account/tokens/", frozenset({"name"})): [
         ({}, "name"),
         ({"name": "   "}, "name"),
@@ -392,7 +506,31 @@ def signed_in(flow, foreign):
         start=dt.date(2026, 1, 5),
         end=dt.date(2026, 3, 9),
     )
+    from backlog.models import Dependency, Story
+    from tests.flow.factories import FlowSprintFactory
+
+    # A Flow Sprint Planning 1 on that sprint (occurrence set: no factory sequence moves).
+    planning = Event.objects.create(
+        flow_team=flow.flow_team,
+        flow_sprint=sprint,
+        kind=Event.Kind.PLANNING_1,
+        level=Event.Level.FLOW,
+        occurrence=1,
+        starts_at=timezone.now(),
+        duration_minutes=120,
+    )
+    planners = {}
+    for role in ("po1", "csm"):
+        planners[f"{role}_client"] = Client()
+        planners[f"{role}_client"].force_login(flow.users[role])
     return client, {
+        **planners,
+        "planning": planning.pk,
+        "story": Story.objects.get(flow_team=flow.flow_team, title="Story").pk,
+        "dependency": Dependency.objects.filter(flow_team=flow.flow_team, contract="countered")
+        .first()
+        .pk,
+        "foreign_sprint": FlowSprintFactory(flow_team=foreign.flow_team).pk,
         "milestone": Milestone.objects.filter(flow_team=flow.flow_team).first().pk,
         "foreign_milestone": theirs.pk,
         "architect_client": architect,
@@ -403,7 +541,23 @@ def signed_in(flow, foreign):
         "team": flow.scrum_teams[0].pk,
         "foreign_team": foreign.scrum_teams[0].pk,
         "cpo_client": cpo,
+        "csm_client": client,
+        "owner": flow.users["sm1"].pk,
+        "action": _sos_action(flow, event).pk,
     }
+
+
+def _sos_action(flow, event):
+    """An open action item on the Scrum of Scrums, so that its close form shows."""
+    from events.services import action_item_add
+
+    return action_item_add(
+        actor=flow.actor("csm"),
+        event=event,
+        text="Shared test data",
+        owner=flow.users["sm1"],
+        due_date=dt.date(2026, 1, 21),
+    )
 
 
 def _client_for(form, client, ids):
@@ -413,6 +567,8 @@ def _client_for(form, client, ids):
         return ids["architect_client"]
     if method == "post" and (action.startswith("/roadmap/") or action == "/backlog/split/"):
         return ids["cpo_client"]
+    if method == "post" and "/planning-1/stories/" in action:
+        return ids["po1_client"]
     return client
 
 

@@ -283,7 +283,14 @@ def action_add(
         raise RuleViolation("give a due date", field="due_date")
     if due_date < timezone.localdate():
         raise RuleViolation("the due date is in the past", field="due_date")
-    action = ActionItem.objects.create(event=event, text=text, owner_id=owner_id, due_date=due_date)
+    # A team retro's actions are its team's; the flow retro's are Flow-level.
+    action = ActionItem.objects.create(
+        event=event,
+        text=text,
+        owner_id=owner_id,
+        due_date=due_date,
+        scrum_team_id=event.scrum_team_id,
+    )
     live_bump(retro_live_key(event.pk))
     return action
 
@@ -302,7 +309,7 @@ def action_done(*, actor: Actor, event: Event, action_id: int) -> ActionItem:
         raise NotFound("no such action item in this retro or its predecessors")
     if action.done:
         raise RuleViolation("this action is already done", field="action")
-    action.done, action.done_at = True, timezone.now()
-    action.save(update_fields=["done", "done_at", "updated_at"])
+    action.done, action.done_at, action.done_by = True, timezone.now(), actor.user
+    action.save(update_fields=["done", "done_at", "done_by", "updated_at"])
     live_bump(retro_live_key(event.pk))
     return action

@@ -19,7 +19,7 @@ def restore_frozen_guard(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("flow", "0005_closed_sprint_figures_frozen"),
+        ("flow", "0006_epic_claim"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

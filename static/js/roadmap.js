@@ -8,13 +8,11 @@
    - While a card is being dragged the live poll waits, so no swap pulls the lanes away
      under the pointer.
    - After a keyboard move, focus returns to the same button on the moved card.
-   - The side panel closes with its ✕ or Escape without a reload.
+   - The side panel closes with its ✕ or Escape (static/js/boards.js).
    Everything works without this file too: the buttons and links are plain forms and
    links. No eval, no inline script: the CSP allows neither. */
 (function () {
   "use strict";
-
-  let dragging = false;
 
   function dropForm() {
     return document.getElementById("roadmap-drop");
@@ -50,10 +48,10 @@
       ghostClass: "drag-ghost",
       chosenClass: "drag-chosen",
       onStart: function () {
-        dragging = true;
+        document.body.dataset.dragging = "on";
       },
       onEnd: function (evt) {
-        dragging = false;
+        document.body.dataset.dragging = "";
         const sameLane = evt.from === evt.to;
         if (sameLane && evt.oldIndex === evt.newIndex) return;
         postMove(evt.item, sameLane ? "" : evt.to.dataset.lane);
@@ -65,17 +63,6 @@
     root.querySelectorAll(".lane-epics").forEach(makeSortable);
   }
 
-  function closePanel(event) {
-    const panel = document.getElementById("roadmap-panel");
-    if (!panel || !panel.firstElementChild) return;
-    if (event) event.preventDefault();
-    panel.innerHTML = "";
-    const url = new URL(window.location.href);
-    ["epic", "milestone", "new", "goal", "wsjf"].forEach(function (name) {
-      url.searchParams.delete(name);
-    });
-    window.history.pushState({}, "", url.pathname + url.search);
-  }
 
   // "Find an epic": hides the cards whose title and teams do not hold the text. It sits
   // outside the live regions, so what is typed stays, and applies again after each swap.
@@ -111,11 +98,6 @@
     if (find) find.addEventListener("input", applyFind);
   });
   document.addEventListener("htmx:oobAfterSwap", applyFind);
-
-  // The poll waits while a card is in the air.
-  document.addEventListener("htmx:beforeRequest", function (event) {
-    if (dragging && event.detail.elt.id === "live-poll") event.preventDefault();
-  });
 
   // After a move, give focus back where the person was: the same arrow of the moved card,
   // or its title after a drop or a "move to".
@@ -155,12 +137,4 @@
     kept = null;
   });
 
-  document.addEventListener("click", function (event) {
-    const close = event.target.closest(".panel-close");
-    if (close) closePanel(event);
-  });
-
-  document.addEventListener("keydown", function (event) {
-    if (event.key === "Escape" && !dragging) closePanel(null);
-  });
 })();

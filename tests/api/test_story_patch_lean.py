@@ -16,6 +16,7 @@ from rest_framework import serializers
 
 from backlog.api.serializers import StorySerializer
 from backlog.models import AcceptanceCriterion, StateChange, Story
+from sem.live import live_versions
 from teams import services as team_services
 from teams import webhooks
 from teams.models import ApiToken, Membership, Role, WebhookDelivery
@@ -44,29 +45,34 @@ def kinds(queries):
     return [q.split()[0] for q in queries]
 
 
-def write_statements():
-    """The writes of a move: on PostgreSQL the UPDATE and the history row's INSERT are one
-    statement (WITH changed AS (UPDATE …) INSERT …), elsewhere two."""
-    return ["WITH"] if connection.vendor == "postgresql" else ["UPDATE", "INSERT"]
+def write_statements(move: bool = True):
+    """The writes of a change: on PostgreSQL the UPDATE, the planning board's live bump
+    and a move's history row are one statement (WITH changed AS (UPDATE …), bumped AS
+    (INSERT … ON CONFLICT …) INSERT …), elsewhere one each (issue 15 added the bump)."""
+    if connection.vendor == "postgresql":
+        return ["WITH"]
+    return ["UPDATE", "INSERT", "INSERT"] if move else ["UPDATE", "INSERT"]
 
 
 def test_a_patch_with_a_state_change_runs_three_queries_on_postgresql(api, story):
     # the token and its person; the story with its criteria; the UPDATE on the version
     # read with the history row (SQLite: 4, the history row apart)
+    key = f"planning:{story.flow_team_id}"
+    before = live_versions([key])[key]
     queries = counted(api("dev1"), story, {"state": "ready"})
     assert kinds(queries) == ["SELECT", "SELECT", *write_statements()], queries
     assert "backlog_acceptancecriterion" in queries[1]
     assert '"version" = ' in queries[2].split("WHERE")[1]  # conditional on the version read
+    assert "sem_liveversion" in " ".join(queries[2:])  # the planning board's live bump
     assert StateChange.objects.filter(story=story, to_state="ready").count() == 1
+    assert live_versions([key])[key] == before + 1
 
 
 def test_an_edit_runs_three_queries_and_an_edit_with_a_move_as_many_as_a_move(api, story):
     client = api("po1")
-    assert kinds(counted(client, story, {"title": "Export all invoices"})) == [
-        "SELECT",
-        "SELECT",
-        "UPDATE",
-    ]
+    edit = counted(client, story, {"title": "Export all invoices"})
+    assert kinds(edit) == ["SELECT", "SELECT", *write_statements(move=False)]
+    assert "sem_liveversion" in " ".join(edit[2:])
     both = counted(client, story, {"title": "Export invoices", "state": "ready"})
     assert kinds(both) == ["SELECT", "SELECT", *write_statements()]
     assert Story.objects.get(pk=story.pk).title == "Export invoices"
@@ -74,7 +80,8 @@ def test_an_edit_runs_three_queries_and_an_edit_with_a_move_as_many_as_a_move(ap
 
 
 def test_one_statement_opens_no_transaction_unless_a_webhook_listens(api, flow, story, settings):
-    """One statement is atomic by itself; with a listening webhook the deliveries are
+    """One statement is atomic by itself (PostgreSQL; SQLite needs two for the live bump);
+    with a listening webhook the deliveries are
     written in the change's transaction (here a savepoint in the test's transaction)."""
     settings.WEBHOOK_SEND_IN_BACKGROUND = False
     client = api("dev1")
@@ -85,10 +92,12 @@ def test_one_statement_opens_no_transaction_unless_a_webhook_listens(api, flow, 
         return sum(q["sql"].startswith("SAVEPOINT") for q in ctx.captured_queries)
 
     client.get(f"{URL}{story.pk}/")
-    assert savepoints({"assignee": flow.dev1.pk}, '"1"') == 0
+    # SQLite writes the change and the live bump as two statements: in a transaction.
+    assert savepoints({"assignee": flow.dev1.pk}, '"1"') == (connection.vendor != "postgresql")
     assert savepoints({"state": "ready"}, '"2"') == (connection.vendor != "postgresql")
     WebhookEndpointFactory(flow_team=flow.flow_team, event_types=["epic"])
-    assert savepoints({"assignee": None}, '"3"') == 0  # an epic webhook: not listening
+    # an epic webhook: not listening
+    assert savepoints({"assignee": None}, '"3"') == (connection.vendor != "postgresql")
     WebhookEndpointFactory(flow_team=flow.flow_team, event_types=["story"])
     assert savepoints({"state": "in_progress"}, '"4"') == 1
     assert WebhookDelivery.objects.filter(event="story.state_changed").count() == 1

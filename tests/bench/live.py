@@ -6,7 +6,9 @@ with their own session and live token, poll the screen's ``live/`` URL once a
 second, as the page's poll element does; a writer changes what they watch through the
 real service every 5 s: on the roadmap (``--screen roadmap``, the default) the CPO
 re-scores an epic (``epic_change``), so every viewer fetches the new lanes; on the event
-screen (``--screen event``) the CSM records the outputs (``event_outputs_record``).
+screen (``--screen event``) the CSM records the outputs (``event_outputs_record``); on the
+Scrum of Scrums screen (``--screen sos``, 15 teams' answers and the action items, polling
+its three keys) the CSM saves a team's answers (``sos_report_update``).
 Bounded to ``--seconds``.
 
 It prints poll latency p50/p95/p99 and the answers (204 unchanged, 200 changed), the
@@ -14,7 +16,7 @@ delay from each write's commit until every viewer had it (p50/p95/max over viewe
 writes), and the CPU the server processes and PostgreSQL used, in cores.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/semflow_bench_live \\
-        uv run python -m tests.bench.live --seconds 60 [--screen event]
+        uv run python -m tests.bench.live --seconds 60 [--screen event|sos]
 
 Needs PostgreSQL (DATABASE_URL; the data set is created and seeded there if missing).
 Only talks to 127.0.0.1; every loop is bounded in count and time.
@@ -56,9 +58,25 @@ def _sessions(members) -> list[str]:
     return cookies
 
 
+def _next_sos(flow_team):
+    """The Flow Team's next Scrum of Scrums that is not over, and its CSM as the writer."""
+    from events.models import Event
+    from teams.models import Membership
+    from teams.selectors import actor_for
+
+    event = (
+        Event.objects.filter(flow_team=flow_team, kind="scrum_of_scrums")
+        .exclude(state__in=["done", "cancelled"])
+        .order_by("starts_at")
+        .first()
+    )
+    csm = Membership.objects.get(flow_team=flow_team, roles__role="csm").user
+    return event, actor_for(user=csm, flow_team=flow_team)
+
+
 def prepare(screen: str, viewers: int):
-    """The screen's topic, a write through its real service, and per viewer a session and
-    a live token: (write, key, plans)."""
+    """The screen's topics, a write through its real service, and per viewer a session and
+    a live token: (write, keys, the key the write bumps, plans)."""
     from datetime import timedelta
 
     from django.urls import reverse
@@ -86,18 +104,27 @@ def prepare(screen: str, viewers: int):
             epic.refresh_from_db()
             epic_change(actor=writer, epic=epic, data={"job_size": (1, 2)[n % 2]})
 
+    elif screen == "sos":
+        from events import services, sos_views
+        from events.models import ScrumOfScrumsReport
+
+        event, writer = _next_sos(flow_team)
+        services.sos_reports_ensure(actor=writer, event=event)  # as the first viewer does
+        keys, key, scope = sos_views.sos_live_keys(event), services.sos_live_key(event.pk), event.pk
+        url = reverse("sos-live", args=[event.pk])
+        members = members.exclude(roles__role="stakeholder")
+        report = ScrumOfScrumsReport.objects.filter(event=event).order_by("pk").first()
+
+        def write(n: int) -> None:
+            services.sos_report_update(
+                actor=writer, report=report, data={"impediments": f"write {n}"}
+            )
+
     else:
         from events import services
         from events.models import Event
 
-        event = (
-            Event.objects.filter(flow_team=flow_team, kind="scrum_of_scrums")
-            .exclude(state__in=["done", "cancelled"])
-            .order_by("starts_at")
-            .first()
-        )
-        csm = Membership.objects.get(flow_team=flow_team, roles__role="csm").user
-        writer = actor_for(user=csm, flow_team=flow_team)
+        event, writer = _next_sos(flow_team)
         if event.state == Event.State.SCHEDULED:
             event = services.event_start(actor=writer, event=event)
         key, scope = services.event_live_key(event.pk), event.pk
@@ -114,7 +141,8 @@ def prepare(screen: str, viewers: int):
                 read_version=event.outputs_version,
             )
 
-    version = live_versions([key])[key]
+    keys = keys if screen == "sos" else [key]
+    versions = live_versions(keys)
     members = list(members[:viewers])
     # With fewer members than viewers, some have the screen open twice (laptop, projector).
     members = [members[i % len(members)] for i in range(viewers)]
@@ -126,14 +154,14 @@ def prepare(screen: str, viewers: int):
             user_id=membership.user_id,
             flow_team_id=flow_team.pk,
             scope=scope,
-            keys=[key],
+            keys=keys,
             expires_at=expires,
         )
         context = live_poll_context(
-            url=url, token=token, versions={key: version}, keys=[key], params=params
+            url=url, token=token, versions=versions, keys=keys, params=params
         )
         plans.append({"cookie": cookie, "url": context["url"]})
-    return write, key, plans
+    return write, keys, key, plans
 
 
 def get(port: int, path: str, cookie: str):
@@ -177,7 +205,7 @@ def pids_of(predicate) -> list[int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--screen", choices=["roadmap", "event"], default="roadmap")
+    parser.add_argument("--screen", choices=["roadmap", "event", "sos"], default="roadmap")
     parser.add_argument("--viewers", type=int, default=150)
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--write-every", type=float, default=5.0)
@@ -189,7 +217,8 @@ def main() -> None:
     if not database_url.startswith("postgres"):
         raise SystemExit("the benchmark runs on PostgreSQL: set DATABASE_URL=postgres://…")
     datasets.use("max", database_url)
-    write_once, key, plans = prepare(args.screen, args.viewers)
+    write_once, keys, key, plans = prepare(args.screen, args.viewers)
+    position = keys.index(key)  # where the written key's version sits in the poll URL's v
 
     from sem.live import live_versions
 
@@ -237,7 +266,8 @@ def main() -> None:
                     statuses[status] = statuses.get(status, 0) + 1
                 if status in (200, 286):
                     url = POLL.search(body).group(1).replace("&amp;", "&")
-                    version = int(re.search(r"[?&]v=(\d+)", url).group(1))
+                    shown = re.search(r"[?&]v=([\d.]+)", url).group(1).split(".")
+                    version = int(shown[position])
                     with lock:
                         seen.setdefault((index, version), now)
                 stop.wait(max(0.0, 1.0 - (time.monotonic() - tick)))

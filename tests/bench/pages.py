@@ -33,6 +33,9 @@ PAGES = [
     ("/roadmap/", "roadmap, regions in the cache"),
     (COLD + "/roadmap/", "roadmap, regions rendered afresh"),
     ("/roadmap/?epic={epic}", "roadmap with an epic open"),
+    ("/events/{planning}/planning-1/", "Planning 1 board, rows in the cache"),
+    (COLD + "/events/{planning}/planning-1/", "Planning 1 board, rows afresh"),
+    ("/events/{planning}/planning-1/?story={story}", "Planning 1 board, a story open"),
     ("/backlog/", "product backlog"),
     ("/events/{planning_2}/planning-2/", "Planning 2 board, cached regions"),
     (COLD + "/events/{planning_2}/planning-2/", "Planning 2 board, rendered afresh"),
@@ -109,6 +112,17 @@ def main() -> None:
     from events.models import Event
 
     epic = Epic.objects.filter(flow_team__memberships__user=cpo).order_by("rank").first()
+    # The Planning 1 of the running Flow Sprint: its board shows it and the next three.
+    planning = Event.objects.get(
+        flow_team__memberships__user=cpo, kind="planning_1", flow_sprint__state="active"
+    )
+    from flow.models import SprintCommitment
+
+    story = (
+        SprintCommitment.objects.filter(team_sprint__flow_sprint=planning.flow_sprint)
+        .values_list("story_id", flat=True)
+        .first()
+    )
     # The Planning 2 of the Flow Sprint running now (the board reads its Team Sprints).
     planning_2 = (
         Event.objects.filter(
@@ -120,7 +134,7 @@ def main() -> None:
     for path, label in PAGES:
         if args.only not in path:
             continue
-        path = path.format(epic=epic.pk, planning_2=planning_2)
+        path = path.format(epic=epic.pk, planning=planning.pk, story=story, planning_2=planning_2)
         figures = measure(client, path, args.requests)
         shown = path.removeprefix(COLD)
         print(

@@ -199,7 +199,8 @@ def test_the_previous_retros_open_actions_are_reviewed_first_and_closed_there(fl
         retro.action_done(actor=flow.actor("sm2"), event=other_team, action_id=old.pk)
     retro.action_done(actor=dev, event=next_team, action_id=old.pk)
     old.refresh_from_db()
-    assert old.done and old.done_at is not None
+    assert old.done and old.done_at is not None and old.done_by == flow.dev1
+    assert old.scrum_team == flow.scrum_teams[0]
     assert retro_selectors.previous_actions(next_team) == []
     with pytest.raises(RuleViolation):
         retro.action_done(actor=dev, event=next_team, action_id=old.pk)

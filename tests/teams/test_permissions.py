@@ -40,6 +40,8 @@ EXPECTED = {
     "can_assess_feasibility": {"architect", "architect+po"},
     "can_facilitate": {"csm"},
     "can_manage_webhooks": {"cpo", "csm"},
+    "can_draft_flow_sprint_goal": {"cpo"},
+    "can_confirm_flow_sprint_goal": {"csm"},
     "can_see_events": set(PEOPLE) - {"stakeholder", "nobody"},
     "can_refresh_metrics": set(PEOPLE) - {"stakeholder", "nobody"},
 }
@@ -48,6 +50,7 @@ EXPECTED_FOR_TEAM = {
     "can_edit_story": {"cpo", "po", "sm", "developer", "stakeholder+developer", "architect+po"},
     "can_work_story": {"po", "sm", "developer", "stakeholder+developer", "architect+po"},
     "can_write_sos_report": {"csm", "po", "sm", "architect+po"},
+    "can_claim_epic": {"cpo", "csm", "po", "sm", "architect+po"},
 }
 # Of another team, a team role gives nothing.
 EXPECTED_FOR_OTHER_TEAM = {
@@ -55,6 +58,7 @@ EXPECTED_FOR_OTHER_TEAM = {
     "can_edit_story": {"cpo"},
     "can_work_story": set(),
     "can_write_sos_report": {"csm"},
+    "can_claim_epic": {"cpo", "csm"},
 }
 
 

@@ -1,0 +1,244 @@
+"""Flow Sprint Planning 1's writes: teams claim epics for a Flow Sprint (several teams may
+claim one epic) and plan their stories into sprints, move them, take them back; the
+Definition of Ready holds; each write bumps the board's live version."""
+
+import datetime as dt
+
+import pytest
+
+from backlog import services as backlog_services
+from backlog.services import planning_live_key
+from flow import services
+from flow.models import EpicClaim, FlowSprint, SprintCommitment
+from sem.errors import PermissionRefused, RuleViolation
+from sem.live import live_versions
+from tests.events.planning_fixtures import planning_setup
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def planning(flow):
+    return planning_setup(flow)
+
+
+def version(ns) -> int:
+    key = planning_live_key(ns.flow_team.pk)
+    return live_versions([key])[key]
+
+
+def plans(story) -> list[tuple[int, str]]:
+    return list(
+        SprintCommitment.objects.filter(story=story)
+        .order_by("team_sprint__flow_sprint__number")
+        .values_list("team_sprint__flow_sprint__number", "outcome")
+    )
+
+
+# --- Epic claims ----------------------------------------------------------------------
+
+
+def test_teams_claim_an_epic_for_a_sprint_and_several_teams_may_claim_it(planning):
+    before = version(planning)
+    sprint = planning.sprints[1]
+    one = services.epic_claim(
+        actor=planning.actor("po1"),
+        epic=planning.epic,
+        scrum_team=planning.scrum_teams[0],
+        flow_sprint=sprint,
+    )
+    assert (one.claimed_by, one.flow_sprint) == (planning.po1, sprint)
+    assert version(planning) == before + 1
+    services.epic_claim(
+        actor=planning.actor("sm2"),
+        epic=planning.epic,
+        scrum_team=planning.scrum_teams[1],
+        flow_sprint=sprint,
+    )
+    assert EpicClaim.objects.filter(epic=planning.epic, flow_sprint=sprint).count() == 2
+    with pytest.raises(RuleViolation) as refused:
+        services.epic_claim(
+            actor=planning.actor("csm"),
+            epic=planning.epic,
+            scrum_team=planning.scrum_teams[0],
+            flow_sprint=sprint,
+        )
+    assert "already" in refused.value.detail["epic"][0]
+    assert EpicClaim.objects.count() == 2
+
+
+@pytest.mark.parametrize(
+    ("who", "allowed"),
+    [
+        ("cpo", True),
+        ("csm", True),
+        ("po1", True),
+        ("sm1", True),
+        ("po2", False),  # another team's PO
+        ("dev1", False),
+        ("architect", False),
+        ("stakeholder", False),
+    ],
+)
+def test_who_claims_for_team_1(planning, who, allowed):
+    claim = {
+        "epic": planning.epic,
+        "scrum_team": planning.scrum_teams[0],
+        "flow_sprint": planning.sprints[0],
+    }
+    if allowed:
+        services.epic_claim(actor=planning.actor(who), **claim)
+        assert EpicClaim.objects.count() == 1
+    else:
+        with pytest.raises(PermissionRefused):
+            services.epic_claim(actor=planning.actor(who), **claim)
+        assert EpicClaim.objects.count() == 0
+
+
+def test_claims_refuse_foreign_epics_closed_sprints_and_finished_epics(planning, foreign):
+    po1 = planning.actor("po1")
+    team = planning.scrum_teams[0]
+    other = backlog_services.epic_create(actor=foreign.actor("cpo"), title="Theirs")
+    with pytest.raises(RuleViolation) as refused:
+        services.epic_claim(actor=po1, epic=other, scrum_team=team, flow_sprint=planning.sprints[0])
+    assert "epic" in refused.value.detail
+    closed = FlowSprint.objects.filter(flow_team=planning.flow_team, state="closed").first()
+    with pytest.raises(RuleViolation) as refused:
+        services.epic_claim(actor=po1, epic=planning.epic, scrum_team=team, flow_sprint=closed)
+    assert "flow_sprint" in refused.value.detail
+    backlog_services.epic_change(
+        actor=planning.actor("cpo"), epic=planning.epic, data={}, to_state="cancelled"
+    )
+    planning.epic.refresh_from_db()
+    with pytest.raises(RuleViolation) as refused:
+        services.epic_claim(
+            actor=po1, epic=planning.epic, scrum_team=team, flow_sprint=planning.sprints[0]
+        )
+    assert refused.value.detail["epic"] == ["the epic is cancelled"]
+    assert not EpicClaim.objects.exists()
+
+
+def test_the_team_releases_a_claim_and_nobody_else_does(planning):
+    claim = services.epic_claim(
+        actor=planning.actor("sm1"),
+        epic=planning.epic,
+        scrum_team=planning.scrum_teams[0],
+        flow_sprint=planning.sprints[0],
+    )
+    with pytest.raises(PermissionRefused):
+        services.epic_unclaim(actor=planning.actor("po2"), claim=claim)
+    assert EpicClaim.objects.filter(pk=claim.pk).exists()
+    before = version(planning)
+    services.epic_unclaim(actor=planning.actor("po1"), claim=claim)
+    assert not EpicClaim.objects.exists()
+    assert version(planning) == before + 1
+
+
+# --- Planning stories -------------------------------------------------------------------
+
+
+def test_a_story_is_planned_moved_and_taken_back_before_the_sprint_starts(planning):
+    sm1, story = planning.actor("sm1"), planning.stories[(1, 1)]
+    n1, n2 = planning.sprints[1].number, planning.sprints[2].number
+    before = version(planning)
+    commitment = services.story_plan(actor=sm1, story=story, team_sprint=planning.team_sprint(1, 1))
+    assert commitment.planned and commitment.points_at_planning == 3
+    assert plans(story) == [(n1, "open")]
+    assert version(planning) == before + 1
+    services.story_plan(actor=sm1, story=story, team_sprint=planning.team_sprint(1, 2))
+    assert plans(story) == [(n2, "open")]  # a plan only: the earlier one is gone
+    with pytest.raises(RuleViolation) as refused:
+        services.story_plan(actor=sm1, story=story, team_sprint=planning.team_sprint(1, 2))
+    assert "already planned into Flow Sprint" in refused.value.detail["team_sprint"][0]
+    services.story_plan(actor=sm1, story=story, team_sprint=None)
+    assert plans(story) == []
+    with pytest.raises(RuleViolation) as refused:
+        services.story_plan(actor=sm1, story=story, team_sprint=None)
+    assert "story" in refused.value.detail
+
+
+def test_out_of_a_running_sprint_a_story_is_dropped_and_planned_again_reopens(planning):
+    dev1, story = planning.actor("dev1"), planning.stories[(1, 2)]
+    running = planning.sprints[0]
+    assert running.state == "active"
+    services.story_plan(actor=dev1, story=story, team_sprint=planning.team_sprint(1, 0))
+    services.story_plan(actor=dev1, story=story, team_sprint=None)
+    assert plans(story) == [(running.number, "dropped")]  # predictability stays honest
+    services.story_plan(actor=dev1, story=story, team_sprint=planning.team_sprint(1, 0))
+    assert plans(story) == [(running.number, "open")]
+    assert SprintCommitment.objects.filter(story=story).count() == 1
+
+
+def test_the_definition_of_ready_refuses_and_names_what_is_missing(planning):
+    sm1 = planning.actor("sm1")
+    bare = planning.stories[(1, "bare")]
+    with pytest.raises(RuleViolation) as refused:
+        services.story_plan(actor=sm1, story=bare, team_sprint=planning.team_sprint(1, 1))
+    assert refused.value.detail == {"criteria": ["ready needs at least one acceptance criterion"]}
+    unestimated = backlog_services.story_create(
+        actor=sm1, scrum_team=planning.scrum_teams[0], title="Guess", criteria=["c"]
+    )
+    with pytest.raises(RuleViolation) as refused:
+        services.story_plan(actor=sm1, story=unestimated, team_sprint=planning.team_sprint(1, 1))
+    assert refused.value.detail == {"points": ["ready needs an estimate (story points)"]}
+    assert not SprintCommitment.objects.exists()
+    backlog_services.criterion_add(actor=sm1, story=bare, text="Now it is clear")
+    services.story_plan(actor=sm1, story=bare, team_sprint=planning.team_sprint(1, 1))
+    assert plans(bare) == [(planning.sprints[1].number, "open")]
+
+
+def test_a_po_plans_only_their_own_teams_stories(planning, foreign):
+    story = planning.stories[(1, 1)]
+    for who in ("po2", "sm2", "cpo", "csm", "stakeholder"):
+        with pytest.raises(PermissionRefused):
+            services.story_plan(
+                actor=planning.actor(who), story=story, team_sprint=planning.team_sprint(1, 1)
+            )
+    with pytest.raises(RuleViolation) as refused:
+        services.story_plan(
+            actor=foreign.actor("po1"), story=story, team_sprint=planning.team_sprint(1, 1)
+        )
+    assert "story" in refused.value.detail
+    with pytest.raises(RuleViolation) as refused:  # into another team's sprint
+        services.story_plan(
+            actor=planning.actor("po1"), story=story, team_sprint=planning.team_sprint(2, 1)
+        )
+    assert "team_sprint" in refused.value.detail
+    assert not SprintCommitment.objects.exists()
+
+
+# --- What else moves the board ------------------------------------------------------------
+
+
+def test_story_criteria_and_dependency_changes_bump_the_board(planning):
+    sm1, story = planning.actor("sm1"), planning.stories[(1, 1)]
+    steps = [
+        lambda: backlog_services.story_update(actor=sm1, story=story, data={"points": 5}),
+        lambda: backlog_services.story_transition(actor=sm1, story=story, to_state="ready"),
+        lambda: backlog_services.criterion_add(actor=sm1, story=story, text="Another"),
+        lambda: backlog_services.blocker_raise(actor=sm1, story=story, reason="waiting"),
+        lambda: backlog_services.dependency_create(
+            actor=sm1,
+            source=story,
+            target=planning.stories[(2, 1)],
+            needed_by=planning.sprints[1],
+        ),
+        lambda: services.story_claim(
+            actor=sm1, team_sprint=planning.team_sprint(1, 1), story=story
+        ),
+    ]
+    for step in steps:
+        before = version(planning)
+        step()
+        story.refresh_from_db()
+        assert version(planning) == before + 1, step
+
+
+def test_a_past_planning_still_shows_its_own_closed_sprint(planning):
+    from flow.planning import planning_sprints
+
+    first = FlowSprint.objects.filter(flow_team=planning.flow_team, state="closed").first()
+    shown = planning_sprints(actor=planning.actor("csm"), flow_sprint=first)
+    assert shown[0] == first
+    assert all(s.state != "closed" for s in shown[1:]) and len(shown) == 4
+    assert first.end < dt.date.today()

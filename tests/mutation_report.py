@@ -1,0 +1,72 @@
+"""The mutation report over the rule modules (`make mutation`, README "Mutation score").
+
+Reads what `mutmut run` left in ``mutants/`` and prints, per module, how many mutants the
+suite killed and which survived. A survivor judged equivalent or harmless is explained in
+``tests/mutation_survivors.toml`` (mutant name = "why"); the report lists every other one as
+unexplained and exits non-zero while any is, or while the score is under the goal.
+"""
+
+import json
+import sys
+import tomllib
+from collections import Counter
+from pathlib import Path
+
+GOAL = 0.90
+ROOT = Path(__file__).resolve().parent.parent
+EXPLAINED = ROOT / "tests" / "mutation_survivors.toml"
+# mutmut's exit codes (mutmut/stats.py): 1 and 3 are kills, 0 a survivor.
+STATUS = {1: "killed", 3: "killed", 0: "survived", 5: "no tests", 33: "no tests", None: "not run"}
+
+
+def results(mutants: Path) -> dict[str, dict[str, str]]:
+    """module path -> {mutant name: status}."""
+    found = {}
+    for meta in sorted(mutants.rglob("*.py.meta")):
+        module = str(meta.relative_to(mutants))[: -len(".meta")]
+        codes = json.loads(meta.read_text())["exit_code_by_key"]
+        found[module] = {name: STATUS.get(code, "timeout or crash") for name, code in codes.items()}
+    return found
+
+
+def main() -> int:
+    found = results(ROOT / "mutants")
+    if not found:
+        print("no mutation results: run `make mutation` first", file=sys.stderr)
+        return 2
+    explained = tomllib.loads(EXPLAINED.read_text()) if EXPLAINED.exists() else {}
+    total = Counter()
+    unexplained = []
+    print(
+        f"{'module':40} {'mutants':>8} {'not run':>8} {'killed':>8} {'survived':>9} "
+        f"{'other':>6} {'score':>7}"
+    )
+    for module, mutants in found.items():
+        counts = Counter(mutants.values())
+        run = len(mutants) - counts["not run"]
+        score = f"{counts['killed'] / run:7.1%}" if run else "    -  "
+        other = run - counts["killed"] - counts["survived"]
+        print(
+            f"{module:40} {len(mutants):8} {counts['not run']:8} {counts['killed']:8} "
+            f"{counts['survived']:9} {other:6} {score}"
+        )
+        total.update(counts)
+        for name, status in sorted(mutants.items()):
+            if status not in ("killed", "not run"):
+                reason = explained.get(name)
+                if reason is None:
+                    unexplained.append((name, status))
+                else:
+                    print(f"    {name}: {status}: {reason}")
+    run = sum(total.values()) - total["not run"]
+    score = total["killed"] / run if run else 0.0
+    print(f"\nin all: {total['killed']} of {run} mutants run killed ({score:.1%}; goal {GOAL:.0%})")
+    if total["not run"]:
+        print(f"{total['not run']} mutants not run yet: this report is partial")
+    for name, status in unexplained:
+        print(f"UNEXPLAINED {status}: {name}  (mutmut show {name})")
+    return 0 if score >= GOAL and not unexplained and not total["not run"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
