@@ -233,6 +233,9 @@ class Retrospective(TimeStampedModel):
     )
     votes_per_person = models.PositiveSmallIntegerField(default=3)
     phase = models.CharField(max_length=8, choices=Phase.choices, default=Phase.COLLECT)
+    # Anonymous: a card keeps no author, only ``RetroCard.author_key`` (a keyed hash the
+    # server compares to keep "my own cards" editable); no page shows who wrote it.
+    anonymous = models.BooleanField(default=False)
 
     class Meta:
         constraints = [
@@ -257,6 +260,8 @@ class RetroCard(TimeStampedModel):
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # HMAC of (retro, person) with the secret key: compared server-side only, never shown.
+    author_key = models.CharField(max_length=64, blank=True, default="")
     # Cards grouped together point at the group's first card.
     group = models.ForeignKey(
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="grouped"

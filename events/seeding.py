@@ -34,7 +34,16 @@ from backlog.models import (
 )
 from backlog.ranking import GAP
 from events.kinds import OUTPUTS
-from events.models import ActionItem, DailyScrumNote, Event, ScrumOfScrumsReport
+from events.models import (
+    ActionItem,
+    DailyScrumNote,
+    Event,
+    RetroCard,
+    Retrospective,
+    RetroVote,
+    ScrumOfScrumsReport,
+)
+from events.retro.services import author_key
 from events.services import cadence_roll
 from flow.models import EpicClaim, FlowSprint, Risk, SprintCommitment, TeamSprint
 from flow.tasks import metrics_compute
@@ -216,6 +225,7 @@ class _FlowTeamBuilder:
         self._registers()
         # The cadence job's own work: future sprints and every open sprint's calendar.
         cadence_roll(flow_team=self.flow_team, today=today)
+        self._past_retro()
         self._roadmap_history(today)
         self._planning_1()
         self._scrum_of_scrums(today)
@@ -646,6 +656,72 @@ class _FlowTeamBuilder:
                 )
             )
         return rows
+
+    # -- the previous sprint's team retro -------------------------------------
+
+    def _past_retro(self):
+        """The first team's retro of the previous Flow Sprint, closed: cards in the three
+        columns, grouped and voted, and its actions (one done, two still open, so the
+        current sprint's retro of that team reviews them first)."""
+        if len(self.sprints) < 2:
+            return
+        sprint, team, people = self.sprints[-2], self.scrum_teams[0], self.team_people[0]
+        starts = self.at(sprint.end, 13)
+        event = Event.objects.create(
+            flow_team=self.flow_team,
+            flow_sprint=sprint,
+            scrum_team=team,
+            kind=Event.Kind.TEAM_RETRO,
+            level=Event.Level.TEAM,
+            starts_at=starts,
+            duration_minutes=60,
+            facilitator=people[1 % len(people)],
+            participant_roles=[Role.PO, Role.SM, Role.DEVELOPER],
+            state=Event.State.DONE,
+            started_at=starts,
+            ended_at=starts + timedelta(minutes=55),
+        )
+        board = Retrospective.objects.create(event=event, phase=Retrospective.Phase.CLOSED)
+        texts = [
+            (0, "Pair on every story touching payments"),
+            (0, "Split stories before planning"),
+            (1, "Starting stories on the last day"),
+            (1, "Reviews waiting two days"),
+            (2, "The Daily Scrum in 10 minutes"),
+            (2, "Demoing from the test system"),
+        ]
+        cards = [
+            RetroCard.objects.create(
+                retrospective=board,
+                column=column,
+                text=text,
+                author=people[i % len(people)],
+                author_key=author_key(board.pk, people[i % len(people)].pk),
+            )
+            for i, (column, text) in enumerate(texts)
+        ]
+        RetroCard.objects.filter(pk=cards[3].pk).update(group=cards[2])
+        RetroVote.objects.bulk_create(
+            RetroVote(card=cards[k], voter=person)
+            for person in people
+            for k in self.rng.sample([0, 1, 2, 4], 3)
+        )
+        for text, done, owner in [
+            ("Review pull requests within a day", False, people[0]),
+            ("Slice stories to at most 5 points", False, people[-1]),
+            ("Keep the Daily Scrum to 15 minutes", True, people[1 % len(people)]),
+        ]:
+            action = ActionItem.objects.create(
+                event=event,
+                text=text,
+                owner=owner,
+                due_date=sprint.end + timedelta(days=14),
+                done=done,
+                done_at=starts + timedelta(days=3) if done else None,
+                done_by=owner if done else None,
+                scrum_team=team,
+            )
+            ActionItem.objects.filter(pk=action.pk).update(created_at=starts)
 
     # -- dependency and risk registers ---------------------------------------
 

@@ -1,6 +1,14 @@
 from django.urls import path
 
-from events import planning2_views, planning_views, risk_views, roadmap_views, sos_views, views
+from events import (
+    planning2_views,
+    planning_views,
+    retro_views,
+    risk_views,
+    roadmap_views,
+    sos_views,
+    views,
+)
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -48,6 +56,37 @@ urlpatterns = [
         name="planning-1-dependency",
     ),
     path("events/<int:pk>/planning-1/live/", planning_views.planning_live, name="planning-1-live"),
+    path("events/<int:pk>/retro/", retro_views.board, name="retro-board"),
+    path("events/<int:pk>/retro/settings/", retro_views.retro_settings, name="retro-settings"),
+    path("events/<int:pk>/retro/phase/", retro_views.retro_phase, name="retro-phase"),
+    path("events/<int:pk>/retro/cards/", retro_views.card_save, name="retro-card-save"),
+    path(
+        "events/<int:pk>/retro/cards/<int:card_id>/edit/",
+        retro_views.card_edit_form,
+        name="retro-card-edit",
+    ),
+    path(
+        "events/<int:pk>/retro/cards/<int:card_id>/delete/",
+        retro_views.card_delete,
+        name="retro-card-delete",
+    ),
+    path(
+        "events/<int:pk>/retro/cards/<int:card_id>/group/",
+        retro_views.card_group,
+        name="retro-card-group",
+    ),
+    path(
+        "events/<int:pk>/retro/cards/<int:card_id>/vote/",
+        retro_views.card_vote,
+        name="retro-card-vote",
+    ),
+    path("events/<int:pk>/retro/actions/", retro_views.action_new, name="retro-action-new"),
+    path(
+        "events/<int:pk>/retro/actions/<int:action_id>/done/",
+        retro_views.action_done,
+        name="retro-action-done",
+    ),
+    path("events/<int:pk>/retro/live/", retro_views.retro_live, name="retro-live"),
     path("roadmap/", roadmap_views.roadmap_page, name="roadmap"),
     path("roadmap/epics/<int:pk>/", roadmap_views.roadmap_epic, name="roadmap-epic"),
     path("roadmap/milestones/<int:pk>/", roadmap_views.roadmap_milestone, name="roadmap-milestone"),

@@ -159,3 +159,14 @@ def can_run_event(actor: Actor, *, facilitator_id: int | None, scrum_team_id: in
     if facilitator_id is not None and facilitator_id == actor.user.pk:
         return True
     return scrum_team_id is not None and _in_team(actor, scrum_team_id, roles=(Role.SM,))
+
+
+def can_join_retro(actor: Actor, *, flow_level: bool, scrum_team_id: int | None) -> bool:
+    """Retro cards and votes (domain.md): a team retro is its Scrum Team's (PO, SM,
+    developers); the Flow Sprint Retrospective is the CSM's, CPO's, Architect's and every
+    PO's and SM's. Stakeholders never."""
+    if flow_level:
+        return (
+            actor.is_csm or actor.is_cpo or actor.is_architect or actor.holds(Role.PO)
+        ) or actor.holds(Role.SM)
+    return scrum_team_id is not None and _in_team(actor, scrum_team_id)

@@ -123,3 +123,23 @@ def test_demo_planning_2_has_an_unmitigated_high_risk_to_warn_about():
     assert [r.title for r in unmitigated] == ["Payment provider may not certify us in time"]
     assert unmitigated[0].dependency is not None
     assert any(w["kind"] == "risk" for w in warnings_of([], risks))
+
+
+def test_demo_has_a_past_team_retro_whose_open_actions_the_next_one_reviews():
+    from events.models import Event, RetroCard, RetroVote
+    from events.retro.selectors import previous_actions
+
+    seeding.build("demo", seed=1, today=TODAY)
+    past = Event.objects.get(kind="team_retro", state="done")
+    assert past.retrospective.phase == "closed"
+    assert RetroCard.objects.filter(retrospective__event=past).count() == 6
+    assert RetroVote.objects.filter(card__retrospective__event=past).exists()
+    current = Event.objects.get(
+        kind="team_retro", scrum_team=past.scrum_team, flow_sprint__state="active"
+    )
+    assert [a.text for a in previous_actions(current)] == [
+        "Review pull requests within a day",
+        "Slice stories to at most 5 points",
+    ]
+    call_command("seed", "--size", "demo")  # idempotent: a second run adds nothing
+    assert Event.objects.filter(kind="team_retro", state="done").count() == 1

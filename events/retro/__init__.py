@@ -1,0 +1,1 @@
+"""Retrospectives: services (writes) and selectors (reads) of the retro board."""

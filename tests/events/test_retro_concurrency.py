@@ -1,0 +1,60 @@
+"""Dots cast at once by one person never pass the limit (issue 16): ten threads, each its
+own PostgreSQL connection, click a dot together with three dots left; exactly three are
+accepted and the other seven are refused saying so."""
+
+import threading
+
+import pytest
+from django.db import connection
+
+from events.models import RetroVote
+from events.retro import services as retro
+from sem.errors import RuleViolation
+from tests.conftest import build_flow_team
+from tests.events.retro_setup import retro_events
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+CLICKS = 10
+
+
+@pytest.fixture(autouse=True)
+def _needs_postgres():
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL row locks and real concurrent connections (CI runs it)")
+
+
+def test_ten_concurrent_dots_with_three_left_accept_exactly_three():
+    ns = build_flow_team()
+    team, _ = retro_events(ns)
+    card = retro.card_add(actor=ns.actor("dev1"), event=team, column=0, text="Pair more")
+    for phase in ("group", "vote"):
+        retro.retro_phase(actor=ns.actor("sm1"), event=team, to=phase)
+    actor = ns.actor("dev1")
+    barrier = threading.Barrier(CLICKS)
+    outcomes, crashes, lock = [], [], threading.Lock()
+
+    def click():
+        try:
+            barrier.wait()
+            try:
+                retro.vote_cast(actor=actor, event=team, card_id=card.pk)
+                outcome = "accepted"
+            except RuleViolation as refused:
+                outcome = refused.detail["vote"][0]
+            with lock:
+                outcomes.append(outcome)
+        except Exception as crash:  # noqa: BLE001 (reported below, never swallowed)
+            crashes.append(crash)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=click) for _ in range(CLICKS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not crashes, crashes
+    assert outcomes.count("accepted") == 3
+    refusals = [o for o in outcomes if o != "accepted"]
+    assert len(refusals) == 7 and all("all your 3 dots" in r for r in refusals)
+    assert RetroVote.objects.filter(voter=ns.dev1).count() == 3

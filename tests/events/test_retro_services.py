@@ -1,0 +1,206 @@
+"""Retrospective services (events/retro/services.py): phases, private cards, anonymity, grouping,
+the dot limit, action items and the previous retro's open actions."""
+
+import datetime
+
+import pytest
+
+from events.models import ActionItem, RetroCard, Retrospective, RetroVote
+from events.retro import selectors as retro_selectors
+from events.retro import services as retro
+from sem.errors import NotFound, PermissionRefused, RuleViolation
+from tests.events import retro_setup
+from tests.events.retro_setup import NOW, retro_events
+
+pytestmark = pytest.mark.django_db
+# The shared fixtures (tests/events/retro_setup.py): the clock at NOW, the two retros.
+clock, retros = retro_setup.clock, retro_setup.retros
+
+
+def to_phase(ns, event, phase):
+    facilitator = ns.actor("sm1" if event.scrum_team_id else "csm")
+    for step in retro.PHASES[1 : retro.PHASES.index(phase) + 1]:
+        retro.retro_phase(actor=facilitator, event=event, to=step)
+
+
+def test_the_teams_sm_facilitates_a_team_retro_and_the_csm_the_flow_retro(flow, retros):
+    team, flow_retro = retros
+    retro.retro_configure(
+        actor=flow.actor("sm1"), event=team, format="4ls", votes_per_person=5, anonymous=True
+    )
+    board = Retrospective.objects.get(event=team)
+    assert (board.format, board.votes_per_person, board.anonymous) == ("4ls", 5, True)
+    # The CSM runs the Flow Team's events but does not sit in a Scrum Team's own retro.
+    for key in ("dev1", "po1", "sm2", "csm"):
+        with pytest.raises(PermissionRefused):
+            retro.retro_phase(actor=flow.actor(key), event=team, to="group")
+    with pytest.raises(PermissionRefused):
+        retro.retro_phase(actor=flow.actor("sm1"), event=flow_retro, to="group")
+    retro.retro_phase(actor=flow.actor("csm"), event=flow_retro, to="group")
+
+
+def test_who_joins_which_retro(flow, retros):
+    team, flow_retro = retros
+    joins_team = {k for k in flow.users if retro.may_join(flow.actor(k), team)}
+    joins_flow = {k for k in flow.users if retro.may_join(flow.actor(k), flow_retro)}
+    assert joins_team == {"po1", "sm1", "dev1"}
+    assert joins_flow == {"csm", "cpo", "architect", "po1", "po2", "po3", "sm1", "sm2", "sm3"}
+    with pytest.raises(PermissionRefused):
+        retro.card_add(actor=flow.actor("dev2"), event=team, column=0, text="not my team")
+    with pytest.raises(PermissionRefused):
+        retro.card_add(actor=flow.actor("dev1"), event=flow_retro, column=0, text="not mine")
+    assert not RetroCard.objects.exists()
+
+
+def test_another_flow_teams_retro_is_not_found(flow, foreign, retros):
+    team, _flow_retro = retros
+    with pytest.raises(NotFound):
+        retro.card_add(actor=foreign.actor("sm1"), event=team, column=0, text="x")
+
+
+def test_phases_move_one_step_and_never_back_to_collect(flow, retros):
+    team, _ = retros
+    sm = flow.actor("sm1")
+    with pytest.raises(RuleViolation) as refused:
+        retro.retro_phase(actor=sm, event=team, to="vote")
+    assert "one step at a time" in str(refused.value.detail["phase"])
+    retro.retro_phase(actor=sm, event=team, to="group")
+    with pytest.raises(RuleViolation):
+        retro.retro_phase(actor=sm, event=team, to="collect")
+    retro.retro_phase(actor=sm, event=team, to="vote")
+    retro.retro_phase(actor=sm, event=team, to="group")
+    assert Retrospective.objects.get(event=team).phase == "group"
+
+
+def test_cards_name_column_and_text_and_only_the_author_changes_them(flow, retros):
+    team, _ = retros
+    dev, po = flow.actor("dev1"), flow.actor("po1")
+    with pytest.raises(RuleViolation) as refused:
+        retro.card_add(actor=dev, event=team, column=3, text="x")
+    assert "column" in refused.value.detail
+    with pytest.raises(RuleViolation) as refused:
+        retro.card_add(actor=dev, event=team, column=0, text="   ")
+    assert "text" in refused.value.detail
+    card = retro.card_add(actor=dev, event=team, column=0, text="Pair more")
+    with pytest.raises(PermissionRefused):
+        retro.card_edit(actor=po, event=team, card_id=card.pk, column=1, text="mine now")
+    retro.card_edit(actor=dev, event=team, card_id=card.pk, column=1, text="Pair more often")
+    card.refresh_from_db()
+    assert (card.column, card.text, card.author) == (1, "Pair more often", flow.dev1)
+    to_phase(flow, team, "group")
+    with pytest.raises(RuleViolation):
+        retro.card_add(actor=dev, event=team, column=0, text="too late")
+
+
+def test_an_anonymous_retro_keeps_no_author_but_the_author_still_edits(flow, retros):
+    team, _ = retros
+    retro.retro_configure(
+        actor=flow.actor("sm1"), event=team, format="ssc", votes_per_person=3, anonymous=True
+    )
+    card = retro.card_add(actor=flow.actor("dev1"), event=team, column=0, text="Secret")
+    card.refresh_from_db()
+    assert card.author is None
+    assert len(card.author_key) == 64 and card.author_key != retro.author_key(
+        card.retrospective_id, flow.sm1.pk
+    )
+    retro.card_edit(actor=flow.actor("dev1"), event=team, card_id=card.pk, column=2, text="S2")
+    with pytest.raises(PermissionRefused):
+        retro.card_delete(actor=flow.actor("sm1"), event=team, card_id=card.pk)
+    # Once cards exist, anonymity stays as it is.
+    with pytest.raises(RuleViolation) as refused:
+        retro.retro_configure(
+            actor=flow.actor("sm1"), event=team, format="ssc", votes_per_person=3, anonymous=False
+        )
+    assert "format" in refused.value.detail
+
+
+def test_grouping_moves_a_card_and_its_group(flow, retros):
+    team, _ = retros
+    dev = flow.actor("dev1")
+    a, b, c = (retro.card_add(actor=dev, event=team, column=0, text=t) for t in "abc")
+    to_phase(flow, team, "group")
+    retro.card_group(actor=dev, event=team, card_id=b.pk, onto_id=a.pk)
+    retro.card_group(actor=dev, event=team, card_id=a.pk, onto_id=c.pk)
+    groups = dict(RetroCard.objects.values_list("text", "group__text"))
+    assert groups == {"a": "c", "b": "c", "c": None}
+    retro.card_group(actor=dev, event=team, card_id=b.pk, onto_id=None)
+    assert RetroCard.objects.get(pk=b.pk).group_id is None
+    with pytest.raises(RuleViolation):
+        retro.card_group(actor=dev, event=team, card_id=c.pk, onto_id=a.pk)
+
+
+def test_the_dot_past_the_limit_is_refused_and_says_so(flow, retros):
+    team, _ = retros
+    dev = flow.actor("dev1")
+    card = retro.card_add(actor=dev, event=team, column=0, text="a")
+    to_phase(flow, team, "vote")
+    for _ in range(3):
+        retro.vote_cast(actor=dev, event=team, card_id=card.pk)
+    with pytest.raises(RuleViolation) as refused:
+        retro.vote_cast(actor=dev, event=team, card_id=card.pk)
+    assert "all your 3 dots" in refused.value.detail["vote"][0]
+    assert RetroVote.objects.filter(voter=flow.dev1).count() == 3
+    retro.vote_take_back(actor=dev, event=team, card_id=card.pk)
+    retro.vote_cast(actor=flow.actor("po1"), event=team, card_id=card.pk)
+    assert RetroVote.objects.count() == 3
+
+
+def test_a_dot_on_a_grouped_card_counts_for_its_group(flow, retros):
+    team, _ = retros
+    dev = flow.actor("dev1")
+    a = retro.card_add(actor=dev, event=team, column=0, text="a")
+    b = retro.card_add(actor=dev, event=team, column=1, text="b")
+    to_phase(flow, team, "group")
+    retro.card_group(actor=dev, event=team, card_id=b.pk, onto_id=a.pk)
+    to_phase_from = retro.PHASES.index("group")
+    retro.retro_phase(actor=flow.actor("sm1"), event=team, to=retro.PHASES[to_phase_from + 1])
+    retro.vote_cast(actor=dev, event=team, card_id=b.pk)
+    assert RetroVote.objects.get().card_id == a.pk
+
+
+def test_action_items_need_owner_and_due_date(flow, retros):
+    team, _ = retros
+    dev = flow.actor("dev1")
+    with pytest.raises(RuleViolation):
+        retro.action_add(
+            actor=dev, event=team, text="x", owner_id=flow.dev1.pk, due_date=NOW.date()
+        )
+    to_phase(flow, team, "discuss")
+    due = NOW.date() + datetime.timedelta(days=7)
+    for owner, when, field in [(None, due, "owner"), (flow.dev1.pk, None, "due_date")]:
+        with pytest.raises(RuleViolation) as refused:
+            retro.action_add(actor=dev, event=team, text="Fix CI", owner_id=owner, due_date=when)
+        assert field in refused.value.detail
+    with pytest.raises(RuleViolation) as refused:
+        retro.action_add(actor=dev, event=team, text="x", owner_id=999999, due_date=due)
+    assert "owner" in refused.value.detail
+    retro.action_add(actor=dev, event=team, text="Fix CI", owner_id=flow.sm1.pk, due_date=due)
+    assert ActionItem.objects.get(event=team).owner == flow.sm1
+
+
+def test_the_previous_retros_open_actions_are_reviewed_first_and_closed_there(flow, clock, retros):
+    team, _ = retros
+    to_phase(flow, team, "discuss")
+    due = NOW.date() + datetime.timedelta(days=7)
+    dev = flow.actor("dev1")
+    old = retro.action_add(actor=dev, event=team, text="Old", owner_id=flow.sm1.pk, due_date=due)
+    done = retro.action_add(actor=dev, event=team, text="Dn", owner_id=flow.sm1.pk, due_date=due)
+    retro.action_done(actor=dev, event=team, action_id=done.pk)
+    clock.shift(datetime.timedelta(days=14))
+    next_team, next_flow = retro_events(flow, number=2)
+    carried = retro_selectors.previous_actions(next_team)
+    assert [(a.text, a.age_days) for a in carried] == [("Old", 14)]
+    assert retro_selectors.previous_actions(next_flow) == []
+    other_team = next_team.__class__.objects.get(
+        flow_sprint=next_team.flow_sprint, kind="team_retro", scrum_team=flow.scrum_teams[1]
+    )
+    assert retro_selectors.previous_actions(other_team) == []
+    with pytest.raises(NotFound):
+        retro.action_done(actor=flow.actor("sm2"), event=other_team, action_id=old.pk)
+    retro.action_done(actor=dev, event=next_team, action_id=old.pk)
+    old.refresh_from_db()
+    assert old.done and old.done_at is not None and old.done_by == flow.dev1
+    assert old.scrum_team == flow.scrum_teams[0]
+    assert retro_selectors.previous_actions(next_team) == []
+    with pytest.raises(RuleViolation):
+        retro.action_done(actor=dev, event=next_team, action_id=old.pk)
