@@ -119,3 +119,16 @@ def test_holds_a_role_anywhere_or_in_one_team():
     assert not po.holds(Role.SM)
     assert po.all_roles == {Role.PO, Role.ARCHITECT}
     assert po.scrum_team_ids == {TEAM}
+
+
+FLOW_RETRO = {"cpo", "csm", "architect", "po", "sm", "architect+po"}
+TEAM_RETRO = {"po", "sm", "developer", "stakeholder+developer", "architect+po"}
+
+
+@pytest.mark.parametrize("person", list(PEOPLE))
+def test_who_joins_which_retro(person):
+    who = PEOPLE[person]
+    assert p.can_join_retro(who, flow_level=True, scrum_team_id=None) is (person in FLOW_RETRO)
+    assert p.can_join_retro(who, flow_level=False, scrum_team_id=TEAM) is (person in TEAM_RETRO)
+    assert p.can_join_retro(who, flow_level=False, scrum_team_id=OTHER) is False
+    assert p.can_join_retro(who, flow_level=False, scrum_team_id=None) is False
