@@ -4,8 +4,15 @@ import factory
 from django.utils import timezone
 from factory.django import DjangoModelFactory
 
-from flow.models import FlowSprint, MetricSnapshot, Risk, SprintCommitment, TeamSprint
-from tests.backlog.factories import StoryFactory
+from flow.models import (
+    EpicClaim,
+    FlowSprint,
+    MetricSnapshot,
+    Risk,
+    SprintCommitment,
+    TeamSprint,
+)
+from tests.backlog.factories import EpicFactory, StoryFactory
 from tests.teams.factories import FlowTeamFactory, ScrumTeamFactory
 
 
@@ -41,6 +48,20 @@ class SprintCommitmentFactory(DjangoModelFactory):
     )
     points_at_planning = factory.SelfAttribute("story.points")
     committed_at = factory.LazyFunction(timezone.now)
+
+
+class EpicClaimFactory(DjangoModelFactory):
+    class Meta:
+        model = EpicClaim
+
+    flow_sprint = factory.SubFactory(FlowSprintFactory)
+    scrum_team = factory.SubFactory(
+        ScrumTeamFactory, flow_team=factory.SelfAttribute("..flow_sprint.flow_team")
+    )
+    epic = factory.SubFactory(
+        EpicFactory, flow_team=factory.SelfAttribute("..flow_sprint.flow_team")
+    )
+    claimed_at = factory.LazyFunction(timezone.now)
 
 
 class RiskFactory(DjangoModelFactory):
