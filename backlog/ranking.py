@@ -19,7 +19,7 @@ def rank_at_end(scope: QuerySet) -> int:
     return GAP if last is None else last + GAP
 
 
-def rebalance(model: type[Model], *, scope_column: str, scope_id: int, field: str = "rank") -> None:
+def rebalance(model: type[Model], *, scope_column: str, scope_id: int, field: str) -> None:
     """Renumber a whole list, keeping its order, in one statement."""
     table = connection.ops.quote_name(model._meta.db_table)
     column = connection.ops.quote_name(scope_column)
