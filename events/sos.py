@@ -29,8 +29,8 @@ from django.utils import timezone
 
 from backlog.models import Blocker, Dependency, DependencyStep, Story
 from events.models import DailyScrumNote, Event
-from flow.models import FlowSprint, MetricSnapshot, Risk, SprintCommitment
-from flow.roadmap import PLANNED_OUTCOMES, RED, dependency_colour
+from flow.models import MetricSnapshot, Risk
+from flow.roadmap import RED, dependency_colour, sprints_due_soon, stories_planned_sprint
 
 # Without an earlier Scrum of Scrums the draft looks back one week (the meeting is weekly).
 DEFAULT_LOOKBACK_DAYS = 7
@@ -177,17 +177,8 @@ def _open_dependencies(flow_team, today: date) -> list[dict]:
             **_dependency_columns(),
         )
     )
-    planned: dict[int, int] = {}
-    story_ids = {r["to_story_id"] for r in rows if r["to_story_id"]}
-    for story_id, number in SprintCommitment.objects.filter(
-        story_id__in=story_ids, outcome__in=PLANNED_OUTCOMES
-    ).values_list("story_id", "team_sprint__flow_sprint__number"):
-        planned[story_id] = max(number, planned.get(story_id, 0))
-    soon = set(
-        FlowSprint.objects.filter(flow_team=flow_team, end__gte=today)
-        .order_by("start")
-        .values_list("number", flat=True)[:2]
-    )
+    planned = stories_planned_sprint({r["to_story_id"] for r in rows if r["to_story_id"]})
+    soon = sprints_due_soon(flow_team, today)
     for r in rows:
         sprint = r["committed_sprint__number"] or planned.get(r["to_story_id"])
         r["planned"] = sprint

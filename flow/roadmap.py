@@ -193,6 +193,26 @@ def open_dependencies_coloured(*, flow_team, today: date) -> list[dict]:
     ]
 
 
+def stories_planned_sprint(story_ids) -> dict[int, int]:
+    """Story id -> the latest Flow Sprint number it is planned into (one query)."""
+    planned: dict[int, int] = {}
+    for story_id, number in SprintCommitment.objects.filter(
+        story_id__in=story_ids, outcome__in=PLANNED_OUTCOMES
+    ).values_list("story_id", "team_sprint__flow_sprint__number"):
+        planned[story_id] = max(number, planned.get(story_id, 0))
+    return planned
+
+
+def sprints_due_soon(flow_team, today: date) -> set[int]:
+    """The numbers of the running and the next Flow Sprint: a dependency needed by one of
+    them (or earlier) and not planned is red (one query)."""
+    return set(
+        FlowSprint.objects.filter(flow_team=flow_team, end__gte=today)
+        .order_by("start")
+        .values_list("number", flat=True)[:2]
+    )
+
+
 def dependencies_coloured(flow_team, today: date, rows: list[dict]) -> list[dict]:
     """Each dependency row (``DEPENDENCY_VALUES`` at least) as a board shows it: the
     provider, its team, the needed-by and the planned Flow Sprint, and the colour. Three
@@ -208,16 +228,8 @@ def dependencies_coloured(flow_team, today: date, rows: list[dict]) -> list[dict
         pending[epic_id].add(story_id)
     story_ids = {r["to_story_id"] for r in rows if r["to_story_id"]}
     story_ids |= {s for ids in pending.values() for s in ids}
-    planned: dict[int, int] = {}
-    for story_id, number in SprintCommitment.objects.filter(
-        story_id__in=story_ids, outcome__in=PLANNED_OUTCOMES
-    ).values_list("story_id", "team_sprint__flow_sprint__number"):
-        planned[story_id] = max(number, planned.get(story_id, 0))
-    soon = set(
-        FlowSprint.objects.filter(flow_team=flow_team, end__gte=today)
-        .order_by("start")
-        .values_list("number", flat=True)[:2]
-    )
+    planned = stories_planned_sprint(story_ids)
+    soon = sprints_due_soon(flow_team, today)
     shown = []
     for r in rows:
         if r["to_story_id"]:
