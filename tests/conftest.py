@@ -2,9 +2,13 @@
 
 import datetime
 import os
+import threading
 from types import SimpleNamespace
 
 import pytest
+from django.conf import settings
+from django.core.servers.basehttp import ThreadedWSGIServer
+from django.test.testcases import LiveServerThread
 from hypothesis import settings as hypothesis_settings
 
 from teams import services as team_services
@@ -16,6 +20,36 @@ from tests.teams.factories import FlowTeamFactory, UserFactory
 # example database; locally, Hypothesis explores and remembers failures in .hypothesis/.
 hypothesis_settings.register_profile("ci", derandomize=True, database=None)
 hypothesis_settings.load_profile("ci" if os.environ.get("CI") else "default")
+
+
+class OneRequestAtATime(ThreadedWSGIServer):
+    """The live server for an in-memory SQLite test database: its threads share the test's
+    one connection (Django's documented caveat), and a live poll and a vote at the same
+    moment then interleave their savepoints on it ("no such savepoint", a 500 seen on a
+    loaded machine). Requests still get a thread each, so browsers keep their connections
+    alive as on any threaded server, but the application runs for one request at a time,
+    its response read and closed (which ends the request) before the next one starts."""
+
+    lock = threading.Lock()
+
+    def set_app(self, application):
+        def one_at_a_time(environ, start_response):
+            with self.lock:
+                response = application(environ, start_response)
+                try:
+                    return list(response)
+                finally:
+                    if hasattr(response, "close"):
+                        response.close()
+
+        super().set_app(one_at_a_time)
+
+
+# The test database of SQLite is in memory unless it is given a name.
+if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3") and not settings.DATABASES[
+    "default"
+].get("TEST", {}).get("NAME"):
+    LiveServerThread.server_class = OneRequestAtATime
 
 
 def build_flow_team(prefix: str = "", teams: int = 3) -> SimpleNamespace:

@@ -1,8 +1,8 @@
 /* The Flow Sprint Planning 1 board (templates/events/planning/board.html).
 
    - A PO, SM or developer drags a story of their own team by its handle (vendored
-     SortableJS) into another column of the same row: the drop posts ONE plan (the story,
-     the Flow Sprint or "backlog") to the same service as the card's arrows and its
+     SortableJS, through SemBoards.columns in static/js/boards.js) into another column
+     of the same row: the drop posts ONE plan (the story, the Flow Sprint or "backlog") to the same service as the card's arrows and its
      "Plan…" panel. The answer brings the board as the server has it, so a refused move
      (a story failing the Definition of Ready, say) puts the card back where it is.
    - While a card is being dragged the live poll waits, so no swap pulls the board away
@@ -24,25 +24,13 @@
   }
 
   function makeSortable(list) {
-    if (list.dataset.sortable === "on" || typeof Sortable === "undefined") return;
     // Only the rows of the viewer's own teams carry handles; any of their lists takes a drop.
     const row = list.closest(".plan-row");
     if (!row || !row.querySelector(".drag-handle")) return;
-    list.dataset.sortable = "on";
-    Sortable.create(list, {
-      group: { name: "team-" + list.dataset.team },
-      handle: ".drag-handle",
-      sort: false,
-      animation: 150,
-      ghostClass: "drag-ghost",
-      chosenClass: "drag-chosen",
-      onStart: function () {
-        document.body.dataset.dragging = "on";
-      },
-      onEnd: function (evt) {
-        document.body.dataset.dragging = "";
-        if (evt.from === evt.to) return;
-        postPlan(evt.item, evt.to.dataset.sprint);
+    window.SemBoards.columns(list, {
+      group: "team-" + list.dataset.team,
+      onDrop: function (card, to) {
+        postPlan(card, to.dataset.sprint);
       },
     });
   }
@@ -69,20 +57,17 @@
     return Boolean(target);
   }
 
-  // After a plan by the card's arrows, give focus back to the same arrow of the moved card
-  // (or its title after a drop, or when that arrow is now disabled).
-  document.addEventListener("htmx:afterSettle", function (event) {
-    const xhr = event.detail.xhr;
-    const focus = xhr && xhr.getResponseHeader("X-Planning-Focus");
-    if (!focus || event.detail.target.id !== "planning-status") return;
-    const parts = focus.split(":");
-    const control = parts[1] === "earlier" ? "plan-earlier" : parts[1] === "later" ? "plan-later" : "";
-    focusCard(parts[0], control);
-  });
-
-  // A live swap of the board keeps a keyboard user's place.
+  // Where the focus goes back after a swap: after a plan by the card's arrows, the same
+  // arrow of the moved card (or its title after a drop, or when that arrow is now
+  // disabled); after a live swap of the board, the control a keyboard user was on. Given
+  // at the settle, once htmx has wired the new cards (a key pressed before that would post
+  // the form without htmx), and only if the swap took the focus away: someone who has
+  // moved on in the meantime keeps their place.
   let kept = null;
   const KEPT = ["plan-earlier", "plan-later", "plan-to", "story-title"];
+  document.addEventListener("htmx:beforeSwap", function () {
+    kept = null;
+  });
   document.addEventListener("htmx:oobBeforeSwap", function () {
     const active = document.activeElement;
     const card = active && active.closest ? active.closest("[data-story]") : null;
@@ -92,9 +77,18 @@
     });
     kept = cls ? { story: card.dataset.story, cls: cls } : null;
   });
-  document.addEventListener("htmx:oobAfterSwap", function () {
-    if (!kept || (document.activeElement && document.activeElement !== document.body)) return;
-    focusCard(kept.story, kept.cls);
+  document.addEventListener("htmx:afterSettle", function (event) {
+    const lost = !document.activeElement || document.activeElement === document.body;
+    const xhr = event.detail.xhr;
+    const focus = xhr && xhr.getResponseHeader("X-Planning-Focus");
+    if (lost && focus && event.detail.target.id === "planning-status") {
+      const parts = focus.split(":");
+      const control =
+        parts[1] === "earlier" ? "plan-earlier" : parts[1] === "later" ? "plan-later" : "";
+      focusCard(parts[0], control);
+    } else if (lost && kept) {
+      focusCard(kept.story, kept.cls);
+    }
     kept = null;
   });
 

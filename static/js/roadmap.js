@@ -99,26 +99,16 @@
   });
   document.addEventListener("htmx:oobAfterSwap", applyFind);
 
-  // After a move, give focus back where the person was: the same arrow of the moved card,
-  // or its title after a drop or a "move to".
-  document.addEventListener("htmx:afterSettle", function (event) {
-    const xhr = event.detail.xhr;
-    const focus = xhr && xhr.getResponseHeader("X-Roadmap-Focus");
-    if (!focus) return;
-    const parts = focus.split(":");
-    const card = document.getElementById("road-epic-" + parts[0]);
-    if (!card) return;
-    const target =
-      parts[1] === "up" || parts[1] === "down"
-        ? card.querySelector(".move-" + parts[1])
-        : card.querySelector(".epic-title");
-    if (target) target.focus();
-  });
-
-  // A live swap of the lanes (someone else's change) keeps a keyboard user's place: the
-  // same control of the same card gets the focus back.
+  // Where the focus goes back after a swap: after a move, the same arrow of the moved card,
+  // or its title after a drop or a "move to"; after a live swap of the lanes (someone
+  // else's change), the same control of the same card. Given at the settle, once htmx has
+  // wired the new cards (a key pressed before that would post the form without htmx), and
+  // only if the swap took the focus away: someone who has moved on keeps their place.
   let kept = null;
   const KEPT = ["move-up", "move-down", "move-to", "epic-title", "move-to-lane"];
+  document.addEventListener("htmx:beforeSwap", function () {
+    kept = null;
+  });
   document.addEventListener("htmx:oobBeforeSwap", function () {
     const active = document.activeElement;
     const card = active && active.closest ? active.closest("[data-epic]") : null;
@@ -128,13 +118,26 @@
     });
     kept = cls ? { card: card.id, cls: cls, value: active.value || "" } : null;
   });
-  document.addEventListener("htmx:oobAfterSwap", function () {
-    if (!kept || (document.activeElement && document.activeElement !== document.body)) return;
-    const card = document.getElementById(kept.card);
-    const selector = "." + kept.cls + (kept.value ? '[value="' + CSS.escape(kept.value) + '"]' : "");
-    const target = card && (card.querySelector(selector) || card.querySelector(".epic-title"));
-    if (target) target.focus();
+  document.addEventListener("htmx:afterSettle", function (event) {
+    const lost = !document.activeElement || document.activeElement === document.body;
+    const xhr = event.detail.xhr;
+    const focus = xhr && xhr.getResponseHeader("X-Roadmap-Focus");
+    let target = null;
+    if (lost && focus) {
+      const parts = focus.split(":");
+      const card = document.getElementById("road-epic-" + parts[0]);
+      target =
+        card &&
+        (parts[1] === "up" || parts[1] === "down"
+          ? card.querySelector(".move-" + parts[1])
+          : card.querySelector(".epic-title"));
+    } else if (lost && kept) {
+      const card = document.getElementById(kept.card);
+      const value = kept.value ? '[value="' + CSS.escape(kept.value) + '"]' : "";
+      target = card && (card.querySelector("." + kept.cls + value) || card.querySelector(".epic-title"));
+    }
     kept = null;
+    if (target) target.focus();
   });
 
 })();
