@@ -11,6 +11,7 @@ from backlog.models import (
     RoadmapChange,
     Story,
 )
+from sem.raw_rows import ModelColumns
 from teams.models import ScrumTeam
 from teams.permissions import Actor
 
@@ -260,8 +261,57 @@ def story_with_criteria(*, actor: Actor, story_id) -> Story | None:
     ]
     for criterion in criteria:
         criterion._state.adding, criterion._state.db = False, story._state.db
+    return _with_criteria(story, criteria)
+
+
+def _with_criteria(story: Story, criteria: list[AcceptanceCriterion]) -> Story:
     # The shape prefetch_related leaves: the related manager answers from it.
     prefetched = story.criteria.all()
     prefetched._result_cache, prefetched._prefetch_done = criteria, True
     story._prefetched_objects_cache = {"criteria": prefetched}
     return story
+
+
+STORY_COLUMNS = ModelColumns(Story, "changed")
+CRITERION_ROW = ModelColumns(AcceptanceCriterion, "c")
+
+
+def story_with_criteria_sql(source: str) -> str:
+    """A SELECT of the story in ``source`` (a CTE or table named ``changed``) LEFT JOINed
+    to its criteria in order; ``story_from_rows`` reads its rows."""
+    table = AcceptanceCriterion._meta.db_table
+    return (
+        f"SELECT {STORY_COLUMNS.select}, {CRITERION_ROW.select} FROM {source} "
+        f'LEFT JOIN "{table}" c ON c.story_id = changed.id ORDER BY c.position'
+    )
+
+
+def story_from_rows(rows: list[tuple]) -> Story | None:
+    """The story, with its criteria as if prefetched, of ``story_with_criteria_sql``'s rows."""
+    if not rows:
+        return None
+    story = STORY_COLUMNS.instance(rows[0])
+    criteria = [
+        CRITERION_ROW.instance(row, STORY_COLUMNS.width)
+        for row in rows
+        if row[STORY_COLUMNS.width] is not None
+    ]
+    return _with_criteria(story, criteria)
+
+
+def criteria_rows_of_stories(*, story_ids: list[int], columns: tuple) -> dict[int, list[tuple]]:
+    """The ``columns`` (which name ``story_id``) of the criteria of ``story_ids``, by story
+    id and in each story's order, in one query (none for no stories): a list's page writes
+    them out from these."""
+    found: dict[int, list[tuple]] = {}
+    if not story_ids:
+        return found
+    story = columns.index("story_id")
+    rows = (
+        AcceptanceCriterion.objects.filter(story_id__in=story_ids)
+        .order_by("story_id", "position")
+        .values_list(*columns)
+    )
+    for row in rows:
+        found.setdefault(row[story], []).append(row)
+    return found

@@ -11,6 +11,7 @@ bump its ``version``; passing ``expected_version`` makes the write conditional
 
 import copy
 import datetime as dt
+import functools
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
@@ -36,9 +37,11 @@ from backlog.models import (
     Task,
 )
 from backlog.ranking import GAP, rank_at_end, rank_for_move, rebalance
+from backlog.selectors import story_from_rows, story_with_criteria_sql
 from sem.errors import NotFound, PermissionRefused, RuleViolation, VersionConflict
 from sem.live import live_bump, live_bump_sql
-from teams.models import FlowTeam, Membership, ScrumTeam
+from sem.raw_rows import fetch_rows_prepared
+from teams.models import FlowTeam, Membership, ScrumTeam, WebhookEndpoint
 from teams.permissions import (
     Actor,
     can_assess_feasibility,
@@ -47,6 +50,7 @@ from teams.permissions import (
     can_work_story,
     can_write_register,
 )
+from teams.services import api_token_statement_ctes, api_token_statement_params
 
 S = Story.State
 STORY_ORDER = [S.BACKLOG, S.READY, S.IN_PROGRESS, S.IN_REVIEW, S.DONE]
@@ -947,6 +951,116 @@ def _story_change(
     if listening and moved:
         webhooks.changed(story, "state_changed")
     return story
+
+
+def story_move_at_version(
+    *, actor: Actor, story_id: int, to_state: str, expected_version: int
+) -> Story | None:
+    """A story's move by a caller who names the version it read (the API's PATCH of
+    ``state`` alone, what scripts and CI bots send) as ONE statement: the UPDATE carries
+    every rule of ``_story_move`` as its condition (the Flow Team, the version, the
+    owning team's role, not the same state, a forward move's Definition of Ready and
+    Done over the story's criteria), and in the same round trip writes the history row,
+    bumps the planning board's live version and reads back the story with its criteria.
+
+    Returns the moved story, or None when no row matched (gone, another Flow Team's,
+    stale, refused, or a webhook of the Flow Team listens to stories). The caller then
+    runs the full path (``story_change``), whose read and checks answer why: 404, 412,
+    403 or the rule refused, or which writes the change with its webhook deliveries in
+    one transaction. The refusal path costs more; the success path is one query, no
+    cache lookup. PostgreSQL only (elsewhere: None)."""
+    teams = sorted(t for t in actor.team_roles if can_work_story(actor, t))
+    if connection.vendor != "postgresql" or to_state not in S.values or not teams:
+        return None
+    sql, params = _move_statement(to_state)
+    params = {
+        **params,
+        **_move_params(story_id, to_state, expected_version, timezone.now()),
+        "flow_team": actor.flow_team_id,
+        "teams": teams,
+        "by": actor.user.pk,
+    }
+    return story_from_rows(fetch_rows_prepared(sql, params))
+
+
+def story_move_by_token(
+    *, token_hash: str, story_id: int, to_state: str, expected_version: int
+) -> Story | None:
+    """``story_move_at_version`` for the caller holding the API token of ``token_hash``, the
+    token's authentication included in the same statement (``teams.services.
+    api_token_statement_ctes``): the person, their first Flow Team and the teams they
+    work are read, and the use recorded, by CTEs ahead of the UPDATE, so a story PATCH
+    by token is ONE round trip. None when no row matched (also an unknown or revoked
+    token, a deactivated person, one in no Flow Team): the caller's full path, which
+    authenticates on its own, answers why. PostgreSQL only (elsewhere: None)."""
+    if connection.vendor != "postgresql" or to_state not in S.values:
+        return None
+    sql, params = _move_statement(to_state, by_token=True)
+    now = timezone.now()
+    params = {
+        **params,
+        **api_token_statement_params(token_hash=token_hash, now=now),
+        **_move_params(story_id, to_state, expected_version, now),
+    }
+    return story_from_rows(fetch_rows_prepared(sql, params))
+
+
+def _move_params(story_id: int, to_state: str, expected_version: int, now) -> dict:
+    return {
+        "id": story_id,
+        "version": expected_version,
+        "later": STORY_ORDER[STORY_ORDER.index(to_state) + 1 :],
+        "now": now,
+        "prefix": PLANNING_LIVE_PREFIX,
+        "listened": '["story"]',
+    }
+
+
+@functools.cache
+def _move_statement(to_state: str, by_token: bool = False) -> tuple[str, dict]:
+    """The SQL of ``story_move_at_version`` to ``to_state`` (``by_token``: of
+    ``story_move_by_token``, the actor read by the statement's first CTEs). A backward
+    move (the story is in a ``later`` state) needs no definition; a forward one needs the
+    Definition of Ready (an estimate, a criterion) and, to done, the Definition of Done
+    (every criterion checked, no blocker): the same verdicts as ``_story_move``, which a
+    test compares on every combination."""
+    story, history = Story._meta.db_table, StateChange._meta.db_table
+    criteria = AcceptanceCriterion._meta.db_table
+    webhook = WebhookEndpoint._meta.db_table
+    ready = (
+        f'(s.points IS NOT NULL AND EXISTS (SELECT 1 FROM "{criteria}" k WHERE k.story_id = s.id))'
+    )
+    done = (
+        f'(NOT s.blocked AND NOT EXISTS (SELECT 1 FROM "{criteria}" k '
+        "WHERE k.story_id = s.id AND NOT k.checked))"
+    )
+    forward = f"{ready} AND {done}" if to_state == S.DONE else ready
+    columns = ", ".join(f's."{f.column}"' for f in Story._meta.concrete_fields)
+    bump = live_bump_sql("SELECT %(prefix)s::text || flow_team_id::text, 1 FROM changed")
+    if by_token:
+        head, sources = f"WITH {api_token_statement_ctes()}, ", "old, actor"
+        flow_team, teams = "actor.flow_team_id", "IN (SELECT scrum_team_id FROM work_teams)"
+        by = "(SELECT user_id FROM actor)"
+    else:
+        head, sources = "WITH ", "old"
+        flow_team, teams, by = "%(flow_team)s", "= ANY(%(teams)s)", "%(by)s"
+    sql = (
+        f'{head}old AS (SELECT id, state FROM "{story}" WHERE id = %(id)s), '
+        f'changed AS (UPDATE "{story}" s SET state = %(to)s, version = s.version + 1, '
+        f"updated_at = %(now)s FROM {sources} WHERE s.id = old.id "
+        f"AND s.flow_team_id = {flow_team} AND s.version = %(version)s "
+        f"AND s.scrum_team_id {teams} "
+        f"AND s.state <> %(to)s AND (s.state = ANY(%(later)s) OR ({forward})) "
+        # A webhook listening to stories: its deliveries are written in the change's
+        # transaction by the full path (the check costs an index probe, not a round trip).
+        f'AND NOT EXISTS (SELECT 1 FROM "{webhook}" w WHERE w.flow_team_id = {flow_team} '
+        "AND w.active AND w.event_types @> %(listened)s::jsonb) "
+        f"RETURNING {columns}, old.state AS from_state), "
+        f"bumped AS ({bump}), "
+        f'recorded AS (INSERT INTO "{history}" (flow_team_id, story_id, from_state, to_state, '
+        f"at, by_id) SELECT flow_team_id, id, from_state, %(to)s, %(now)s, {by} FROM changed) "
+    )
+    return sql + story_with_criteria_sql("changed"), {"to": to_state}
 
 
 def story_update(

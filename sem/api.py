@@ -406,6 +406,18 @@ def expected_version(request, current_version: int) -> int:
     return current_version
 
 
+_ONE_STRONG_VERSION = re.compile(r'[ \t]*"([0-9]{1,18})"[ \t]*')
+
+
+def single_version(request) -> int | None:
+    """The version an ``If-Match`` of exactly one strong tag names (``"3"``), else None:
+    a write that knows its version up front can make it the condition of one statement;
+    every other header (none, ``*``, lists, weak tags, malformed) goes through
+    ``expected_version``."""
+    found = _ONE_STRONG_VERSION.fullmatch(request.headers.get("If-Match", ""))
+    return int(found[1]) if found else None
+
+
 def _none_match(request, current_version: int) -> bool:
     """True when If-None-Match names the current representation (weak comparison,
     RFC 9110 13.1.2): ``*``, or a tag whose opaque part equals the version."""

@@ -87,6 +87,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         "transaction_mode": "IMMEDIATE",
     }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # psycopg prepares nothing while its threshold is None (Django's default). Django's
+    # cursors bind on the client and never prepare whatever it is; at 0, the one statement
+    # run on a server-binding cursor (the story move, sem.raw_rows.fetch_rows_prepared) is
+    # planned on its first run and reused for the connection's life. Not behind a
+    # transaction-pooling PgBouncer (it would need its prepared-statement support).
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("prepare_threshold", 0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "teams.User"

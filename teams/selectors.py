@@ -1,7 +1,9 @@
+import functools
 from collections import defaultdict
 
-from django.db.models import Count, F, Prefetch, QuerySet
+from django.db.models import Count, Prefetch, QuerySet
 
+from sem.raw_rows import ModelColumns, fetch_rows
 from teams.models import ApiToken, FlowTeam, Membership, RoleAssignment, ScrumTeam, User
 from teams.permissions import Actor
 
@@ -43,50 +45,79 @@ def actor_for(*, user: User, flow_team: FlowTeam | int | None = None) -> Actor |
     )
 
 
+_TOKEN_USER = ModelColumns(User, "u")
+_TOKEN_FLOW_TEAM = ModelColumns(FlowTeam, "f")
+_LAST_USED = ModelColumns(ApiToken, "t", only=("last_used_at",))
+
+
+@functools.cache
+def _token_actor_sql() -> str:
+    # Written once, by hand: the ORM's build of this join cost more than the query itself.
+    meta = {m: m._meta.db_table for m in (ApiToken, User, Membership, FlowTeam, RoleAssignment)}
+    return (
+        f"SELECT t.id, t.last_used_at, m.id, r.role, r.scrum_team_id, "
+        f"{_TOKEN_USER.select}, {_TOKEN_FLOW_TEAM.select} "
+        f'FROM "{meta[ApiToken]}" t '
+        f'JOIN "{meta[User]}" u ON u.id = t.user_id '
+        f'JOIN "{meta[Membership]}" m ON m.user_id = u.id '
+        f'JOIN "{meta[FlowTeam]}" f ON f.id = m.flow_team_id '
+        f'LEFT JOIN "{meta[RoleAssignment]}" r ON r.membership_id = m.id '
+        "WHERE t.token_hash = %s AND t.revoked_at IS NULL AND u.is_active = %s "
+        "ORDER BY f.name, m.id"
+    )
+
+
+def token_actor_ctes() -> str:
+    """``token_actor``'s read as CTEs of a PostgreSQL statement (the same joins and
+    conditions, the same first Flow Team by name): ``actor`` (token_id, user_id,
+    membership_id, flow_team_id; at most one row) and ``work_teams`` (scrum_team_id of
+    each team role in ``%(work_roles)s``); ``%(token_hash)s`` names the token."""
+    meta = {m: m._meta.db_table for m in (ApiToken, User, Membership, FlowTeam, RoleAssignment)}
+    return (
+        "actor AS (SELECT t.id AS token_id, u.id AS user_id, m.id AS membership_id, "
+        f'm.flow_team_id FROM "{meta[ApiToken]}" t '
+        f'JOIN "{meta[User]}" u ON u.id = t.user_id '
+        f'JOIN "{meta[Membership]}" m ON m.user_id = u.id '
+        f'JOIN "{meta[FlowTeam]}" f ON f.id = m.flow_team_id '
+        "WHERE t.token_hash = %(token_hash)s AND t.revoked_at IS NULL AND u.is_active "
+        "ORDER BY f.name, m.id LIMIT 1), "
+        f'work_teams AS (SELECT r.scrum_team_id FROM "{meta[RoleAssignment]}" r '
+        "JOIN actor a ON r.membership_id = a.membership_id "
+        "WHERE r.scrum_team_id IS NOT NULL AND r.role = ANY(%(work_roles)s))"
+    )
+
+
 def token_actor(*, token_hash: str) -> tuple[ApiToken, Actor] | None:
     """The live token with this hash and its person as seen in their first Flow Team, read in
     one query, or None (unknown or revoked token, deactivated person, member of no Flow Team).
 
     One row per role the person holds there (or one row with no role): the token, the
     person, the membership and its Flow Team come with each. Nothing is cached, so a
-    revocation, a deactivation or a role change holds from the next request on.
+    revocation, a deactivation or a role change holds from the next request on. The SQL
+    is written by hand (sem.raw_rows): it runs on every API request.
     """
-    rows = list(
-        Membership.objects.filter(
-            user__api_tokens__token_hash=token_hash,
-            user__api_tokens__revoked_at__isnull=True,
-            user__is_active=True,
-        )
-        .select_related("user", "flow_team")
-        .annotate(
-            token_id=F("user__api_tokens__id"),
-            token_last_used_at=F("user__api_tokens__last_used_at"),
-            role_name=F("roles__role"),
-            role_scrum_team_id=F("roles__scrum_team_id"),
-        )
-        .order_by("flow_team__name", "pk")
-    )
+    rows = fetch_rows(_token_actor_sql(), [token_hash, True])
     if not rows:
         return None
     first = rows[0]
+    token_id, last_used_at, membership_id = first[0], first[1], first[2]
     flow_roles = set()
     team_roles = defaultdict(set)
     for row in rows:
-        if row.pk != first.pk or row.role_name is None:
+        if row[2] != membership_id or row[3] is None:
             continue  # another Flow Team's membership, or no role at all
-        if row.role_scrum_team_id is None:
-            flow_roles.add(row.role_name)
+        if row[4] is None:
+            flow_roles.add(row[3])
         else:
-            team_roles[row.role_scrum_team_id].add(row.role_name)
-    token = ApiToken(
-        pk=first.token_id,
-        user=first.user,
-        token_hash=token_hash,
-        last_used_at=first.token_last_used_at,
-    )
+            team_roles[row[4]].add(row[3])
+    user = _TOKEN_USER.instance(first, 5)
+    flow_team = _TOKEN_FLOW_TEAM.instance(first, 5 + _TOKEN_USER.width)
+    # The last use as the ORM would give it (SQLite: text made an aware datetime).
+    (last_used_at,) = _LAST_USED.values([last_used_at])
+    token = ApiToken(pk=token_id, user=user, token_hash=token_hash, last_used_at=last_used_at)
     actor = Actor(
-        user=first.user,
-        flow_team=first.flow_team,
+        user=user,
+        flow_team=flow_team,
         flow_roles=frozenset(flow_roles),
         team_roles={k: frozenset(v) for k, v in team_roles.items()},
     )

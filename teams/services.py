@@ -29,8 +29,8 @@ from teams.models import (
     User,
     validate_timezone,
 )
-from teams.permissions import Actor, can_facilitate
-from teams.selectors import token_actor
+from teams.permissions import TEAM_WORK_ROLES, Actor, can_facilitate
+from teams.selectors import token_actor, token_actor_ctes
 
 UNIQUE_ROLE_MESSAGES = {
     "one_cpo_per_flow_team": ("role", "this Flow Team already has a Chief Product Owner"),
@@ -248,6 +248,37 @@ def _token_hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+# A use is recorded at most once a minute: no write on every request.
+LAST_USE_EVERY_SECONDS = 60
+
+
+def api_token_statement_ctes() -> str:
+    """``api_token_authenticate`` as CTEs at the head of a PostgreSQL statement that acts
+    for the token's person, so that the authentication costs no round trip of its own:
+    ``actor`` (token_id, user_id, membership_id, flow_team_id: at most one row, none for
+    an unknown or revoked token or a deactivated person or one in no Flow Team),
+    ``work_teams`` (the Scrum Teams whose stories they work: ``can_work_story``), and the
+    token's use recorded as ``api_token_authenticate`` records it. Parameters:
+    ``%(token_hash)s``, ``%(now)s``, ``%(work_roles)s`` (``api_token_statement_params``).
+    Nothing is cached: revocation, deactivation and role changes hold at once."""
+    token_table = ApiToken._meta.db_table
+    return (
+        f"{token_actor_ctes()}, "
+        f'token_used AS (UPDATE "{token_table}" t SET last_used_at = %(now)s FROM actor a '
+        "WHERE t.id = a.token_id AND (t.last_used_at IS NULL OR t.last_used_at < "
+        f"%(now)s - interval '{LAST_USE_EVERY_SECONDS} seconds'))"
+    )
+
+
+def api_token_statement_params(*, token_hash: str, now) -> dict:
+    return {"token_hash": token_hash, "now": now, "work_roles": list(TEAM_WORK_ROLES)}
+
+
+def api_token_hash(secret: str) -> str:
+    """What a token's secret is stored as (the secret itself never is)."""
+    return _token_hash(secret)
+
+
 def api_token_create(*, user: User, name: str) -> tuple["ApiToken", str]:
     """A new personal token; returns it with its secret, which is never stored or shown again."""
     name = name.strip()
@@ -282,6 +313,9 @@ def api_token_authenticate(*, secret: str) -> "ApiToken | None":
     token, token.actor = found
     now = timezone.now()
     # Record use at most once a minute: no write on every request.
-    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
+    if (
+        token.last_used_at is None
+        or (now - token.last_used_at).total_seconds() > LAST_USE_EVERY_SECONDS
+    ):
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return token

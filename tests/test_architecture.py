@@ -60,6 +60,12 @@ ALLOWED_WRITES = {
     ("sem/live.py", "live_bump"): "called by services in their transaction",
     # The health check's SELECT 1: a read through a cursor.
     ("sem/views.py", "_database_ok"): "health check reads",
+    # Hand-written SELECTs of the hottest reads (the token's person, the story a PATCH
+    # changes): reads through a cursor, called by selectors only.
+    ("sem/raw_rows.py", "fetch_rows"): "selectors' hand-written reads",
+    # The story move statement, prepared once per connection: run by the move services
+    # (backlog.services.story_move_at_version / story_move_by_token) in their transaction.
+    ("sem/raw_rows.py", "fetch_rows_prepared"): "the move services' one statement",
 }
 
 

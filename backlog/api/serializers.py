@@ -67,46 +67,80 @@ def _datetime(value, tz):
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
-def _criterion(c: AcceptanceCriterion, tz) -> dict:
-    return {
-        "id": c.pk,
-        "story": c.story_id,
-        "position": c.position,
-        "text": c.text,
-        "checked": c.checked,
-        "checked_by": c.checked_by_id,
-        "checked_at": _datetime(c.checked_at, tz),
-    }
+# A story's and a criterion's JSON, written out from their columns: the same JSON as the
+# serializer fields would give (tests compare them on every kind of story) in a few
+# microseconds instead of about a millisecond a row. Each key is the JSON name of a column;
+# the date-times come last, written as DRF writes them.
+STORY_JSON = {
+    "id": "id",
+    "scrum_team": "scrum_team_id",
+    "epic": "epic_id",
+    "title": "title",
+    "as_a": "as_a",
+    "i_want": "i_want",
+    "so_that": "so_that",
+    "kind": "kind",
+    "points": "points",
+    "rank": "rank",
+    "assignee": "assignee_id",
+    "state": "state",
+    "blocked": "blocked",
+    "blocked_reason": "blocked_reason",
+    "version": "version",
+}
+CRITERION_JSON = {
+    "id": "id",
+    "story": "story_id",
+    "position": "position",
+    "text": "text",
+    "checked": "checked",
+    "checked_by": "checked_by_id",
+}
+# The columns story_json and criterion_json take, in order.
+STORY_JSON_COLUMNS = (*STORY_JSON.values(), "created_at", "updated_at")
+CRITERION_JSON_COLUMNS = (*CRITERION_JSON.values(), "checked_at")
+
+
+def criterion_json(row: tuple, tz) -> dict:
+    """A criterion's JSON from its ``CRITERION_JSON_COLUMNS``."""
+    body = dict(zip(CRITERION_JSON, row, strict=False))  # checked_at follows
+    body["checked_at"] = _datetime(row[-1], tz)
+    return body
+
+
+def story_json(row: tuple, criteria: list[dict], tz) -> dict:
+    """A story's JSON from its ``STORY_JSON_COLUMNS`` and its criteria's JSON, in order."""
+    body = dict(zip(STORY_JSON, row, strict=False))  # the date-times follow
+    body["criteria"] = criteria
+    body["created_at"] = _datetime(row[-2], tz)
+    body["updated_at"] = _datetime(row[-1], tz)
+    return body
+
+
+def stories_json(rows, criteria: dict[int, list[tuple]]) -> list[dict]:
+    """A page of stories' JSON from their ``STORY_JSON_COLUMNS`` and, by story id, their
+    criteria's ``CRITERION_JSON_COLUMNS`` in order."""
+    tz = timezone.get_current_timezone()
+    return [
+        story_json(row, [criterion_json(c, tz) for c in criteria.get(row[0], ())], tz)
+        for row in rows
+    ]
+
+
+def _columns(instance, names: tuple) -> tuple:
+    return tuple(getattr(instance, name) for name in names)
 
 
 class StorySerializer(StrictFieldsMixin, serializers.ModelSerializer):
     """A story. On create, `acceptance_criteria` takes the criteria texts in order."""
 
     def to_representation(self, instance):
-        """Written out: the same JSON as the fields below would give (a test compares them
-        on every kind of story) in a few microseconds instead of about a millisecond, for
-        the PATCH's answer and for each row of a list."""
-        story, tz = instance, timezone.get_current_timezone()
-        return {
-            "id": story.pk,
-            "scrum_team": story.scrum_team_id,
-            "epic": story.epic_id,
-            "title": story.title,
-            "as_a": story.as_a,
-            "i_want": story.i_want,
-            "so_that": story.so_that,
-            "kind": story.kind,
-            "points": story.points,
-            "rank": story.rank,
-            "assignee": story.assignee_id,
-            "state": story.state,
-            "blocked": story.blocked,
-            "blocked_reason": story.blocked_reason,
-            "version": story.version,
-            "criteria": [_criterion(c, tz) for c in story.criteria.all()],
-            "created_at": _datetime(story.created_at, tz),
-            "updated_at": _datetime(story.updated_at, tz),
-        }
+        """Written out (``story_json``): a single story, such as the PATCH's answer."""
+        tz = timezone.get_current_timezone()
+        criteria = [
+            criterion_json(_columns(c, CRITERION_JSON_COLUMNS), tz) for c in instance.criteria.all()
+        ]
+        return story_json(_columns(instance, STORY_JSON_COLUMNS), criteria, tz)
 
     scrum_team = ScopedPrimaryKeyRelatedField(scope=scrum_teams_of)
     epic = ScopedPrimaryKeyRelatedField(scope=epics_of, allow_null=True, required=False)

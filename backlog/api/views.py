@@ -10,6 +10,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from backlog import selectors, services
+from backlog.api import lean
 from backlog.api import serializers as s
 from backlog.models import (
     AcceptanceCriterion,
@@ -23,15 +24,18 @@ from backlog.models import (
 )
 from backlog.selectors import story_with_criteria
 from sem.api import (
+    BIGGEST_NUMBER,
     CONFLICT_ERRORS,
     READ_ERRORS,
     VERSIONED_WRITE_ERRORS,
+    WHOLE_NUMBER,
     WRITE_ERRORS,
     BoundedIsoDateTimeFilter,
     Conflict,
     IdFilterSet,
     VersionedObjectMixin,
     expected_version,
+    single_version,
     whole_number_or_404,
 )
 from sem.errors import VersionConflict
@@ -134,6 +138,20 @@ class StoryViewSet(
             Prefetch("criteria", queryset=AcceptanceCriterion.objects.order_by("position"))
         )
 
+    def list(self, request, *args, **kwargs):
+        """The page written out from two queries' columns (the stories, their criteria)
+        rather than through model instances, a prefetch and a serializer per row: the same
+        JSON (a test compares them) in about a third less time at 200 rows."""
+        stories = self.filter_queryset(self.get_queryset()).prefetch_related(None)
+        stories = stories.values_list(*s.STORY_JSON_COLUMNS)
+        page = self.paginate_queryset(stories)
+        rows = list(stories) if page is None else page
+        criteria = selectors.criteria_rows_of_stories(
+            story_ids=[row[0] for row in rows], columns=s.CRITERION_JSON_COLUMNS
+        )
+        body = s.stories_json(rows, criteria)
+        return Response(body) if page is None else self.get_paginated_response(body)
+
     def write_refusal(self, story):
         team, actor = story.scrum_team_id, self.actor
         if self.action == "rank":
@@ -156,7 +174,21 @@ class StoryViewSet(
         story = self.scoped_queryset().get(pk=serializer.instance.pk)
         return self.versioned(story, status_code=201)
 
+    @classmethod
+    def as_view(cls, actions=None, **initkwargs):
+        view = super().as_view(actions, **initkwargs)
+        if actions and "patch" in actions:
+            # The PATCH of a state alone by token: one statement, before DRF (lean.py).
+            methods = [
+                m.upper() for m in cls.http_method_names if m in actions or m in ("head", "options")
+            ]
+            return lean.lean_story_patch(view, ", ".join(methods))
+        return view
+
     def partial_update(self, request, *args, **kwargs):
+        moved = self._move_at_once(request, kwargs["pk"])
+        if moved is not None:
+            return self.versioned(moved)
         # The story and its criteria in one query (the rules and the answer need both).
         read = story_with_criteria(actor=self.actor, story_id=whole_number_or_404(kwargs["pk"]))
         if read is None:
@@ -175,6 +207,24 @@ class StoryViewSet(
         # which If-Match has just checked): answer without reading them again.
         story._prefetched_objects_cache = read._prefetched_objects_cache
         return self.versioned(story)
+
+    def _move_at_once(self, request, pk: str):
+        """A PATCH of ``state`` alone with one strong ``If-Match`` tag: the move as one
+        statement (``services.story_move_at_version``), or None for the full path, which
+        also answers every refusal (404, 403 before 428 and 412, the rule refused)."""
+        if getattr(request, lean.TRIED, False):
+            return None  # the same statement, by token, matched nothing just now
+        body = request.data
+        if not isinstance(body, dict) or list(body) != ["state"]:
+            return None
+        if not isinstance(body["state"], str) or "If-None-Match" in request.headers:
+            return None
+        version = single_version(request)
+        if version is None or not WHOLE_NUMBER.fullmatch(pk) or int(pk) > BIGGEST_NUMBER:
+            return None
+        return services.story_move_at_version(
+            actor=self.actor, story_id=int(pk), to_state=body["state"], expected_version=version
+        )
 
     @extend_schema(
         summary="Move a story in its team's ranked backlog",

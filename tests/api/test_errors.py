@@ -1,6 +1,12 @@
 """Every 4xx is one problem-details body naming the bad input; nothing is quietly ignored."""
 
+import io
+import json
+
 import pytest
+from rest_framework.exceptions import ParseError
+
+from sem.api_parsers import DepthLimitedJSONParser
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/stories/"
@@ -210,6 +216,38 @@ def test_json_nested_deeper_than_32_levels_is_a_400(api, story):
     assert "nested" not in at_limit.content.decode()  # two levels: an ordinary 400
     lone = client.generic("POST", URL, '{"title": "\\ud800"}', content_type="application/json")
     assert lone.status_code == 400 and "surrogate" in lone.json()["detail"]
+
+
+LONE = "a string holds a lone UTF-16 surrogate"
+
+
+def _nested(levels: int, key: str | None = None) -> str:
+    if key is None:
+        return "[" * levels + "]" * levels
+    return f'{{"{key}": ' * levels + "0" + "}" * levels
+
+
+@pytest.mark.parametrize(
+    "body, refused",
+    [
+        (_nested(32), None),  # exactly at the limit: parsed
+        (_nested(33), "nested deeper than 32 levels"),
+        (_nested(32, key="k"), None),  # objects count like arrays, keys add no level
+        (_nested(33, key="k"), "nested deeper than 32 levels"),
+        ('["\\ud800"]', LONE),  # the first lone surrogate
+        ('["ok", "\\udfff"]', LONE),  # the last, after an ordinary string
+        ('{"\\udc00": 1}', LONE),  # in a key, not only in a value
+        ('["\\ud7ff", "\\ue000", "\\ud83d\\ude00"]', None),  # neighbours and a pair
+    ],
+)
+def test_the_json_parser_refuses_from_the_33rd_level_and_any_lone_surrogate(body, refused):
+    parse = DepthLimitedJSONParser().parse
+    if refused is None:
+        assert parse(io.BytesIO(body.encode())) == json.loads(body)
+    else:
+        with pytest.raises(ParseError) as error:
+            parse(io.BytesIO(body.encode()))
+        assert str(error.value.detail) == f"JSON parse error - {refused}"
 
 
 @pytest.mark.parametrize(

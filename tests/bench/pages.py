@@ -10,6 +10,7 @@ prints p50/p95/max milliseconds and the queries each request ran, next to
     uv run python -m tests.bench.pages                    # 50 requests a page
     uv run python -m tests.bench.pages --requests 200
     uv run python -m tests.bench.pages --only roadmap     # the pages whose path holds it
+    uv run python -m tests.bench.pages --database-url postgres://…/semflow_bench_mine
 
 The data set lives in its own database (see tests/bench/datasets.py), created and
 seeded when missing; the metrics pages read the snapshots the seed's metrics run
@@ -88,9 +89,19 @@ def measure(client, path: str, requests: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=50)
-    parser.add_argument("--only", default="", help="only the pages whose path holds this text")
+    parser.add_argument(
+        "--only",
+        default="",
+        help="only the pages whose path holds this text (or one of these, comma-separated)",
+    )
+    parser.add_argument(
+        "--database-url",
+        default=None,
+        help="the database holding max (created and seeded when missing); default "
+        + datasets.database_url("max"),
+    )
     args = parser.parse_args()
-    datasets.use("max")
+    datasets.use("max", args.database_url)
 
     from django.conf import settings
     from django.test import Client
@@ -132,7 +143,7 @@ def main() -> None:
         .first()
     )
     for path, label in PAGES:
-        if args.only not in path:
+        if not any(part in path for part in args.only.split(",")):
             continue
         path = path.format(epic=epic.pk, planning=planning.pk, story=story, planning_2=planning_2)
         figures = measure(client, path, args.requests)
