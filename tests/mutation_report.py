@@ -15,8 +15,13 @@ from pathlib import Path
 GOAL = 0.90
 ROOT = Path(__file__).resolve().parent.parent
 EXPLAINED = ROOT / "tests" / "mutation_survivors.toml"
-# mutmut's exit codes (mutmut/stats.py): 1 and 3 are kills, 0 a survivor.
+# mutmut's exit codes (mutmut/stats.py): 1 and 3 are kills, 0 a survivor. A timeout is the
+# CPU limit (mutmut's SIGXCPU, not wall time, so a loaded machine does not cause it): the
+# tests did not pass under the mutant (an endless loop, or Hypothesis shrinking a failure),
+# so it counts as detected, in its own column.
 STATUS = {1: "killed", 3: "killed", 0: "survived", 5: "no tests", 33: "no tests", None: "not run"}
+STATUS |= dict.fromkeys((36, 24, -24, 152, 255), "timeout")
+DETECTED = ("killed", "timeout")
 
 
 def results(mutants: Path) -> dict[str, dict[str, str]]:
@@ -38,29 +43,34 @@ def main() -> int:
     total = Counter()
     unexplained = []
     print(
-        f"{'module':40} {'mutants':>8} {'not run':>8} {'killed':>8} {'survived':>9} "
-        f"{'other':>6} {'score':>7}"
+        f"{'module':40} {'mutants':>8} {'not run':>8} {'killed':>8} {'timeout':>8} "
+        f"{'survived':>9} {'other':>6} {'score':>7}"
     )
     for module, mutants in found.items():
         counts = Counter(mutants.values())
         run = len(mutants) - counts["not run"]
-        score = f"{counts['killed'] / run:7.1%}" if run else "    -  "
-        other = run - counts["killed"] - counts["survived"]
+        detected = counts["killed"] + counts["timeout"]
+        score = f"{detected / run:7.1%}" if run else "    -  "
+        other = run - detected - counts["survived"]
         print(
             f"{module:40} {len(mutants):8} {counts['not run']:8} {counts['killed']:8} "
-            f"{counts['survived']:9} {other:6} {score}"
+            f"{counts['timeout']:8} {counts['survived']:9} {other:6} {score}"
         )
         total.update(counts)
         for name, status in sorted(mutants.items()):
-            if status not in ("killed", "not run"):
+            if status not in (*DETECTED, "not run"):
                 reason = explained.get(name)
                 if reason is None:
                     unexplained.append((name, status))
                 else:
                     print(f"    {name}: {status}: {reason}")
     run = sum(total.values()) - total["not run"]
-    score = total["killed"] / run if run else 0.0
-    print(f"\nin all: {total['killed']} of {run} mutants run killed ({score:.1%}; goal {GOAL:.0%})")
+    detected = total["killed"] + total["timeout"]
+    score = detected / run if run else 0.0
+    print(
+        f"\nin all: {detected} of {run} mutants run killed or timed out "
+        f"({score:.1%}; goal {GOAL:.0%})"
+    )
     if total["not run"]:
         print(f"{total['not run']} mutants not run yet: this report is partial")
     for name, status in unexplained:

@@ -225,3 +225,99 @@ def test_dependency_has_exactly_one_source_and_one_target():
         ),
         "dependency_one_target",
     )
+
+
+def test_planning_poker_one_open_round_votes_once_and_on_the_scale():
+    from events.models import PokerRound, PokerVote
+    from tests.events.factories import PokerRoundFactory
+
+    first = PokerRoundFactory()
+    now = first.opened_at
+    refused(
+        lambda: PokerRound.objects.create(event=first.event, story=first.story, opened_at=now),
+        "poker_one_open_round",
+    )
+    refused(
+        lambda: PokerRound.objects.create(
+            event=first.event,
+            story=first.story,
+            opened_at=now,
+            revealed_at=now,
+            closed=True,
+            agreed_points=4,
+        ),
+        "poker_agreed_on_scale",
+    )
+    refused(
+        lambda: PokerRound.objects.create(
+            event=first.event, story=first.story, opened_at=now, closed=True, agreed_points=5
+        ),
+        "poker_agreed_after_reveal",
+    )
+    voter = UserFactory()
+    PokerVote.objects.create(round=first, voter=voter, value="?")
+    refused(
+        lambda: PokerVote.objects.create(round=first, voter=voter, value="5"), "poker_vote_once"
+    )
+    refused(
+        lambda: PokerVote.objects.create(round=first, voter=UserFactory(), value="4"),
+        "poker_vote_on_scale",
+    )
+
+
+def test_flow_sprint_goal_outcome_on_its_scale_and_a_miss_has_a_note():
+    sprint = FlowSprintFactory()
+    refused(
+        lambda: FlowSprint.objects.filter(pk=sprint.pk).update(
+            goal_outcome="maybe", goal_outcome_note="a note"
+        ),
+        "flowsprint_goal_outcome_choices",
+    )
+    refused(
+        lambda: FlowSprint.objects.filter(pk=sprint.pk).update(
+            goal_outcome="not_met", goal_outcome_note=""
+        ),
+        "flowsprint_goal_missed_has_note",
+    )
+    FlowSprint.objects.filter(pk=sprint.pk).update(goal_outcome="met")
+
+
+def test_review_slots_once_per_team_and_position_and_feedback_on_one_thing():
+    from events.models import ReviewFeedback
+    from tests.events.factories import ReviewDemoSlotFactory, ReviewFeedbackFactory
+
+    slot = ReviewDemoSlotFactory(position=1)
+    refused(
+        lambda: ReviewDemoSlotFactory(event=slot.event, scrum_team=slot.scrum_team, position=2),
+        "review_slot_once_per_team",
+    )
+    other = ScrumTeam.objects.create(flow_team=slot.event.flow_team, number=14, name="Other")
+    refused(
+        lambda: ReviewDemoSlotFactory(event=slot.event, scrum_team=other, position=1),
+        "review_slot_position_once",
+    )
+    refused(
+        lambda: ReviewDemoSlotFactory(event=slot.event, scrum_team=other, position=0),
+        "review_slot_position_min",
+    )
+    story = StoryFactory(scrum_team=other)
+    epic = EpicFactory(flow_team=story.flow_team)
+    feedback = ReviewFeedbackFactory(event=slot.event, story=story)
+    refused(
+        lambda: ReviewFeedback.objects.filter(pk=feedback.pk).update(epic=epic),
+        "review_feedback_on_story_or_epic",
+    )
+
+
+def test_available_days_once_per_member_and_never_negative():
+    from tests.flow.factories import MemberAvailabilityFactory
+
+    given = MemberAvailabilityFactory()
+    refused(
+        lambda: MemberAvailabilityFactory(team_sprint=given.team_sprint, user=given.user),
+        "availability_once_per_member",
+    )
+    refused(
+        lambda: MemberAvailabilityFactory(team_sprint=given.team_sprint, days=-1),
+        "availability_days_not_negative",
+    )

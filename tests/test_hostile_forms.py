@@ -28,6 +28,7 @@ PAGES = [
     "/backlog/",
     "/roadmap/",
     "/events/scrum-of-scrums/",
+    "/improvements/",
 ]
 # Pages whose forms the CSM is not shown, read as the role that is: (role, page).
 ROLE_PAGES = [
@@ -45,6 +46,26 @@ ROLE_PAGES = [
     ("csm", "/events/{planning}/planning-1/?dependency={dependency}"),
     ("csm", "/events/{planning}/planning-1/?claim={team}"),
     ("csm", "/events/{event}/sos/"),
+    # The Daily Scrum: a developer's note, moves and blockers; the SM's timer.
+    ("dev1", "/events/{daily}/daily/"),
+    ("sm1", "/events/{daily}/daily/"),
+    # The Product Backlog Refinement: a round open, a revealed one, and the two compose forms.
+    ("dev1", "/events/{refinement}/refinement/"),
+    ("dev1", "/events/{revealed}/refinement/"),
+    ("dev1", "/events/{refinement}/refinement/?compose=story&epic={epic}"),
+    ("dev1", "/events/{refinement}/refinement/?compose=criterion&story={story}"),
+    # The Flow Sprint Review: the CSM's forms, and the CPO's "turn into a backlog item".
+    ("csm", "/events/{review}/review/"),
+    ("cpo", "/events/{review}/review/"),
+    # Team Sprint Planning: team 1's PO sees every form (a story planned, with a task).
+    ("po1", "/events/{team_planning}/team-planning/"),
+    # Team 1's retro boards as its SM (the facilitator): collecting (settings, a card and
+    # its edit form), voting (grouping and dots), discussing (actions; the earlier open one).
+    ("sm1", "/events/{retro_collect}/retro/"),
+    ("sm1", "/events/{retro_collect}/retro/cards/{retro_card}/edit/"),
+    ("sm1", "/events/{retro_group}/retro/"),
+    ("sm1", "/events/{retro_vote}/retro/"),
+    ("sm1", "/events/{retro_discuss}/retro/"),
 ]
 # One epic's or milestone's form stands for all of theirs.
 IDS_IN_ACTIONS = [
@@ -66,6 +87,64 @@ IDS_IN_ACTIONS = [
         "/events/{event}/sos/actions/{action}/close/",
     ),
     (re.compile(r"^/events/\d+/sos/actions/$"), "/events/{event}/sos/actions/"),
+    # A retro board's forms: one card's, one action's and one retro's stand for all.
+    (
+        re.compile(r"^/events/\d+/retro/cards/\d+/vote/"),
+        "/events/{retro_vote}/retro/cards/{retro_vote_card}/vote/",
+    ),
+    (
+        re.compile(r"^/events/\d+/retro/cards/\d+/group/"),
+        "/events/{retro_group}/retro/cards/{retro_group_card}/group/",
+    ),
+    (
+        re.compile(r"^/events/\d+/retro/cards/\d+/delete/"),
+        "/events/{retro_collect}/retro/cards/{retro_card}/delete/",
+    ),
+    (
+        re.compile(r"^/events/\d+/retro/actions/\d+/done/"),
+        "/events/{retro_collect}/retro/actions/{retro_action}/done/",
+    ),
+    (re.compile(r"^/events/\d+/retro/actions/$"), "/events/{retro_discuss}/retro/actions/"),
+    (
+        re.compile(r"^/events/\d+/retro/(?=(cards|settings|phase)/$)"),
+        "/events/{retro_collect}/retro/",
+    ),
+    # Ordering and closing one improvement item stands for every item's.
+    (re.compile(r"^/improvements/\d+/move/"), "/improvements/{action}/move/"),
+    (re.compile(r"^/improvements/\d+/done/"), "/improvements/{action}/done/"),
+    # The Daily Scrum's forms: one story's move and clear stand for every story's.
+    (
+        re.compile(r"^/events/\d+/daily/stories/\d+/move/"),
+        "/events/{daily}/daily/stories/{daily_story}/move/",
+    ),
+    (
+        re.compile(r"^/events/\d+/daily/stories/\d+/clear/"),
+        "/events/{daily}/daily/stories/{daily_blocked}/clear/",
+    ),
+    (re.compile(r"^/events/\d+/daily/"), "/events/{daily}/daily/"),
+    # A refinement's rounds and criteria: one stands for all (both refinements' alike).
+    (
+        re.compile(r"^/events/\d+/refinement/poker/\d+/"),
+        "/events/{refinement}/refinement/poker/{round}/",
+    ),
+    (
+        re.compile(r"^/events/\d+/refinement/criteria/\d+/"),
+        "/events/{refinement}/refinement/criteria/{criterion}/",
+    ),
+    (
+        re.compile(r"^/events/\d+/refinement/(?=(poker|stories|criteria)/$)"),
+        "/events/{refinement}/refinement/",
+    ),
+    (
+        re.compile(r"^/events/\d+/review/feedback/\d+/story/"),
+        "/events/{review}/review/feedback/{feedback}/story/",
+    ),
+    (re.compile(r"^/events/\d+/review/"), "/events/{review}/review/"),
+    (
+        re.compile(r"^/events/\d+/team-planning/tasks/\d+/"),
+        "/events/{team_planning}/team-planning/tasks/{task}/",
+    ),
+    (re.compile(r"^/events/\d+/team-planning/"), "/events/{team_planning}/team-planning/"),
 ]
 
 
@@ -441,8 +520,9 @@ FORMS = {
     (
         "post",
         "/events/{event}/sos/actions/",
-        frozenset({"text", "owner", "due_date", "scrum_team"}),
+        frozenset({"text", "owner", "due_date", "scrum_team", "metric"}),
     ): [
+        ({"text": "t", "owner": "{owner}", "due_date": "2026-01-21", "metric": "mood"}, "metric"),
         ({}, None),
         ({"text": "  ", "owner": "1", "due_date": "2026-01-21"}, None),
         ({"text": "t", "owner": "x", "due_date": "2026-01-21"}, None),
@@ -459,8 +539,236 @@ FORMS = {
         ),
         ({"text": "x" * 301, "owner": "{owner}", "due_date": "2026-01-21"}, None),
     ],
+    # Team Sprint Planning (events/team_planning_views.py), as team 1's PO.
+    ("post", "/events/{team_planning}/team-planning/plan/", frozenset({"story", "into"})): [
+        ({}, "story"),
+        ({"story": "x", "into": "1"}, "story"),
+        ({"story": "9" * 30, "into": "1"}, "story"),
+        ({"story": "{story}", "into": "sideways"}, "into"),
+        ({"story": "{other}", "into": "1"}, "story"),
+        ({"story": "{foreign_story}", "into": "1"}, "story"),
+    ],
+    ("post", "/events/{team_planning}/team-planning/days/", frozenset({"user", "days"})): [
+        ({}, "user"),
+        ({"user": "{owner}"}, "days"),
+        ({"user": "{owner}", "days": "-1"}, "days"),
+        ({"user": "{owner}", "days": "1e9"}, "days"),
+        ({"user": "{owner}", "days": "Infinity"}, "days"),
+        ({"user": "{owner}", "days": "9" * 40}, "days"),
+        ({"user": "{foreign_user}", "days": "2"}, "user"),
+        ({"user": "9" * 30, "days": "2"}, "user"),
+    ],
+    ("post", "/events/{team_planning}/team-planning/capacity/", frozenset({"capacity_points"})): [
+        ({"capacity_points": "-3"}, "capacity_points"),
+        ({"capacity_points": "lots"}, "capacity_points"),
+        ({"capacity_points": "9" * 30}, "capacity_points"),
+    ],
+    ("post", "/events/{team_planning}/team-planning/goal/", frozenset({"goal_version", "goal"})): [
+        ({}, "goal_version"),
+        ({"goal_version": "0"}, "goal"),
+        ({"goal_version": "0", "goal": "g" * 1001}, "goal"),
+        ({"goal_version": "x", "goal": "g"}, "goal_version"),
+        ({"goal_version": "9" * 30, "goal": "g"}, "goal_version"),
+    ],
+    (
+        "post",
+        "/events/{team_planning}/team-planning/tasks/",
+        frozenset({"story", "title", "assignee"}),
+    ): [
+        ({}, "story"),
+        ({"story": "{story}"}, "title"),
+        ({"story": "{story}", "title": "t" * 201}, "title"),
+        ({"story": "{story}", "title": "t", "assignee": "x"}, "assignee"),
+        ({"story": "{story}", "title": "t", "assignee": "{foreign_user}"}, "assignee"),
+        ({"story": "{other}", "title": "t"}, "story"),
+    ],
+    ("post", "/events/{team_planning}/team-planning/tasks/{task}/done/", frozenset({"done"})): [
+        ({}, "done"),
+        ({"done": "yes"}, "done"),
+    ],
     # A button alone: nothing to get wrong (control characters: see the test below).
     ("post", "/events/{event}/sos/actions/{action}/close/", frozenset()): [],
+    # A retro board, sent by its facilitator (team 1's SM), each at the phase it shows.
+    ("post", "/events/{retro_collect}/retro/cards/", frozenset({"card", "column", "text"})): [
+        ({}, None),
+        ({"column": "x", "text": "t"}, None),
+        ({"column": "9", "text": "t"}, None),
+        ({"column": "0", "text": "  "}, None),
+        ({"column": "0", "text": "x" * 501}, None),
+        ({"card": "x", "column": "0", "text": "t"}, None),
+        ({"card": "9" * 30, "column": "0", "text": "t"}, None),
+        ({"card": "{retro_vote_card}", "column": "0", "text": "not in this retro"}, None),
+    ],
+    ("post", "/events/{retro_collect}/retro/cards/{retro_card}/delete/", frozenset()): [],
+    (
+        "post",
+        "/events/{retro_collect}/retro/settings/",
+        frozenset({"format", "votes_per_person", "anonymous"}),
+    ): [
+        ({}, None),
+        ({"format": "xyz", "votes_per_person": "3"}, None),
+        ({"format": "ssc", "votes_per_person": "0"}, None),
+        ({"format": "ssc", "votes_per_person": "21"}, None),
+        ({"format": "ssc", "votes_per_person": "x"}, None),
+        ({"format": "ssc", "votes_per_person": "9" * 30}, None),
+    ],
+    ("post", "/events/{retro_collect}/retro/phase/", frozenset({"phase", "shown_phase"})): [
+        ({}, None),
+        ({"phase": "nope"}, None),
+        ({"phase": "vote"}, None),
+        ({"phase": "collect"}, None),
+    ],
+    ("post", "/events/{retro_collect}/retro/actions/{retro_action}/done/", frozenset()): [],
+    ("post", "/events/{retro_group}/retro/cards/{retro_group_card}/group/", frozenset({"onto"})): [
+        ({"onto": "x"}, None),
+        ({"onto": "9" * 30}, None),
+        ({"onto": "{retro_group_card}"}, None),
+        ({"onto": "{retro_vote_card}"}, None),
+    ],
+    ("post", "/events/{retro_vote}/retro/cards/{retro_vote_card}/vote/", frozenset({"action"})): [
+        ({}, None),
+        ({"action": "steal"}, None),
+    ],
+    (
+        "post",
+        "/events/{retro_discuss}/retro/actions/",
+        frozenset({"text", "owner", "due_date", "metric"}),
+    ): [
+        ({}, None),
+        ({"text": "t", "owner": "x", "due_date": "2099-01-01"}, None),
+        ({"text": "t", "owner": "9" * 30, "due_date": "2099-01-01"}, None),
+        ({"text": "t", "owner": "{foreign_user}", "due_date": "2099-01-01"}, None),
+        ({"text": "t", "owner": "{owner}", "due_date": "2099-13-01"}, None),
+        ({"text": "t", "owner": "{owner}", "due_date": "2000-01-01"}, None),
+        ({"text": "t", "owner": "{owner}", "due_date": "2099-01-01", "metric": "mood"}, None),
+        ({"text": "x" * 301, "owner": "{owner}", "due_date": "2099-01-01"}, None),
+    ],
+    # The Flow Backlog's order and done buttons: the team says which backlog is shown.
+    ("post", "/improvements/{action}/move/", frozenset({"team", "move"})): [
+        ({}, None),
+        ({"move": "sideways"}, None),
+        ({"move": "down", "team": "x"}, None),
+        ({"move": "down", "team": "9" * 30}, None),
+        ({"move": "down", "team": "{foreign_team}"}, None),
+    ],
+    ("post", "/improvements/{action}/done/", frozenset({"team"})): [
+        ({"team": "x"}, None),
+        ({"team": "{foreign_team}"}, None),
+    ],
+    # The Daily Scrum (events/daily_views.py): a person's own note, a move by button or
+    # drop, raising and clearing a blocker, the SM's start and end.
+    ("post", "/events/{daily}/daily/note/", frozenset({"yesterday", "today", "impediments"})): [
+        ({}, None),
+        ({"today": "   "}, None),
+        ({"today": "x" * 2001}, None),
+        ({"today": "t", "person": "{owner}"}, None),
+        ({"today": "t", "person": "x"}, None),
+        ({"today": "t", "person": "9" * 30}, None),
+    ],
+    (
+        "post",
+        "/events/{daily}/daily/stories/{daily_story}/move/",
+        frozenset({"version", "to_state"}),
+    ): [
+        ({}, None),
+        ({"to_state": "in_progress"}, None),
+        ({"to_state": "in_progress", "version": "x"}, None),
+        ({"to_state": "in_progress", "version": "9" * 30}, None),
+        ({"to_state": "shipped", "version": "1"}, None),
+        ({"to_state": "done", "version": "1"}, None),
+        ({"to_state": "in_progress", "version": "99"}, None),
+    ],
+    ("post", "/events/{daily}/daily/stories/{daily_blocked}/clear/", frozenset()): [],
+    ("post", "/events/{daily}/daily/blockers/", frozenset({"story", "reason"})): [
+        ({}, None),
+        ({"story": "x", "reason": "r"}, None),
+        ({"story": "{daily_story}", "reason": "  "}, None),
+        ({"story": "{daily_story}", "reason": "r" * 301}, None),
+        ({"story": "{daily_blocked}", "reason": "again"}, None),
+        ({"story": "{story}", "reason": "not on the board"}, None),
+    ],
+    ("post", "/events/{daily}/daily/timer/", frozenset({"action"})): [
+        ({}, None),
+        ({"action": "pause"}, None),
+        ({"action": "end"}, None),
+    ],
+    # The refinement's writes, sent by a developer of its team (the round is not revealed:
+    # an agreement or a re-vote is refused too).
+    ("post", "/events/{refinement}/refinement/poker/", frozenset({"story"})): [
+        ({}, "story"),
+        ({"story": "x"}, "story"),
+        ({"story": "9" * 30}, "story"),
+        ({"story": "999999"}, None),
+    ],
+    ("post", "/events/{refinement}/refinement/poker/{round}/vote/", frozenset({"value"})): [
+        ({}, "value"),
+        ({"value": "4"}, "value"),
+        ({"value": "x" * 300}, "value"),
+    ],
+    ("post", "/events/{refinement}/refinement/poker/{round}/reveal/", frozenset()): [],
+    (
+        "post",
+        "/events/{refinement}/refinement/poker/{round}/agree/",
+        frozenset({"points", "version"}),
+    ): [
+        ({"points": "5", "version": "1"}, None),
+        ({"points": "x", "version": "1"}, "points"),
+        ({"points": "5", "version": "9" * 30}, "version"),
+    ],
+    ("post", "/events/{refinement}/refinement/poker/{round}/revote/", frozenset()): [],
+    ("post", "/events/{refinement}/refinement/stories/", frozenset({"epic", "title"})): [
+        ({"epic": "{epic}"}, "title"),
+        ({"epic": "x", "title": "t"}, "epic"),
+        ({"epic": "{foreign_epic}", "title": "t"}, "epic"),
+        ({"epic": "{epic}", "title": "x" * 201}, "title"),
+    ],
+    ("post", "/events/{refinement}/refinement/criteria/", frozenset({"story", "text"})): [
+        ({"story": "{story}"}, "text"),
+        ({"story": "x", "text": "t"}, "story"),
+        ({"story": "{story}", "text": "x" * 501}, "text"),
+    ],
+    (
+        "post",
+        "/events/{refinement}/refinement/criteria/{criterion}/check/",
+        frozenset({"checked"}),
+    ): [
+        ({}, "checked"),
+        ({"checked": "2"}, "checked"),
+    ],
+    ("post", "/events/{refinement}/refinement/criteria/{criterion}/delete/", frozenset()): [],
+    # The Flow Sprint Review.
+    ("post", "/events/{review}/review/feedback/", frozenset({"about", "text"})): [
+        ({}, "about"),
+        ({"about": "epic:{epic}", "text": "   "}, "text"),
+        ({"about": "epic:x", "text": "t"}, "about"),
+        ({"about": "epic:" + "9" * 30, "text": "t"}, "about"),
+        ({"about": "epic:{foreign_epic}", "text": "t"}, "about"),
+        ({"about": "story:{story}", "text": "t"}, "about"),
+        ({"about": "epic:{epic}", "text": "x" * 2001}, "text"),
+    ],
+    ("post", "/events/{review}/review/feedback/{feedback}/story/", frozenset({"scrum_team"})): [
+        ({}, "scrum_team"),
+        ({"scrum_team": "x"}, "scrum_team"),
+        ({"scrum_team": "9" * 30}, "scrum_team"),
+        ({"scrum_team": "{foreign_team}"}, "scrum_team"),
+    ],
+    ("post", "/events/{review}/review/order/", frozenset({"team", "step"})): [
+        ({}, "team"),
+        ({"team": "x", "step": "up"}, "team"),
+        ({"team": "{foreign_team}", "step": "up"}, "team"),
+        ({"team": "{team}", "step": "sideways"}, "step"),
+        ({"order": "1,x"}, "order"),
+        ({"order": "{team}"}, "order"),
+    ],
+    ("post", "/events/{review}/review/outcome/", frozenset({"outcome", "note"})): [
+        ({}, "outcome"),
+        ({"outcome": "maybe"}, "outcome"),
+        ({"outcome": "partly", "note": "  "}, "note"),
+        ({"outcome": "met", "note": "x" * 2001}, "note"),
+    ],
+    # Buttons alone: nothing to get wrong (control characters: see the test below).
+    ("post", "/events/{review}/review/outputs/", frozenset()): [],
+    ("post", "/events/{review}/review/outputs/", frozenset({"end"})): [],
     ("post", "/account/tokens/", frozenset({"name"})): [
         ({}, "name"),
         ({"name": "   "}, "name"),
@@ -519,13 +827,23 @@ def signed_in(flow, foreign):
         starts_at=timezone.now(),
         duration_minutes=120,
     )
+    from tests.events.daily_setup import daily_board
+
+    daily = daily_board(flow, now=timezone.now())
+    refinements = _refinements(flow, sprint)
+    review = _review(flow, sprint)
+    team_planning = _team_planning(flow, sprint)
     planners = {}
-    for role in ("po1", "csm"):
+    for role in ("po1", "csm", "dev1", "sm1"):
         planners[f"{role}_client"] = Client()
         planners[f"{role}_client"].force_login(flow.users[role])
     return client, {
         **planners,
+        **refinements,
         "planning": planning.pk,
+        "daily": daily.event.pk,
+        "daily_story": daily.ready.pk,
+        "daily_blocked": daily.oldest.pk,
         "story": Story.objects.get(flow_team=flow.flow_team, title="Story").pk,
         "dependency": Dependency.objects.filter(flow_team=flow.flow_team, contract="countered")
         .first()
@@ -544,13 +862,156 @@ def signed_in(flow, foreign):
         "csm_client": client,
         "owner": flow.users["sm1"].pk,
         "action": _sos_action(flow, event).pk,
+        "review": review.pk,
+        "feedback": review.feedback.get().pk,
+        **team_planning,
+        **_retros(flow, sprint),
+        "foreign_user": foreign.users["dev1"].pk,
+        "foreign_story": _foreign_story(foreign).pk,
     }
 
 
+def _foreign_story(foreign):
+    from backlog.services import story_create
+
+    return story_create(
+        actor=foreign.actor("po1"), scrum_team=foreign.scrum_teams[0], title="Theirs", points=3
+    )
+
+
+def _team_planning(flow, sprint):
+    """Team 1's Team Sprint Planning on that sprint, its story planned with its task, so
+    that every form of the screen shows."""
+    from backlog.models import Story
+    from backlog.services import story_create, task_create
+    from events.models import Event
+    from flow.capacity import services as capacity
+    from flow.models import TeamSprint
+    from tests.events.factories import TeamEventFactory
+
+    event = TeamEventFactory(
+        flow_sprint=sprint,
+        scrum_team=flow.scrum_teams[0],
+        kind=Event.Kind.TEAM_PLANNING,
+        occurrence=1,
+        starts_at=timezone.now(),
+    )
+    team_sprint = TeamSprint.objects.get(flow_sprint=sprint, scrum_team=flow.scrum_teams[0])
+    po1 = flow.actor("po1")
+    planned = story_create(
+        actor=po1, scrum_team=flow.scrum_teams[0], title="Planned", points=2, criteria=["c"]
+    )
+    capacity.team_story_plan(actor=po1, team_sprint=team_sprint, story=planned, into=True)
+    return {
+        "team_planning": event.pk,
+        "task": task_create(actor=po1, story=planned, title="Its task").pk,
+        "other": Story.objects.get(flow_team=flow.flow_team, title="Other").pk,
+    }
+
+
+def _refinements(flow, sprint):
+    """Two Product Backlog Refinements of team 1: one with a round open, one revealed (so
+    that every poker form shows)."""
+    from backlog.models import AcceptanceCriterion, Story
+    from events.models import Event
+    from events.poker import services as poker
+
+    story = Story.objects.get(flow_team=flow.flow_team, title="Story")
+    events = [
+        Event.objects.create(
+            flow_team=flow.flow_team,
+            flow_sprint=sprint,
+            scrum_team=flow.scrum_teams[0],
+            kind=Event.Kind.BACKLOG_REFINEMENT,
+            level=Event.Level.TEAM,
+            occurrence=n,
+            starts_at=timezone.now(),
+            duration_minutes=90,
+        )
+        for n in (1, 2)
+    ]
+    dev = flow.actor("dev1")
+    revealed = poker.round_open(actor=dev, event=events[1], story_id=story.pk)
+    poker.vote_cast(actor=dev, event=events[1], round_id=revealed.pk, value="3")
+    poker.round_reveal(actor=dev, event=events[1], round_id=revealed.pk)
+    return {
+        "refinement": events[0].pk,
+        "revealed": events[1].pk,
+        "round": poker.round_open(actor=dev, event=events[0], story_id=story.pk).pk,
+        "criterion": AcceptanceCriterion.objects.filter(story=story).first().pk,
+    }
+
+
+def _review(flow, sprint):
+    """A running Flow Sprint Review with feedback on an epic, so that every form shows."""
+    from backlog.models import Epic
+    from events.models import Event
+    from events.review.services import feedback_add
+    from events.services import event_start
+
+    review = Event.objects.create(
+        flow_team=flow.flow_team,
+        flow_sprint=sprint,
+        kind=Event.Kind.REVIEW,
+        level=Event.Level.FLOW,
+        occurrence=9,
+        starts_at=timezone.now(),
+        duration_minutes=120,
+    )
+    event_start(actor=flow.actor("csm"), event=review)
+    epic = Epic.objects.filter(flow_team=flow.flow_team).first()
+    feedback_add(actor=flow.actor("stakeholder"), event=review, text="Shared", epic_id=epic.pk)
+    return review
+
+
+def _retros(flow, sprint):
+    """Team 1's retros on that sprint, one at each phase before closing, each with a card of
+    its SM's and one of a developer's; the earliest (discussed) has an action item, which
+    the later ones review as an earlier open one."""
+    from events.models import Event
+    from events.retro import services as retro
+    from tests.events.retro_setup import to_phase
+
+    ids = {}
+    for n, phase in enumerate(("discuss", "collect", "group", "vote"), start=1):
+        event = Event.objects.create(
+            flow_team=flow.flow_team,
+            flow_sprint=sprint,
+            scrum_team=flow.scrum_teams[0],
+            kind=Event.Kind.TEAM_RETRO,
+            level=Event.Level.TEAM,
+            occurrence=10 + n,
+            starts_at=timezone.now() - dt.timedelta(days=5 - n),
+            duration_minutes=60,
+        )
+        card = retro.card_add(actor=flow.actor("sm1"), event=event, column=0, text="Shared")
+        retro.card_add(actor=flow.actor("dev1"), event=event, column=1, text="Other")
+        if phase != "collect":
+            to_phase(flow, event, phase)
+        ids[f"retro_{phase}"], ids[f"retro_{phase}_card"] = event.pk, card.pk
+    ids["retro_card"] = ids["retro_collect_card"]
+    ids["retro_action"] = retro.action_add(
+        actor=flow.actor("sm1"),
+        event=Event.objects.get(pk=ids["retro_discuss"]),
+        text="Shared action",
+        owner_id=flow.users["sm1"].pk,
+        due_date=timezone.localdate() + dt.timedelta(days=7),
+    ).pk
+    return ids
+
+
 def _sos_action(flow, event):
-    """An open action item on the Scrum of Scrums, so that its close form shows."""
+    """Open action items on the Scrum of Scrums, so that its close form shows, and the
+    Flow Backlog's order buttons (two items) too. The first is the one the forms use."""
     from events.services import action_item_add
 
+    action_item_add(
+        actor=flow.actor("csm"),
+        event=event,
+        text="Second in the Flow Backlog",
+        owner=flow.users["sm1"],
+        due_date=dt.date(2026, 1, 22),
+    )
     return action_item_add(
         actor=flow.actor("csm"),
         event=event,
@@ -567,8 +1028,16 @@ def _client_for(form, client, ids):
         return ids["architect_client"]
     if method == "post" and (action.startswith("/roadmap/") or action == "/backlog/split/"):
         return ids["cpo_client"]
-    if method == "post" and "/planning-1/stories/" in action:
+    if method == "post" and "/review/feedback/" in action and action.endswith("/story/"):
+        return ids["cpo_client"]
+    if method == "post" and ("/planning-1/stories/" in action or "/team-planning/" in action):
         return ids["po1_client"]
+    if method == "post" and "/retro/" in action:
+        return ids["sm1_client"]
+    if method == "post" and action.endswith("/daily/timer/"):
+        return ids["sm1_client"]
+    if method == "post" and ("/daily/" in action or "/refinement/" in action):
+        return ids["dev1_client"]
     return client
 
 

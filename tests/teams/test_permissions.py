@@ -51,6 +51,7 @@ EXPECTED_FOR_TEAM = {
     "can_work_story": {"po", "sm", "developer", "stakeholder+developer", "architect+po"},
     "can_write_sos_report": {"csm", "po", "sm", "architect+po"},
     "can_claim_epic": {"cpo", "csm", "po", "sm", "architect+po"},
+    "can_plan_team_sprint": {"po", "sm", "architect+po"},
 }
 # Of another team, a team role gives nothing.
 EXPECTED_FOR_OTHER_TEAM = {
@@ -59,6 +60,7 @@ EXPECTED_FOR_OTHER_TEAM = {
     "can_work_story": set(),
     "can_write_sos_report": {"csm"},
     "can_claim_epic": {"cpo", "csm"},
+    "can_plan_team_sprint": set(),
 }
 
 
