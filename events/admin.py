@@ -86,9 +86,11 @@ class ScrumOfScrumsReportAdmin(FlowTeamScopedAdmin):
 @admin.register(ActionItem)
 class ActionItemAdmin(ReadOnlyAdmin):
     flow_team_path = "event__flow_team"
-    list_display = ["text", "owner", "due_date", "done", "event"]
+    list_display = [
+        "text", "scrum_team", "priority", "owner", "due_date", "metric", "done", "event",
+    ]  # fmt: skip
     list_filter = ["done"]
-    list_select_related = ["owner", "event__scrum_team"]
+    list_select_related = ["owner", "scrum_team", "event__scrum_team"]
 
 
 @admin.register(DailyScrumNote)

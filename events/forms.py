@@ -4,6 +4,7 @@ roadmap (the Product Roadmap Refinement's screen)."""
 from django import forms
 
 from backlog.models import WSJF_SCALE, Epic, ProductGoal
+from flow.metrics.improvement import CHOICES as IMPROVEMENT_METRICS
 
 # Ids are 64-bit in the database; a longer number would overflow the driver.
 BIGGEST_ID = 2**63 - 1
@@ -303,11 +304,16 @@ class SosActionForm(forms.Form):
     scrum_team = forms.TypedChoiceField(
         label="Scrum Team", coerce=int, required=False, empty_value=None
     )
+    metric = forms.ChoiceField(
+        label="Flow metric it should move",
+        required=False,
+        choices=[("", "— none —"), *IMPROVEMENT_METRICS],
+    )
 
     def __init__(self, *args, people=(), teams=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["owner"].choices = [("", "Choose…"), *people]
-        self.fields["scrum_team"].choices = [("", "Flow Team (all)"), *teams]
+        self.fields["scrum_team"].choices = [("", "Flow Team (Flow Backlog)"), *teams]
 
     def clean_due_date(self):
         return _sane_date(self.cleaned_data["due_date"])

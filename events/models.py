@@ -4,8 +4,9 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from backlog.models import Epic, Story
+from backlog.models import STORY_POINTS, Epic, Story
 from events.kinds import OUTPUTS
+from flow.metrics.improvement import CHOICES as IMPROVEMENT_METRICS
 from flow.models import FlowSprint
 from sem.models import TimeStampedModel
 from teams.models import FlowTeam, ScrumTeam
@@ -157,7 +158,8 @@ class ScrumOfScrumsReport(TimeStampedModel):
 
 
 class ActionItem(TimeStampedModel):
-    """An action plan from Scrum of Scrums, a retro or a review: owner and due date."""
+    """An action plan from a Scrum of Scrums or a retrospective: an improvement item, with
+    owner and due date, open until done (when and by whom), of a Scrum Team or Flow-level."""
 
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="action_items")
     text = models.CharField(max_length=300)
@@ -175,10 +177,14 @@ class ActionItem(TimeStampedModel):
     scrum_team = models.ForeignKey(
         ScrumTeam, on_delete=models.SET_NULL, null=True, blank=True, related_name="action_items"
     )
-    # A retro action becomes an improvement item in the Flow Backlog.
-    improvement_story = models.ForeignKey(
-        Story, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
+    # Every action item is an improvement item (domain.md): a Flow-level one is listed in
+    # the Flow Backlog, a team's in its team's backlog, in this order (1 first).
+    priority = models.PositiveIntegerField(default=1)
+    # The flow metric it should move, and its value when the item was raised (from the
+    # newest metric snapshot of the item's scope then): the item shows it beside today's.
+    metric = models.CharField(max_length=20, choices=IMPROVEMENT_METRICS, blank=True, default="")
+    metric_before = models.FloatField(null=True, blank=True)
+    metric_before_as_of = models.DateField(null=True, blank=True)
 
     class Meta:
         ordering = ["event", "done", "due_date", "id"]
@@ -186,9 +192,22 @@ class ActionItem(TimeStampedModel):
             models.CheckConstraint(
                 condition=Q(done=False, done_at__isnull=True) | Q(done=True, done_at__isnull=False),
                 name="action_item_done_when_closed",
-            )
+            ),
+            # A value "before" belongs to a named metric, and has the day it was read.
+            models.CheckConstraint(
+                condition=Q(metric_before__isnull=True)
+                | (~Q(metric="") & Q(metric_before_as_of__isnull=False)),
+                name="action_item_metric_before_named",
+            ),
+            models.CheckConstraint(
+                condition=Q(metric="") | Q(metric__in=[key for key, _ in IMPROVEMENT_METRICS]),
+                name="action_item_metric_known",
+            ),
         ]
-        indexes = [models.Index(fields=["event", "done"])]
+        indexes = [
+            models.Index(fields=["event", "done"]),
+            models.Index(fields=["done", "scrum_team", "priority"], name="improvement_backlog"),
+        ]
 
     def __str__(self):
         return self.text
@@ -313,9 +332,37 @@ class ReviewFeedback(TimeStampedModel):
 
     class Meta:
         ordering = ["event", "created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(story__isnull=True) | Q(epic__isnull=True),
+                name="review_feedback_on_story_or_epic",
+            )
+        ]
 
     def __str__(self):
         return self.text[:80]
+
+
+class ReviewDemoSlot(models.Model):
+    """The order in which the Scrum Teams show their done stories at a Flow Sprint Review:
+    position 1 shows first. Set by the CSM; teams without a slot follow by number."""
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="demo_slots")
+    scrum_team = models.ForeignKey(ScrumTeam, on_delete=models.CASCADE, related_name="+")
+    position = models.PositiveSmallIntegerField()
+
+    class Meta:
+        ordering = ["event", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["event", "scrum_team"], name="review_slot_once_per_team"
+            ),
+            models.UniqueConstraint(fields=["event", "position"], name="review_slot_position_once"),
+            models.CheckConstraint(condition=Q(position__gte=1), name="review_slot_position_min"),
+        ]
+
+    def __str__(self):
+        return f"{self.position}. {self.scrum_team_id} at {self.event_id}"
 
 
 class CalendarFeed(models.Model):
@@ -344,3 +391,68 @@ class CalendarFeed(models.Model):
 
     def __str__(self):
         return f"{self.get_scope_display()} feed of {self.user}"
+
+
+# --- Planning poker (Product Backlog Refinement) ------------------------------------
+
+# The cards of planning poker: the story point scale, and "?" for "I cannot estimate it yet".
+POKER_VALUES = [*(str(p) for p in STORY_POINTS), "?"]
+
+
+class PokerRound(TimeStampedModel):
+    """One estimation of one story at a Product Backlog Refinement: the team votes
+    privately, the votes are revealed together, the team agrees a value (saved on the
+    story). A re-vote closes the round and opens the next one on the same story."""
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="poker_rounds")
+    story = models.ForeignKey(Story, on_delete=models.CASCADE, related_name="+")
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    opened_at = models.DateTimeField()
+    revealed_at = models.DateTimeField(null=True, blank=True)
+    agreed_points = models.PositiveSmallIntegerField(null=True, blank=True)
+    agreed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    closed = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["event", "opened_at", "pk"]
+        constraints = [
+            # The room estimates one story at a time.
+            models.UniqueConstraint(
+                fields=["event"], condition=Q(closed=False), name="poker_one_open_round"
+            ),
+            models.CheckConstraint(
+                condition=Q(agreed_points__isnull=True) | Q(agreed_points__in=STORY_POINTS),
+                name="poker_agreed_on_scale",
+            ),
+            # A value is agreed only on revealed votes.
+            models.CheckConstraint(
+                condition=Q(agreed_points__isnull=True) | Q(revealed_at__isnull=False),
+                name="poker_agreed_after_reveal",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Poker on {self.story_id} at {self.event_id}"
+
+
+class PokerVote(models.Model):
+    """One person's card in a round; changed freely until the reveal, never after."""
+
+    round = models.ForeignKey(PokerRound, on_delete=models.CASCADE, related_name="votes")
+    voter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    value = models.CharField(max_length=3)
+    cast_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["round", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["round", "voter"], name="poker_vote_once"),
+            models.CheckConstraint(condition=Q(value__in=POKER_VALUES), name="poker_vote_on_scale"),
+        ]
+
+    def __str__(self):
+        return f"Vote in round {self.round_id}"

@@ -30,8 +30,16 @@ from django.views.decorators.http import require_POST
 from events.models import Event, Retrospective
 from events.retro import selectors as retro_selectors
 from events.retro import services as retro
-from events.screens import OVER, event_or_404, fragment_wanted, poll_actor
-from sem.errors import NotFound, PermissionRefused, RuleViolation
+from events.screens import (
+    OVER,
+    event_or_404,
+    fragment_wanted,
+    poll_actor,
+    posted_int,
+    write_outcome,
+)
+from flow.metrics.improvement import CHOICES as IMPROVEMENT_METRICS
+from sem.errors import RuleViolation
 from sem.live import live_oob, live_poll, live_poll_context, live_token, live_versions
 from teams.context_processors import current_actor
 from teams.selectors import membership_list
@@ -63,6 +71,7 @@ def _compose_values(retro_row: Retrospective, post=None) -> dict:
         "text": post.get("text", ""),
         "owner": post.get("owner", ""),
         "due_date": post.get("due_date", ""),
+        "metric": post.get("metric", ""),
         "format": post.get("format", retro_row.format),
         "votes_per_person": post.get("votes_per_person", str(retro_row.votes_per_person)),
         "anonymous": ("anonymous" in post) if post else retro_row.anonymous,
@@ -97,6 +106,7 @@ def _context(actor, event: Event, retro_row: Retrospective, *, compose=None, err
         "actions": retro_selectors.retro_actions(event),
         "members": [m.user for m in membership_list(actor=actor).order_by("user__full_name")],
         "formats": Retrospective.Format.choices,
+        "improvement_metrics": IMPROVEMENT_METRICS,
         "compose": compose or _compose_values(retro_row),
         "errors": errors or {},
         "today": timezone.localdate().isoformat(),
@@ -112,29 +122,34 @@ def _live(request, actor, event: Event, retro_row: Retrospective, versions) -> d
     the form when the phase moved."""
     if event.state in OVER:
         return None
-    key = retro.retro_live_key(event.pk)
+    keys = retro_selectors.live_keys(event)
     token = live_token(
         screen=RETRO_SCREEN,
         user_id=request.user.pk,
         flow_team_id=actor.flow_team_id,
         scope=event.pk,
-        keys=[key],
+        keys=keys,
         expires_at=max(event.ends_at, timezone.now()) + timedelta(hours=1),
     )
-    return _poll_element(reverse("retro-live", args=[event.pk]), token, versions, retro_row)
+    url = reverse("retro-live", args=[event.pk])
+    return _poll_element(url, token, versions, keys, retro_row)
 
 
-def _poll_element(url: str, token: str, versions, retro_row: Retrospective) -> dict:
-    key = retro.retro_live_key(retro_row.event_id)
+def _poll_element(url: str, token: str, versions, keys, retro_row: Retrospective) -> dict:
     context = live_poll_context(
-        url=url, token=token, versions=versions, keys=[key], params={"ph": retro_row.phase}
+        url=url, token=token, versions=versions, keys=keys, params={"ph": retro_row.phase}
     )
     return {**context, "id": "retro-poll"}
 
 
+def _regions(event: Event) -> tuple[str, ...]:
+    """The flow retro also shows the team retros' themes, which move with their boards."""
+    return (*REGIONS, "retro-themes") if event.kind == Event.Kind.FLOW_RETRO else REGIONS
+
+
 def _page_context(request, actor, event: Event, *, compose=None, errors=None, notice=None):
-    key = retro.retro_live_key(event.pk)
-    versions = live_versions([key])  # before the data (sem.live.live_fragment)
+    # Versions before the data (sem.live.live_fragment).
+    versions = live_versions(retro_selectors.live_keys(event))
     retro_row = retro.retro_ensure(event=event)
     context = _context(actor, event, retro_row, compose=compose, errors=errors)
     context["live"] = _live(request, actor, event, retro_row, versions)
@@ -157,15 +172,6 @@ def board(request, pk: int):
     return render(request, "events/retro/page.html", context)
 
 
-def _int(raw: str, field: str, *, optional: bool = False) -> int | None:
-    raw = (raw or "").strip()
-    if not raw and optional:
-        return None
-    if not raw.isdigit() or len(raw) > 9:
-        raise RuleViolation("choose one of the values offered", field=field)
-    return int(raw)
-
-
 def _date(raw: str) -> datetime.date | None:
     raw = (raw or "").strip()
     if not raw:
@@ -182,19 +188,10 @@ def _write(request, pk: int, do, *, compose: bool = False):
     form (emptied when saved, the typed text and the reason when refused)."""
     actor = current_actor(request)
     event = _retro_event(actor, pk)
-    notice, errors, status, kept = None, {}, 200, None
-    try:
-        do(actor, event)
-    except PermissionRefused as refused:
-        raise PermissionDenied(str(refused)) from refused
-    except NotFound as missing:
-        raise Http404(str(missing)) from missing
-    except RuleViolation as refusal:
-        errors = refusal.detail
-        notice = " ".join(m for ms in errors.values() for m in ms)
-        status = 400
-        if compose:
-            kept = _compose_values(retro.retro_ensure(event=event), request.POST)
+    notice, errors, status = write_outcome(lambda: do(actor, event))
+    kept = None
+    if status != 200 and compose:
+        kept = _compose_values(retro.retro_ensure(event=event), request.POST)
     if not fragment_wanted(request):
         if status == 200:
             return redirect("event-detail", pk=pk)
@@ -204,7 +201,7 @@ def _write(request, pk: int, do, *, compose: bool = False):
     parts = [_region(request, context, "retro-notice")]
     # The person's own form is redrawn only by its own post, or when the phase moved.
     moved = context["retro"].phase != request.POST.get("shown_phase", context["retro"].phase)
-    regions = [*REGIONS, "retro-compose"] if compose or moved else list(REGIONS)
+    regions = [*_regions(event), "retro-compose"] if compose or moved else list(_regions(event))
     for region in regions:
         parts.append(live_oob(region, _region(request, context, region)))
     if context["live"] and "retro-compose" in regions:
@@ -224,7 +221,9 @@ def retro_settings(request, pk: int):
             actor=actor,
             event=event,
             format=request.POST.get("format", ""),
-            votes_per_person=_int(request.POST.get("votes_per_person", ""), "votes_per_person"),
+            votes_per_person=posted_int(
+                request.POST.get("votes_per_person", ""), "votes_per_person"
+            ),
             anonymous="anonymous" in request.POST,
         )
 
@@ -246,8 +245,8 @@ def card_save(request, pk: int):
     """A new card, or (``card`` given) the author's own card changed."""
 
     def do(actor, event):
-        column = _int(request.POST.get("column", ""), "column")
-        card_id = _int(request.POST.get("card", ""), "card", optional=True)
+        column = posted_int(request.POST.get("column", ""), "column")
+        card_id = posted_int(request.POST.get("card", ""), "card", optional=True)
         text = request.POST.get("text", "")
         if len(text) > retro.CARD_MAX:
             raise RuleViolation(f"at most {retro.CARD_MAX} characters", field="text")
@@ -293,7 +292,7 @@ def card_delete(request, pk: int, card_id: int):
 @login_required
 def card_group(request, pk: int, card_id: int):
     def do(actor, event):
-        onto = _int(request.POST.get("onto", ""), "onto", optional=True)
+        onto = posted_int(request.POST.get("onto", ""), "onto", optional=True)
         retro.card_group(actor=actor, event=event, card_id=card_id, onto_id=onto)
 
     return _write(request, pk, do)
@@ -303,7 +302,10 @@ def card_group(request, pk: int, card_id: int):
 @login_required
 def card_vote(request, pk: int, card_id: int):
     def do(actor, event):
-        if request.POST.get("action") == "remove":
+        action = request.POST.get("action", "")
+        if action not in ("add", "remove"):
+            raise RuleViolation("add a dot or take one back", field="action")
+        if action == "remove":
             retro.vote_take_back(actor=actor, event=event, card_id=card_id)
         else:
             retro.vote_cast(actor=actor, event=event, card_id=card_id)
@@ -322,8 +324,9 @@ def action_new(request, pk: int):
             actor=actor,
             event=event,
             text=text,
-            owner_id=_int(request.POST.get("owner", ""), "owner", optional=True),
+            owner_id=posted_int(request.POST.get("owner", ""), "owner", optional=True),
             due_date=_date(request.POST.get("due_date", "")),
+            metric=request.POST.get("metric", ""),
         )
 
     return _write(request, pk, do, compose=True)
@@ -347,10 +350,11 @@ def retro_live(request, pk: int):
         event = _joined(actor, pk)
         retro_row = retro.retro_ensure(event=event)
         context = _context(actor, event, retro_row)
-        regions = [live_oob(r, _region(request, context, r)) for r in REGIONS]
+        regions = [live_oob(r, _region(request, context, r)) for r in _regions(event)]
         if request.GET.get("ph") != retro_row.phase:
             regions.append(live_oob("retro-compose", _region(request, context, "retro-compose")))
-        following = _poll_element(request.path, request.GET.get("t", ""), versions, retro_row)
+        token = request.GET.get("t", "")
+        following = _poll_element(request.path, token, versions, poll.keys, retro_row)
         return regions, event.state in OVER, following
 
     return live_poll(request, screen=RETRO_SCREEN, scope=pk, on_change=on_change)

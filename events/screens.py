@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from events.models import Event
 from events.selectors import event_for
-from sem.errors import NotFound, PermissionRefused, RuleViolation
+from sem.errors import NotFound, PermissionRefused, RuleViolation, VersionConflict
 from sem.live import LivePoll, live_poll_context, live_token
 from teams.context_processors import current_actor
 
@@ -45,6 +45,36 @@ def refused_is_403(view):
             raise PermissionDenied(str(refused)) from refused
 
     return wrapped
+
+
+def write_outcome(do) -> tuple[str | None, dict, int]:
+    """Run one write of a screen (``do()`` calls the service): (notice, errors by field,
+    status). A rule's refusal is a 400 naming its fields, a stale version a 409; a
+    forbidden write raises 403 and another Flow Team's object 404, as the pages do."""
+    try:
+        do()
+    except PermissionRefused as refused:
+        raise PermissionDenied(str(refused)) from refused
+    except NotFound as missing:
+        raise Http404(str(missing)) from missing
+    except VersionConflict:
+        return "Someone changed this meanwhile; the screen shows it now.", {}, 409
+    except RuleViolation as refusal:
+        errors = refusal.detail
+        notice = " ".join(f"{field}: {' '.join(ms)}" for field, ms in errors.items())
+        return notice, errors, 400
+    return None, {}, 200
+
+
+def posted_int(raw, field: str, *, optional: bool = False) -> int | None:
+    """A number a screen's form posts (an id, a column, a count): digits only and short
+    enough for the database, else a refusal naming the field."""
+    raw = (raw or "").strip()
+    if not raw and optional:
+        return None
+    if not raw.isdigit() or len(raw) > 9:
+        raise RuleViolation("choose one of the values offered", field=field)
+    return int(raw)
 
 
 def refusal_to_form(form, refusal: RuleViolation) -> None:

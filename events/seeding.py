@@ -38,6 +38,8 @@ from events.models import (
     ActionItem,
     DailyScrumNote,
     Event,
+    PokerRound,
+    PokerVote,
     RetroCard,
     Retrospective,
     RetroVote,
@@ -45,7 +47,9 @@ from events.models import (
 )
 from events.retro.services import author_key
 from events.services import cadence_roll
-from flow.models import EpicClaim, FlowSprint, Risk, SprintCommitment, TeamSprint
+from flow.metrics.improvement import metric_value
+from flow.models import EpicClaim, FlowSprint, MetricSnapshot, Risk, SprintCommitment, TeamSprint
+from flow.services import metric_snapshots_compute
 from flow.tasks import metrics_compute
 from teams import services as team_services
 from teams.models import FlowTeam, Membership, Role, RoleAssignment, User
@@ -178,6 +182,16 @@ SOS_ACTIONS = [
     "Move the nightly build off the shared runner",
     "Pair the two teams on the export contract",
 ]
+FLOW_RETRO_CARDS = [
+    "Start: one shared definition of done across the teams",
+    "Stop: starting stories in the sprint's last two days",
+    "Continue: the Scrum of Scrums before lunch",
+]
+FLOW_IMPROVEMENTS = [
+    ("Limit work in progress to two stories per developer", "wip"),
+    ("Review pull requests within a day, across teams", "cycle_time_85"),
+    ("Invite two customers to every Flow Sprint Review", ""),
+]
 SOS_IMPEDIMENTS = [
     "Staging database restored from an old backup, tests fail",
     "Waiting two days for a code review from the platform team",
@@ -228,7 +242,12 @@ class _FlowTeamBuilder:
         self._past_retro()
         self._roadmap_history(today)
         self._planning_1()
+        self._team_sprint_planning()
         self._scrum_of_scrums(today)
+        self._improvements()
+        self._daily_scrum(today)
+        self._backlog_refinement()
+        self._review()
         # And the metrics job's, once this Flow Team is committed: today's snapshots, so the
         # metrics page has charts from the first start (in-process when tasks run eagerly).
         pk, day = self.flow_team.pk, today.isoformat()
@@ -723,6 +742,74 @@ class _FlowTeamBuilder:
             )
             ActionItem.objects.filter(pk=action.pk).update(created_at=starts)
 
+    # -- improvement items: the Flow Backlog and the teams' ----------------------
+
+    def _improvements(self):
+        """The previous sprint's Flow Sprint Retrospective, closed, with its improvement
+        items; every open item numbered in its backlog by age; and a few naming the flow
+        metric they should move, with that metric's real value of the day they were raised
+        (the metrics job's snapshot of the day before, computed here)."""
+        if len(self.sprints) < 2:
+            return
+        sprint, csm = self.sprints[-2], self.users[f"{self.prefix}csm@example.com"]
+        cpo = self.cpo
+        starts = self.at(sprint.end, 15)
+        event = Event.objects.create(
+            flow_team=self.flow_team,
+            flow_sprint=sprint,
+            kind=Event.Kind.FLOW_RETRO,
+            level=Event.Level.FLOW,
+            starts_at=starts,
+            duration_minutes=60,
+            facilitator=csm,
+            participant_roles=[Role.CSM, Role.CPO, Role.PO, Role.SM, Role.ARCHITECT],
+            state=Event.State.DONE,
+            started_at=starts,
+            ended_at=starts + timedelta(minutes=50),
+        )
+        board = Retrospective.objects.create(event=event, phase=Retrospective.Phase.CLOSED)
+        for column, text in enumerate(FLOW_RETRO_CARDS):
+            RetroCard.objects.create(retrospective=board, column=column, text=text, author=csm)
+        for n, (text, metric) in enumerate(FLOW_IMPROVEMENTS):
+            item = ActionItem.objects.create(
+                event=event,
+                text=text,
+                owner=[csm, cpo][n % 2],
+                due_date=sprint.end + timedelta(days=21),
+                metric=metric,
+            )
+            ActionItem.objects.filter(pk=item.pk).update(created_at=event.ended_at)
+        open_items = ActionItem.objects.filter(event__flow_team=self.flow_team, done=False)
+        items = list(open_items.order_by("created_at", "pk"))
+        counters: dict = {}
+        for item in items:
+            counters[item.scrum_team_id] = counters.get(item.scrum_team_id, 0) + 1
+            item.priority = counters[item.scrum_team_id]
+        # Some SoS items name a metric too, so a team's list shows one.
+        team_items = [i for i in items if i.scrum_team_id and not i.metric]
+        for item, metric in zip(team_items, ["wip", "cycle_time_85"], strict=False):
+            item.metric = metric
+        self._metric_before(i for i in items if i.metric)
+        ActionItem.objects.bulk_update(
+            items, ["priority", "metric", "metric_before", "metric_before_as_of"]
+        )
+
+    def _metric_before(self, items):
+        by_day: dict = {}
+        for item in items:
+            raised = item.created_at.astimezone(self.tz).date()
+            by_day.setdefault(raised - timedelta(days=1), []).append(item)
+        for day, raised in sorted(by_day.items()):
+            metric_snapshots_compute(flow_team=self.flow_team, as_of=day)
+            data = dict(
+                MetricSnapshot.objects.filter(flow_team=self.flow_team, as_of=day).values_list(
+                    "scrum_team_id", "data"
+                )
+            )
+            for item in raised:
+                item.metric_before = metric_value(data.get(item.scrum_team_id), item.metric)
+                item.metric_before_as_of = day if item.metric_before is not None else None
+
     # -- dependency and risk registers ---------------------------------------
 
     def _registers(self):
@@ -908,6 +995,50 @@ class _FlowTeamBuilder:
                 )
         DependencyStep.objects.bulk_create(steps)
 
+    def _team_sprint_planning(self):
+        """Team 1's Team Sprint Planning of the next Flow Sprint (after _planning_1): two
+        members give fewer days (a holiday, a training), so the proposed capacity sits
+        below the velocity; a planned story is already broken into tasks."""
+        from backlog.models import Task
+        from flow.capacity.selectors import sprint_working_days
+        from flow.models import MemberAvailability
+
+        following = (
+            FlowSprint.objects.filter(flow_team=self.flow_team, state=FlowSprint.State.PLANNED)
+            .order_by("number")
+            .first()
+        )
+        team = self.scrum_teams[0]
+        team_sprint = TeamSprint.objects.filter(flow_sprint=following, scrum_team=team).first()
+        if team_sprint is None:
+            return
+        people = self.team_people[0]
+        full = sprint_working_days(team_sprint)
+        given = {people[-1]: full - 4, people[-2]: full - 1.5} if len(people) > 3 else {}
+        MemberAvailability.objects.bulk_create(
+            MemberAvailability(team_sprint=team_sprint, user=user, days=days)
+            for user, days in given.items()
+        )
+        TeamSprint.objects.filter(pk=team_sprint.pk).update(
+            capacity_days=full * len(people) - sum(full - d for d in given.values()),
+            goal="",
+        )
+        # A story the refinement has not finished: the screen says why it cannot be planned.
+        AcceptanceCriterion.objects.filter(
+            story=Story.objects.filter(scrum_team=team, state=Story.State.BACKLOG)
+            .exclude(commitments__isnull=False)
+            .order_by("-rank")
+            .first()
+        ).delete()
+        story = Story.objects.filter(commitments__team_sprint=team_sprint).order_by("rank").first()
+        if story is not None:
+            Task.objects.bulk_create(
+                Task(story=story, title=title, assignee=people[n % len(people)], done=n == 0)
+                for n, title in enumerate(
+                    ["Sketch the screen", "Write the API call", "Test with real data"]
+                )
+            )
+
     # -- Scrum of Scrums: past meetings, their answers and action items -------------
 
     SOS_PAST = 4  # weeks of past Scrum of Scrums
@@ -1022,3 +1153,158 @@ class _FlowTeamBuilder:
                 )
             )
         DailyScrumNote.objects.bulk_create(notes)
+
+    # -- the next Daily Scrum of the first team ------------------------------------
+
+    def _daily_scrum(self, today: date):
+        """Team 1's Daily Scrum today (or the next one) opens on a board worth talking
+        about: besides the team's work in progress, a story carried over from the previous
+        sprint and blocked since yesterday (old against the team's cycle time), a ready one, and the
+        notes of two of its people, one naming an impediment; the others have not spoken."""
+        team = self.scrum_teams[0]
+        midnight = self.at(today, 0)
+        event = (
+            Event.objects.filter(scrum_team=team, kind="daily_scrum", starts_at__gte=midnight)
+            .exclude(state="cancelled")
+            .order_by("starts_at")
+            .first()
+        )
+        if event is None:
+            return
+        team_sprint = self.team_sprint.get((event.flow_sprint_id, team.pk))
+        spare = list(
+            Story.objects.filter(scrum_team=team, state="ready", commitments__isnull=True).order_by(
+                "rank"
+            )[:2]
+        )
+        if team_sprint is None or not spare:
+            return
+        people = self.team_people[0]
+        # Carried into this sprint: started ten days ago, older than most of the team's work.
+        started = self.now - timedelta(days=9, hours=2)
+        old = spare[0]
+        StateChange.objects.create(
+            flow_team=self.flow_team, story=old, from_state="ready", to_state="in_progress",
+            at=started, by=people[-1],
+        )  # fmt: skip
+        reason = "Waiting for the payments API of Team 2"
+        Blocker.objects.create(
+            story=old, reason=reason, raised_at=self.now - timedelta(hours=20), raised_by=people[-1]
+        )
+        Story.objects.filter(pk=old.pk).update(
+            state="in_progress", blocked=True, blocked_reason=reason, assignee=people[-1]
+        )
+        commitments = [
+            SprintCommitment(
+                team_sprint=team_sprint,
+                story=story,
+                points_at_planning=story.points,
+                committed_at=self.at(event.flow_sprint.start, 10),
+                committed_by=people[0],
+            )
+            for story in spare
+        ]
+        before = self.sprint_at(started.astimezone(self.tz).date())
+        if before is not None and before.pk != event.flow_sprint_id:
+            commitments.append(
+                SprintCommitment(
+                    team_sprint=self.team_sprint[(before.pk, team.pk)],
+                    story=old,
+                    points_at_planning=old.points,
+                    outcome="carried_over",
+                    committed_at=started,
+                    committed_by=people[0],
+                )
+            )
+        SprintCommitment.objects.bulk_create(commitments)
+        notes = [
+            (people[-1], "Chased the payments API with Team 2", "Start on the refund screen",
+             "Blocked on Team 2's payments API since yesterday"),
+            (people[0], "Accepted the export story", "Refine the next epic with the Architect",
+             ""),
+        ]  # fmt: skip
+        for person, yesterday, doing, impediments in notes:
+            DailyScrumNote.objects.update_or_create(
+                event=event,
+                person=person,
+                defaults={"yesterday": yesterday, "today": doing, "impediments": impediments},
+            )
+
+    # -- Product Backlog Refinement ---------------------------------------------
+
+    def _backlog_refinement(self):
+        """The next Product Backlog Refinement of the first team: the top epic in the funnel
+        or ready split into four of the team's waiting stories (two estimated with criteria,
+        one without criteria, one with neither), and a poker round open on the last. The
+        data set keeps its size: the stories are the team's own, moved under the epic."""
+        team, people = self.scrum_teams[0], self.team_people[0]
+        upcoming = (
+            Event.objects.filter(
+                flow_team=self.flow_team,
+                kind=Event.Kind.BACKLOG_REFINEMENT,
+                scrum_team=team,
+                starts_at__gte=self.now,
+            )
+            .order_by("starts_at")
+            .first()
+        )
+        epic = (
+            Epic.objects.filter(flow_team=self.flow_team, state__in=["funnel", "ready"])
+            .order_by("rank")
+            .first()
+        )
+        waiting = Story.objects.filter(scrum_team=team).order_by("rank")
+        # Two ready ones (an estimate and criteria already), two still in the backlog.
+        stories = [*waiting.filter(state="ready")[:2], *waiting.filter(state="backlog")[:2]]
+        if upcoming is None or epic is None or len(stories) < 4:
+            return
+        Story.objects.filter(pk__in=[s.pk for s in stories]).update(epic=epic)
+        Story.objects.filter(pk__in=[stories[2].pk]).update(points=8)
+        Story.objects.filter(pk=stories[3].pk).update(points=None)
+        AcceptanceCriterion.objects.filter(story__in=stories[2:]).delete()
+        # Three developers have voted; the demo's PO, SM and developer (po1, sm1, dev1) not yet.
+        round_ = PokerRound.objects.create(
+            event=upcoming, story=stories[3], opened_by=people[1 % len(people)], opened_at=self.now
+        )
+        PokerVote.objects.bulk_create(
+            PokerVote(round=round_, voter=person, value=value)
+            for person, value in zip(people[3:6], ["5", "8", "5"], strict=False)
+        )
+
+    # -- the current Flow Sprint's review ---------------------------------------
+
+    def _review(self):
+        """The current Flow Sprint's review, ready to run: the teams' showing order set by
+        the CSM, feedback from the stakeholder (on a demoed story) and the Architect (on an
+        epic). Turning them into backlog items is left to the people in the room, so the
+        data set's story count stays as quality.md gives it."""
+        from events.review import selectors as review_selectors
+        from events.review import services as review
+        from teams.selectors import actor_for
+
+        event = Event.objects.filter(flow_sprint=self.sprints[-1], kind=Event.Kind.REVIEW).first()
+        if event is None:
+            return
+        p = self.prefix
+        actor = {
+            key: actor_for(user=self.users[f"{p}{key}@example.com"], flow_team=self.flow_team)
+            for key in ("csm", "architect", "stakeholder")
+        }
+        order = [t.pk for t in self.scrum_teams]
+        review.demo_order_set(actor=actor["csm"], event=event, team_ids=order[1:] + order[:1])
+        stories = review_selectors.demo_stories(event)
+        if stories:
+            review.feedback_add(
+                actor=actor["stakeholder"],
+                event=event,
+                text=f"{stories[0].title}: customers will want this as a weekly e-mail too",
+                story_id=stories[0].pk,
+            )
+        open_epics = [e for e in self.epics if e.state not in ("done", "cancelled")]
+        if open_epics:
+            review.feedback_add(
+                actor=actor["architect"],
+                event=event,
+                text="Load-test the export path before the next milestone",
+                epic_id=open_epics[0].pk,
+            )

@@ -6,6 +6,10 @@ from django.utils import timezone
 
 from events import kinds
 from events.calendar import local_start, plan
+from events.improvements.services import (
+    improvement_item_create,
+    improvement_item_done,
+)
 from events.models import ActionItem, Event, ScrumOfScrumsReport
 from events.sos import sos_activity, sos_drafts, sos_previous, sos_since
 from flow import services as flow_services
@@ -228,10 +232,15 @@ def event_outputs_record(
             cleaned[slug] = text
     if read_version != event.outputs_version:
         raise VersionConflict(event.outputs_version)
-    event.recorded_outputs = cleaned
+    return _outputs_save(event, cleaned, actor.user)
+
+
+def _outputs_save(event: Event, outputs: dict[str, str], by) -> Event:
+    """The event's outputs, one version on, with who and when; its screens follow."""
+    event.recorded_outputs = outputs
     event.outputs_version += 1
     event.outputs_recorded_at = timezone.now()
-    event.outputs_recorded_by = actor.user
+    event.outputs_recorded_by = by
     event.save(
         update_fields=[
             "recorded_outputs",
@@ -251,15 +260,26 @@ SOS_ANSWERS = set(ScrumOfScrumsReport.ANSWERS)
 SOS_OVER = (Event.State.DONE, Event.State.CANCELLED)
 
 
+def event_outputs_fill(*, event: Event, outputs: dict[str, str], by) -> Event:
+    """What a meeting's screen produced, written into the event's outputs it has not
+    recorded yet (a text someone wrote by hand is never replaced). Runs inside the
+    caller's transaction, which has checked who may do it."""
+    event = Event.objects.select_for_update().get(pk=event.pk)
+    recorded = dict(event.recorded_outputs or {})
+    expected = dict(kinds.OUTPUTS[event.kind])
+    filled = {
+        slug: text[: kinds.OUTPUT_MAX_CHARS]
+        for slug, text in outputs.items()
+        if slug in expected and text.strip() and not recorded.get(slug)
+    }
+    if not filled:
+        return event
+    return _outputs_save(event, {**recorded, **filled}, by)
+
+
 def sos_live_key(event_id: int) -> str:
     """The live topic of one Scrum of Scrums' answers and action items (sem/live.py)."""
     return f"sos:{event_id}"
-
-
-def sos_actions_live_key(flow_team_id: int) -> str:
-    """The live topic of the Flow Team's Scrum of Scrums action items: an item closed on
-    any Scrum of Scrums leaves every later one's screen."""
-    return f"sos-actions:{flow_team_id}"
 
 
 def _sos_event(actor: Actor, event: Event) -> None:
@@ -427,10 +447,18 @@ ACTION_TEXT_MAX = 300
 
 @transaction.atomic
 def action_item_add(
-    *, actor: Actor, event: Event, text: str, owner=None, due_date=None, scrum_team=None
+    *,
+    actor: Actor,
+    event: Event,
+    text: str,
+    owner=None,
+    due_date=None,
+    scrum_team=None,
+    metric: str = "",
 ) -> ActionItem:
     """An action plan of a Scrum of Scrums, with its owner and due date: the CSM, a PO or
-    an SM add them. It stays on every later Scrum of Scrums until closed."""
+    an SM add them. It is an improvement item (of the team, else of the Flow Backlog) and
+    stays on every later Scrum of Scrums until closed."""
     _sos_event(actor, event)
     if not can_manage_sos_actions(actor):
         raise PermissionRefused("the CSM, the POs and the SMs plan actions")
@@ -451,10 +479,15 @@ def action_item_add(
         raise RuleViolation("give the action a due date", field="due_date")
     if scrum_team is not None and scrum_team.flow_team_id != actor.flow_team_id:
         raise RuleViolation("the Scrum Team is not in this Flow Team", field="scrum_team")
-    item = ActionItem.objects.create(
-        event=event, text=text, owner=owner, due_date=due_date, scrum_team=scrum_team
+    item = improvement_item_create(
+        event=event,
+        text=text,
+        owner_id=owner.pk,
+        due_date=due_date,
+        scrum_team_id=scrum_team.pk if scrum_team else None,
+        metric=metric,
     )
-    live_bump(sos_live_key(event.pk), sos_actions_live_key(event.flow_team_id))
+    live_bump(sos_live_key(event.pk))
     return item
 
 
@@ -469,9 +502,4 @@ def action_item_close(*, actor: Actor, item: ActionItem) -> ActionItem:
         raise NotFound("no such action item in your Flow Team")
     if not (can_manage_sos_actions(actor) or item.owner_id == actor.user.pk):
         raise PermissionRefused("the owner, the CSM, the POs and the SMs close actions")
-    if item.done:
-        raise RuleViolation("the action item is closed already", field="done")
-    item.done, item.done_at, item.done_by = True, timezone.now(), actor.user
-    item.save(update_fields=["done", "done_at", "done_by", "updated_at"])
-    live_bump(sos_live_key(item.event_id), sos_actions_live_key(item.event.flow_team_id))
-    return item
+    return improvement_item_done(item, actor, sos_live_key(item.event_id))

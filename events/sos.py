@@ -24,13 +24,15 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from django.db.models import F, OuterRef, Subquery
+from django.db.models import F
 from django.utils import timezone
 
 from backlog.models import Blocker, Dependency, DependencyStep, Story
 from events.models import DailyScrumNote, Event
-from flow.models import MetricSnapshot, Risk
+from flow.metrics.figures import aging_past
+from flow.models import Risk
 from flow.roadmap import RED, dependency_colour, sprints_due_soon, stories_planned_sprint
+from flow.selectors import team_snapshots_newest
 
 # Without an earlier Scrum of Scrums the draft looks back one week (the meeting is weekly).
 DEFAULT_LOOKBACK_DAYS = 7
@@ -197,17 +199,13 @@ def _open_dependencies(flow_team, today: date) -> list[dict]:
 def _aging(flow_team, today: date) -> dict[int, list[dict]]:
     """Per Scrum Team, its started items older than its 85th percentile of cycle time, from
     the newest snapshot of each team (aged on to today), still unfinished now: two queries."""
-    newest = (
-        MetricSnapshot.objects.filter(scrum_team=OuterRef("scrum_team"))
-        .order_by("-as_of")
-        .values("as_of")[:1]
+    rows = team_snapshots_newest(flow_team=flow_team).values(
+        "scrum_team_id", "as_of", "data__aging", "data__cycle_time"
     )
-    rows = MetricSnapshot.objects.filter(
-        flow_team=flow_team, scrum_team__isnull=False, as_of=Subquery(newest)
-    ).values("scrum_team_id", "as_of", "data__aging", "data__cycle_time")
     candidates: dict[int, list[dict]] = defaultdict(list)
     for row in rows:
-        limit = (row["data__cycle_time"] or {}).get(AGING_PERCENTILE)
+        cycle_time = row["data__cycle_time"] or {}
+        limit = cycle_time.get(AGING_PERCENTILE)
         aging = row["data__aging"] or {}
         if not limit or not aging.get("rows"):
             continue
@@ -215,7 +213,7 @@ def _aging(flow_team, today: date) -> dict[int, list[dict]]:
         for values in aging["rows"]:
             item = dict(zip(columns, values, strict=False))
             age = item["age"] + (today - row["as_of"]).days
-            if age > limit:
+            if (aging_past(age, cycle_time) or 0) >= int(AGING_PERCENTILE):
                 candidates[row["scrum_team_id"]].append(
                     {"story": item["story"], "title": item["title"], "age": age, "limit": limit}
                 )

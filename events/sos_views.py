@@ -30,6 +30,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from events import services
 from events.forms import SOS_QUESTIONS, SosActionForm, SosAnswersForm, SosSearchForm
+from events.improvements.services import sos_actions_live_key
 from events.models import ActionItem, Event
 from events.screens import poll_actor
 from events.selectors import (
@@ -72,7 +73,7 @@ def sos_live_keys(event: Event) -> list[str]:
     return [
         services.event_live_key(event.pk),
         services.sos_live_key(event.pk),
-        services.sos_actions_live_key(event.flow_team_id),
+        sos_actions_live_key(event.flow_team_id),
     ]
 
 
@@ -421,6 +422,7 @@ def sos_action_add(request, pk: int):
                 owner=owner.user,
                 due_date=data["due_date"],
                 scrum_team=team,
+                metric=data["metric"],
             )
             status, form = 200, _add_form(actor)
         except PermissionRefused as refused:

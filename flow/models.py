@@ -17,6 +17,11 @@ class FlowSprint(TimeStampedModel):
         ACTIVE = "active", "Active"
         CLOSED = "closed", "Closed"
 
+    class GoalOutcome(models.TextChoices):
+        MET = "met", "Met"
+        PARTLY = "partly", "Partly met"
+        NOT_MET = "not_met", "Not met"
+
     flow_team = models.ForeignKey(FlowTeam, on_delete=models.CASCADE, related_name="flow_sprints")
     number = models.PositiveIntegerField()
     start = models.DateField()
@@ -43,10 +48,30 @@ class FlowSprint(TimeStampedModel):
     # What still stood when the CSM confirmed: red dependencies and unmitigated high risks,
     # each {"kind", "id", "title", "reason"}; an empty list when nothing did.
     confirmed_despite = models.JSONField(null=True, blank=True)
+    # Whether the goal was met, as the CSM records it at the Flow Sprint Review (the last
+    # day, when the cadence job may already have closed the sprint: these fields are not
+    # among the closed sprint's frozen ones, flow/migrations/0005).
+    goal_outcome = models.CharField(
+        "Flow Sprint Goal met?", max_length=7, choices=GoalOutcome.choices, blank=True
+    )
+    goal_outcome_note = models.TextField(blank=True)
+    goal_outcome_at = models.DateTimeField(null=True, blank=True)
+    goal_outcome_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         ordering = ["flow_team", "number"]
         constraints = [
+            models.CheckConstraint(
+                condition=Q(goal_outcome__in=["", "met", "partly", "not_met"]),
+                name="flowsprint_goal_outcome_choices",
+            ),
+            # Partly or not met says why.
+            models.CheckConstraint(
+                condition=Q(goal_outcome__in=["", "met"]) | ~Q(goal_outcome_note=""),
+                name="flowsprint_goal_missed_has_note",
+            ),
             models.UniqueConstraint(
                 fields=["flow_team", "number"], name="flowsprint_number_unique"
             ),
@@ -85,6 +110,16 @@ class TeamSprint(models.Model):
     )
     capacity_points = models.PositiveIntegerField(null=True, blank=True)
     stories = models.ManyToManyField(Story, through="SprintCommitment", related_name="team_sprints")
+    # Team Sprint Planning: the goal's saves are counted, so a stale save is told who
+    # changed it and when; the capacity shows who set it last.
+    goal_version = models.PositiveIntegerField(default=0)
+    goal_set_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    goal_set_at = models.DateTimeField(null=True, blank=True)
+    capacity_set_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         ordering = ["flow_sprint", "scrum_team"]
@@ -96,6 +131,30 @@ class TeamSprint(models.Model):
 
     def __str__(self):
         return f"{self.scrum_team} in {self.flow_sprint}"
+
+
+class MemberAvailability(models.Model):
+    """How many days one member of the Scrum Team can give to a Team Sprint (Team Sprint
+    Planning). A member without a row gives every working day of the sprint."""
+
+    team_sprint = models.ForeignKey(
+        TeamSprint, on_delete=models.CASCADE, related_name="availabilities"
+    )
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    days = models.DecimalField(max_digits=4, decimal_places=1)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["team_sprint", "user"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team_sprint", "user"], name="availability_once_per_member"
+            ),
+            models.CheckConstraint(condition=Q(days__gte=0), name="availability_days_not_negative"),
+        ]
+
+    def __str__(self):
+        return f"{self.user} in {self.team_sprint}: {self.days} days"
 
 
 class EpicClaim(models.Model):

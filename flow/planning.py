@@ -12,7 +12,7 @@ It lives in flow because it reads sprint plans; events/planning_views.py renders
 from collections import defaultdict
 from datetime import date
 
-from django.db.models import Count, Exists, OuterRef, Q, Window
+from django.db.models import Count, Exists, OuterRef, Q, Sum, Window
 from django.db.models.functions import RowNumber
 
 from backlog.models import AcceptanceCriterion, Dependency, DependencyStep, Epic, Story
@@ -105,7 +105,7 @@ def planning_board(*, actor: Actor, flow_sprint: FlowSprint, today: date | None 
         cards[card["id"]] = card
         cells[(card["team_id"], card["sprint_id"])].append(card)
 
-    waiting = _waiting(flow_team)
+    waiting = backlog_waiting(flow_team)
     backlog_rows = (
         _backlog_tops(waiting)
         .annotate(has_criteria=Exists(AcceptanceCriterion.objects.filter(story=OuterRef("pk"))))
@@ -137,7 +137,7 @@ def planning_board(*, actor: Actor, flow_sprint: FlowSprint, today: date | None 
         )
 
     dependencies = _dependencies(flow_team, today, cards)
-    velocity = _velocity(flow_team)
+    velocity = team_velocity(flow_team)
     rows = []
     for team in teams:
         row_cells = []
@@ -182,7 +182,7 @@ def planning_board(*, actor: Actor, flow_sprint: FlowSprint, today: date | None 
     }
 
 
-def _waiting(flow_team):
+def backlog_waiting(flow_team):
     """The stories not done and not planned into an open sprint: each team's backlog."""
     open_plan = SprintCommitment.objects.filter(
         story=OuterRef("pk"), outcome=SprintCommitment.Outcome.OPEN
@@ -213,7 +213,7 @@ def dependency_targets(*, actor: Actor, sprints, scrum_team_id: int) -> list:
         .values_list("story__scrum_team__name", "story_id", "story__title")
     )
     tops = _backlog_tops(
-        _waiting(actor.flow_team).exclude(scrum_team_id=scrum_team_id)
+        backlog_waiting(actor.flow_team).exclude(scrum_team_id=scrum_team_id)
     ).values_list("scrum_team__name", "pk", "title")
     groups: dict[str, list] = {}
     for team, pk, title in [*planned, *tops]:
@@ -231,17 +231,31 @@ def _backlog_totals(waiting) -> dict[int, int]:
     )
 
 
-def _velocity(flow_team) -> dict[int, int]:
+def team_velocity(flow_team) -> dict[int, int]:
     """A capacity to propose per Scrum Team: the mean done points of the last closed sprints
-    (their frozen figures)."""
-    done = defaultdict(list)
-    for figures in (
+    (their frozen figures). A closed sprint without frozen figures (loaded in bulk, like
+    the demo's history) counts its planned stories done in it, as closing would have."""
+    sprints = list(
         FlowSprint.objects.filter(flow_team=flow_team, state=FlowSprint.State.CLOSED)
-        .exclude(figures__isnull=True)
         .order_by("-number")
-        .values_list("figures", flat=True)[:VELOCITY_SPRINTS]
+        .values_list("pk", "figures")[:VELOCITY_SPRINTS]
+    )
+    unfrozen = [pk for pk, figures in sprints if figures is None]
+    counted: dict[int, dict] = defaultdict(dict)
+    for sprint_id, team_id, points in (
+        SprintCommitment.objects.filter(
+            team_sprint__flow_sprint__in=unfrozen,
+            planned=True,
+            outcome=SprintCommitment.Outcome.DONE,
+        )
+        .values("team_sprint__flow_sprint_id", "team_sprint__scrum_team_id")
+        .annotate(points=Sum("points_at_planning"))
+        .values_list("team_sprint__flow_sprint_id", "team_sprint__scrum_team_id", "points")
     ):
-        for team_id, figure in (figures or {}).items():
+        counted[sprint_id][str(team_id)] = {"done_points": points or 0}
+    done = defaultdict(list)
+    for sprint_id, figures in sprints:
+        for team_id, figure in (figures or counted.get(sprint_id, {})).items():
             done[int(team_id)].append(figure.get("done_points") or 0)
     return {team: round(sum(points) / len(points)) for team, points in done.items() if points}
 

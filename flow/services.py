@@ -303,6 +303,17 @@ def risk_update(
 GOAL_MAX_CHARS = 2000
 
 
+def goal_text(text: str, *, name: str, limit: int = GOAL_MAX_CHARS) -> str:
+    """A goal as written (the Flow Sprint Goal, a team sprint goal): trimmed, not empty,
+    at most ``limit`` characters."""
+    text = (text or "").strip()
+    if not text:
+        raise RuleViolation(f"write {name}", field="goal")
+    if len(text) > limit:
+        raise RuleViolation(f"at most {limit} characters (this has {len(text)})", field="goal")
+    return text
+
+
 def _goal_sprint(actor: Actor, flow_sprint: FlowSprint) -> FlowSprint:
     sprint = FlowSprint.objects.select_for_update().get(pk=flow_sprint.pk)
     if sprint.flow_team_id != actor.flow_team_id:
@@ -324,13 +335,7 @@ def flow_sprint_goal_draft(
     sprint = _goal_sprint(actor, flow_sprint)
     if sprint.goal_confirmed_at is not None:
         raise RuleViolation("the CSM has confirmed this Flow Sprint Goal", field="goal")
-    text = (text or "").strip()
-    if not text:
-        raise RuleViolation("write the Flow Sprint Goal", field="goal")
-    if len(text) > GOAL_MAX_CHARS:
-        raise RuleViolation(
-            f"at most {GOAL_MAX_CHARS} characters (this has {len(text)})", field="goal"
-        )
+    text = goal_text(text, name="the Flow Sprint Goal")
     if sprint.goal_version != expected_version:
         raise VersionConflict(sprint.goal_version)
     sprint.goal_draft, sprint.goal_drafted_by = text, actor.user

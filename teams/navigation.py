@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from django.urls import NoReverseMatch, reverse
 
-from teams.permissions import Actor
+from teams.permissions import Actor, can_see_events
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,7 @@ NAV = [
     NavItem("Flow Team", "Calendar", "calendar"),
     NavItem("Flow Team", "Roadmap", "roadmap"),
     NavItem("Flow Team", "Backlog", "backlog:backlog"),
+    NavItem("Flow Team", "Flow Backlog", "improvements", visible_to=can_see_events),
     NavItem("Flow Team", "Metrics", "flow:metrics"),
     NavItem("Flow Team", "People and teams", "teams:flow-team"),
     NavItem("Integrations", "API tokens", "teams:api-tokens"),

@@ -56,7 +56,11 @@ class Actor:
         return roles
 
 
-def _in_team(actor: Actor, scrum_team_id: int, roles=(Role.PO, Role.SM, Role.DEVELOPER)) -> bool:
+# The roles that work a team's stories (status, tasks, blockers): ``can_work_story``.
+TEAM_WORK_ROLES = (Role.PO, Role.SM, Role.DEVELOPER)
+
+
+def _in_team(actor: Actor, scrum_team_id: int, roles=TEAM_WORK_ROLES) -> bool:
     held = actor.team_roles.get(scrum_team_id, ())
     return any(r in held for r in roles)
 
@@ -101,6 +105,13 @@ def can_claim_epic(actor: Actor, scrum_team_id: int) -> bool:
     return actor.is_cpo or actor.is_csm or _in_team(actor, scrum_team_id, roles=(Role.PO, Role.SM))
 
 
+def can_plan_team_sprint(actor: Actor, scrum_team_id: int) -> bool:
+    """Team sprint goal, capacity and members' available days (Team Sprint Planning): that
+    team's PO or SM. Everyone else of the Flow Team reads them, stakeholders excepted
+    (``can_see_events``)."""
+    return _in_team(actor, scrum_team_id, roles=(Role.PO, Role.SM))
+
+
 def can_edit_story(actor: Actor, scrum_team_id: int) -> bool:
     """Create, rank, estimate, write criteria: CPO, or PO/SM/developer of the owning team."""
     return actor.is_cpo or _in_team(actor, scrum_team_id)
@@ -119,6 +130,20 @@ def can_write_sos_report(actor: Actor, scrum_team_id: int) -> bool:
 def can_manage_sos_actions(actor: Actor) -> bool:
     """Scrum of Scrums action items (add, close): the CSM, and any PO or SM."""
     return actor.is_csm or actor.holds(Role.PO) or actor.holds(Role.SM)
+
+
+def can_prioritise_improvements(actor: Actor, scrum_team_id: int | None) -> bool:
+    """The order of improvement items: the Flow Backlog's (no team) is the CSM's, who
+    facilitates the Flow Sprint Retrospective, and the CPO's, whose Flow Backlog it is; a
+    team's is its PO's and SM's."""
+    if scrum_team_id is None:
+        return actor.is_csm or actor.is_cpo
+    return _in_team(actor, scrum_team_id, roles=(Role.PO, Role.SM))
+
+
+def can_close_improvement(actor: Actor, *, owner_id: int | None, scrum_team_id: int | None) -> bool:
+    """Marking an improvement item done: its owner, or whoever orders its backlog."""
+    return owner_id == actor.user.pk or can_prioritise_improvements(actor, scrum_team_id)
 
 
 # The events a stakeholder takes part in (domain.md, "Events"): Flow Sprint Planning 2,

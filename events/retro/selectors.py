@@ -5,7 +5,13 @@ actions."""
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from events.improvements.services import improvements_live_key
 from events.models import ActionItem, Event, RetroCard, Retrospective, RetroVote
+
+
+def retro_live_key(event_id: int) -> str:
+    """The live topic of one retro's board (sem/live.py)."""
+    return f"retro:{event_id}"
 
 
 def same_series(event: Event, *, include_self: bool = False):
@@ -13,6 +19,19 @@ def same_series(event: Event, *, include_self: bool = False):
     return Event.objects.filter(
         flow_team_id=event.flow_team_id, kind=event.kind, scrum_team_id=event.scrum_team_id
     ).filter(earlier)
+
+
+def live_keys(event: Event) -> list[str]:
+    """What a retro's screen follows: its own board, the Flow Team's improvement items (the
+    earlier retros' open actions close elsewhere too) and, for the Flow Sprint
+    Retrospective, the boards of that sprint's team retros (their themes)."""
+    keys = [retro_live_key(event.pk), improvements_live_key(event.flow_team_id)]
+    if event.kind == Event.Kind.FLOW_RETRO:
+        team_retros = Event.objects.filter(
+            flow_sprint_id=event.flow_sprint_id, kind=Event.Kind.TEAM_RETRO
+        ).order_by("pk")
+        keys += [retro_live_key(pk) for pk in team_retros.values_list("pk", flat=True)]
+    return keys
 
 
 def previous_actions(event: Event) -> list[ActionItem]:

@@ -18,8 +18,11 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from events import kinds
+from events.improvements.services import improvement_item_create, improvement_item_done
 from events.models import ActionItem, Event, RetroCard, Retrospective, RetroVote
-from events.retro.selectors import same_series
+from events.retro.selectors import retro_live_key, same_series
+from events.services import event_outputs_fill
 from sem.errors import NotFound, PermissionRefused, RuleViolation
 from sem.live import live_bump
 from teams.models import Membership
@@ -29,10 +32,6 @@ RETRO_KINDS = (Event.Kind.TEAM_RETRO, Event.Kind.FLOW_RETRO)
 PHASES = [p for p, _label in Retrospective.Phase.choices]
 CARD_MAX = 500
 ACTION_MAX = 300
-
-
-def retro_live_key(event_id: int) -> str:
-    return f"retro:{event_id}"
 
 
 def author_key(retro_id: int, user_id: int) -> str:
@@ -72,9 +71,9 @@ def _locked(event: Event) -> Retrospective:
     return Retrospective.objects.select_for_update().get(event_id=event.pk)
 
 
-def _in_phase(retro: Retrospective, *phases: str, field: str) -> None:
-    if retro.phase not in phases:
-        wanted = " or ".join(Retrospective.Phase(p).label.lower() for p in phases)
+def _in_phase(retro: Retrospective, phase: str, *, field: str) -> None:
+    if retro.phase != phase:
+        wanted = Retrospective.Phase(phase).label.lower()
         raise RuleViolation(
             f"the retro is at “{retro.get_phase_display()}”; this is done at {wanted}",
             field=field,
@@ -82,7 +81,7 @@ def _in_phase(retro: Retrospective, *phases: str, field: str) -> None:
 
 
 def _text(text: str, limit: int, field: str) -> str:
-    text = (text or "").strip()
+    text = text.strip()  # the pages always send a string (an empty one when left out)
     if not text:
         raise RuleViolation("write something first", field=field)
     if len(text) > limit:
@@ -142,8 +141,26 @@ def retro_phase(*, actor: Actor, event: Event, to: str) -> Retrospective:
         )
     retro.phase = to
     retro.save(update_fields=["phase", "updated_at"])
+    if to == Retrospective.Phase.CLOSED:
+        _record_actions(actor, event)
     live_bump(retro_live_key(event.pk))
     return retro
+
+
+def _action_line(action: ActionItem) -> str:
+    owner = action.owner.display_name if action.owner else "no owner"
+    metric = f"; should move {action.get_metric_display().lower()}" if action.metric else ""
+    return f"{action.text} ({owner}, due {action.due_date:%d %b %Y}{metric})"
+
+
+def _record_actions(actor: Actor, event: Event) -> None:
+    """Closing the board records its action items as the event's output, in their backlog's
+    order: the Flow Sprint Retrospective's are the prioritised improvement items."""
+    actions = ActionItem.objects.filter(event=event).select_related("owner")
+    actions = actions.order_by("done", "priority", "created_at", "pk")
+    lines = [f"{n}. {_action_line(a)}" for n, a in enumerate(actions, start=1)]
+    slug = kinds.OUTPUTS[event.kind][0][0]
+    event_outputs_fill(event=event, outputs={slug: "\n".join(lines)}, by=actor.user)
 
 
 @transaction.atomic
@@ -266,10 +283,16 @@ def vote_take_back(*, actor: Actor, event: Event, card_id: int) -> None:
 
 @transaction.atomic
 def action_add(
-    *, actor: Actor, event: Event, text: str, owner_id: int | None, due_date: date | None
+    *,
+    actor: Actor,
+    event: Event,
+    text: str,
+    owner_id: int | None,
+    due_date: date | None,
+    metric: str = "",
 ) -> ActionItem:
     """An action item of the discussion, with its owner (a member of the Flow Team) and
-    due date."""
+    due date: an improvement item, optionally naming the flow metric it should move."""
     _check(actor, event)
     retro = _locked(event)
     _in_phase(retro, Retrospective.Phase.DISCUSS, field="text")
@@ -283,13 +306,14 @@ def action_add(
         raise RuleViolation("give a due date", field="due_date")
     if due_date < timezone.localdate():
         raise RuleViolation("the due date is in the past", field="due_date")
-    # A team retro's actions are its team's; the flow retro's are Flow-level.
-    action = ActionItem.objects.create(
+    # A team retro's actions are its team's; the flow retro's go to the Flow Backlog.
+    action = improvement_item_create(
         event=event,
         text=text,
         owner_id=owner_id,
         due_date=due_date,
         scrum_team_id=event.scrum_team_id,
+        metric=metric,
     )
     live_bump(retro_live_key(event.pk))
     return action
@@ -307,9 +331,4 @@ def action_done(*, actor: Actor, event: Event, action_id: int) -> ActionItem:
     )
     if action is None:
         raise NotFound("no such action item in this retro or its predecessors")
-    if action.done:
-        raise RuleViolation("this action is already done", field="action")
-    action.done, action.done_at, action.done_by = True, timezone.now(), actor.user
-    action.save(update_fields=["done", "done_at", "done_by", "updated_at"])
-    live_bump(retro_live_key(event.pk))
-    return action
+    return improvement_item_done(action, actor, retro_live_key(event.pk))

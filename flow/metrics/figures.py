@@ -25,6 +25,17 @@ def percentiles(values: Sequence[int | float]) -> dict[str, int | float | None]:
     return {str(p): percentile(ordered, p) for p in PERCENTILES}
 
 
+def aging_past(age: int | None, cycle_time: dict | None) -> int | None:
+    """The highest cycle-time percentile (50, 70, 85, 95) that a started item's age is past,
+    as on an aging chart: past 85 means "older than 85 % of the finished items". None when
+    it is past none of them, or there are no percentiles yet."""
+    if age is None or not cycle_time:
+        return None
+    limits = {p: cycle_time.get(str(p)) for p in PERCENTILES}
+    past = [p for p, limit in limits.items() if limit is not None and age > limit]
+    return max(past, default=None)
+
+
 def days(first: date, last: date) -> list[date]:
     return [first + timedelta(days=i) for i in range((last - first).days + 1)]
 

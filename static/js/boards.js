@@ -4,6 +4,10 @@
      live poll waits, so no swap pulls the board away under the pointer.
    - The side panel ([data-panel-params]: the query parameters that open it) closes with
      its ✕ or Escape without a reload, and the address forgets those parameters.
+   - SemBoards.columns(list, options): a list whose cards are dragged by their handle into
+     another list of the same group (no reordering within one), with the board's drag
+     marks; options.onDrop(card, toList) posts the move. Planning 1, Team Sprint Planning
+     and the Daily Scrum.
    No eval, no inline script: the CSP allows neither. */
 (function () {
   "use strict";
@@ -27,6 +31,31 @@
   document.addEventListener("htmx:beforeRequest", function (event) {
     if (dragging() && event.detail.elt.id === "live-poll") event.preventDefault();
   });
+
+  function columns(list, options) {
+    if (list.dataset.sortable === "on" || typeof Sortable === "undefined") return;
+    list.dataset.sortable = "on";
+    const settings = {
+      group: { name: options.group },
+      handle: ".drag-handle",
+      sort: false,
+      animation: 150,
+      ghostClass: "drag-ghost",
+      chosenClass: "drag-chosen",
+      onStart: function () {
+        document.body.dataset.dragging = "on";
+      },
+      onEnd: function (evt) {
+        document.body.dataset.dragging = "";
+        if (evt.from === evt.to) return;
+        options.onDrop(evt.item, evt.to);
+      },
+    };
+    if (options.draggable) settings.draggable = options.draggable;
+    Sortable.create(list, settings);
+  }
+
+  window.SemBoards = { columns: columns };
 
   document.addEventListener("click", function (event) {
     if (event.target.closest(".panel-close")) closePanel(event);

@@ -26,7 +26,7 @@ def test_a_po_filters_the_backlog_and_splits_an_epic_into_a_ready_story(
 ):
     ns, epic = _backlog()
     page = login("po1@example.com")
-    page.get_by_role("link", name="Backlog").click()
+    page.get_by_role("link", name="Backlog", exact=True).click()
     expect(page.get_by_role("heading", name="Product backlog")).to_be_visible()
     card = page.locator(f"#epic-{epic.pk}")
     expect(card).to_contain_text("Sign up form")
@@ -66,7 +66,7 @@ def test_a_po_filters_the_backlog_and_splits_an_epic_into_a_ready_story(
 def test_a_stakeholder_reads_the_backlog_without_a_form(transactional_db, login, live_server):
     ns, epic = _backlog()
     page = login("stakeholder@example.com")
-    page.get_by_role("link", name="Backlog").click()
+    page.get_by_role("link", name="Backlog", exact=True).click()
     expect(page.locator(f"#epic-{epic.pk}")).to_contain_text("Sign up form")
     expect(page.get_by_text("Split into a story")).to_have_count(0)
     expect(page.locator("form[action^='/backlog/split/']")).to_have_count(0)

@@ -8,9 +8,12 @@ from events.models import (
     CalendarFeed,
     DailyScrumNote,
     Event,
+    PokerRound,
+    PokerVote,
     RetroCard,
     Retrospective,
     RetroVote,
+    ReviewDemoSlot,
     ReviewFeedback,
     ScrumOfScrumsReport,
 )
@@ -104,6 +107,17 @@ class ReviewFeedbackFactory(DjangoModelFactory):
     author = factory.SubFactory(UserFactory)
 
 
+class ReviewDemoSlotFactory(DjangoModelFactory):
+    class Meta:
+        model = ReviewDemoSlot
+
+    event = factory.SubFactory(EventFactory, kind=Event.Kind.REVIEW)
+    scrum_team = factory.SubFactory(
+        ScrumTeamFactory, flow_team=factory.SelfAttribute("..event.flow_team")
+    )
+    position = factory.Sequence(lambda n: n + 1)
+
+
 class CalendarFeedFactory(DjangoModelFactory):
     class Meta:
         model = CalendarFeed
@@ -112,3 +126,26 @@ class CalendarFeedFactory(DjangoModelFactory):
     flow_team = factory.SubFactory("tests.teams.factories.FlowTeamFactory")
     scope = CalendarFeed.Scope.FLOW
     token_hash = factory.Sequence(lambda n: f"{n:064x}")
+
+
+class PokerRoundFactory(DjangoModelFactory):
+    class Meta:
+        model = PokerRound
+
+    event = factory.SubFactory(
+        TeamEventFactory, kind=Event.Kind.BACKLOG_REFINEMENT, duration_minutes=90
+    )
+    story = factory.SubFactory(
+        "tests.backlog.factories.StoryFactory",
+        scrum_team=factory.SelfAttribute("..event.scrum_team"),
+    )
+    opened_at = factory.LazyFunction(lambda: datetime.datetime.now(datetime.UTC))
+
+
+class PokerVoteFactory(DjangoModelFactory):
+    class Meta:
+        model = PokerVote
+
+    round = factory.SubFactory(PokerRoundFactory)
+    voter = factory.SubFactory(UserFactory)
+    value = "5"

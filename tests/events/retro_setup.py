@@ -8,6 +8,7 @@ import time_machine
 from django.test import Client
 
 from events.models import Event
+from events.retro import services as retro
 from events.services import cadence_roll
 from flow.models import FlowSprint
 
@@ -24,6 +25,13 @@ def retro_events(ns, number: int = 1) -> tuple[Event, Event]:
     team = Event.objects.get(flow_sprint=sprint, kind="team_retro", scrum_team=ns.scrum_teams[0])
     flow = Event.objects.get(flow_sprint=sprint, kind="flow_retro")
     return team, flow
+
+
+def to_phase(ns, event, phase):
+    """Move a retro to ``phase`` as its facilitator (Team 1's SM, or the CSM)."""
+    facilitator = ns.actor("sm1" if event.scrum_team_id else "csm")
+    for step in retro.PHASES[1 : retro.PHASES.index(phase) + 1]:
+        retro.retro_phase(actor=facilitator, event=event, to=step)
 
 
 def client_of(user) -> Client:

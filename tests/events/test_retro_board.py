@@ -252,6 +252,23 @@ def test_the_flow_retro_shows_the_team_retros_top_groups_but_no_private_card(flo
     assert "Team 1" in html
 
 
+def test_the_flow_retros_screen_gets_the_team_themes_through_its_poll(flow, retros):
+    team, flow_retro = retros
+    dev, sm = flow.actor("dev1"), flow.actor("sm1")
+    csm = client_of(flow.csm)
+    url = poll_url(csm.get(board_url(flow_retro)).content.decode())
+    assert csm.get(url, **HX).status_code == 204
+    top = retro.card_add(actor=dev, event=team, column=0, text="Pairing helped")
+    # The card is private still: the poll answers, without it.
+    polled = csm.get(url, **HX).content.decode()
+    assert 'id="retro-themes"' in polled and "Pairing helped" not in polled
+    for phase in ("group", "vote"):
+        retro.retro_phase(actor=sm, event=team, to=phase)
+    retro.vote_cast(actor=dev, event=team, card_id=top.pk)
+    polled = csm.get(poll_url(polled), **HX).content.decode()
+    assert "Pairing helped" in polled and "1 dot" in polled
+
+
 def test_deleting_a_card_keeps_the_text_being_typed_and_a_phase_move_redraws_the_form(flow, retros):
     team, _ = retros
     dev, sm = client_of(flow.dev1), client_of(flow.sm1)

@@ -2,15 +2,13 @@
 own PostgreSQL connection, click a dot together with three dots left; exactly three are
 accepted and the other seven are refused saying so."""
 
-import threading
-
 import pytest
 from django.db import connection
 
 from events.models import RetroVote
 from events.retro import services as retro
-from sem.errors import RuleViolation
 from tests.conftest import build_flow_team
+from tests.events.concurrency import at_once
 from tests.events.retro_setup import retro_events
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -30,30 +28,11 @@ def test_ten_concurrent_dots_with_three_left_accept_exactly_three():
     for phase in ("group", "vote"):
         retro.retro_phase(actor=ns.actor("sm1"), event=team, to=phase)
     actor = ns.actor("dev1")
-    barrier = threading.Barrier(CLICKS)
-    outcomes, crashes, lock = [], [], threading.Lock()
-
-    def click():
-        try:
-            barrier.wait()
-            try:
-                retro.vote_cast(actor=actor, event=team, card_id=card.pk)
-                outcome = "accepted"
-            except RuleViolation as refused:
-                outcome = refused.detail["vote"][0]
-            with lock:
-                outcomes.append(outcome)
-        except Exception as crash:  # noqa: BLE001 (reported below, never swallowed)
-            crashes.append(crash)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=click) for _ in range(CLICKS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not crashes, crashes
+    outcomes = at_once(
+        [lambda: retro.vote_cast(actor=actor, event=team, card_id=card.pk)] * CLICKS,
+        field="vote",
+        accepted="accepted",
+    )
     assert outcomes.count("accepted") == 3
     refusals = [o for o in outcomes if o != "accepted"]
     assert len(refusals) == 7 and all("all your 3 dots" in r for r in refusals)

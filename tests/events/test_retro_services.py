@@ -10,17 +10,11 @@ from events.retro import selectors as retro_selectors
 from events.retro import services as retro
 from sem.errors import NotFound, PermissionRefused, RuleViolation
 from tests.events import retro_setup
-from tests.events.retro_setup import NOW, retro_events
+from tests.events.retro_setup import NOW, retro_events, to_phase
 
 pytestmark = pytest.mark.django_db
 # The shared fixtures (tests/events/retro_setup.py): the clock at NOW, the two retros.
 clock, retros = retro_setup.clock, retro_setup.retros
-
-
-def to_phase(ns, event, phase):
-    facilitator = ns.actor("sm1" if event.scrum_team_id else "csm")
-    for step in retro.PHASES[1 : retro.PHASES.index(phase) + 1]:
-        retro.retro_phase(actor=facilitator, event=event, to=step)
 
 
 def test_the_teams_sm_facilitates_a_team_retro_and_the_csm_the_flow_retro(flow, retros):
@@ -37,6 +31,20 @@ def test_the_teams_sm_facilitates_a_team_retro_and_the_csm_the_flow_retro(flow, 
     with pytest.raises(PermissionRefused):
         retro.retro_phase(actor=flow.actor("sm1"), event=flow_retro, to="group")
     retro.retro_phase(actor=flow.actor("csm"), event=flow_retro, to="group")
+
+
+def test_the_named_facilitator_or_the_teams_sm_facilitates_a_team_retro(flow, retros):
+    """Whoever the event names (a PO taking a turn) runs it, and the team's SM still does
+    when the event names someone else or nobody."""
+    team, _ = retros
+    for facilitator, runs in ((flow.po1, {"po1", "sm1"}), (None, {"sm1"})):
+        team.facilitator = facilitator
+        team.save(update_fields=["facilitator"])
+        assert {
+            k for k in ("po1", "sm1", "dev1") if retro.may_facilitate(flow.actor(k), team)
+        } == runs
+    retro.retro_phase(actor=flow.actor("sm1"), event=team, to="group")
+    assert Retrospective.objects.get(event=team).phase == "group"
 
 
 def test_who_joins_which_retro(flow, retros):
@@ -90,6 +98,60 @@ def test_cards_name_column_and_text_and_only_the_author_changes_them(flow, retro
     to_phase(flow, team, "group")
     with pytest.raises(RuleViolation):
         retro.card_add(actor=dev, event=team, column=0, text="too late")
+
+
+def test_a_card_is_changed_on_its_own_board_by_its_author_only_saying_why(flow, retros):
+    # sm1 joins both boards: their card on Team 1's retro is not on the Flow retro's
+    # board, even though the same person wrote it (not "not yours": it is not there).
+    team, flow_retro = retros
+    card = retro.card_add(actor=flow.actor("sm1"), event=team, column=0, text="Pair more")
+    for change in (
+        lambda: retro.card_edit(
+            actor=flow.actor("sm1"), event=flow_retro, card_id=card.pk, column=0, text="x"
+        ),
+        lambda: retro.card_delete(actor=flow.actor("sm1"), event=flow_retro, card_id=card.pk),
+    ):
+        with pytest.raises(NotFound) as missing:
+            change()
+        assert str(missing.value) == "no such card on this board"
+    with pytest.raises(PermissionRefused) as refused:
+        retro.card_delete(actor=flow.actor("dev1"), event=team, card_id=card.pk)
+    assert str(refused.value) == "only the card's author changes it"
+    assert RetroCard.objects.get(pk=card.pk).text == "Pair more"
+
+
+def test_refusals_name_their_field_and_say_why(flow, foreign, retros):
+    team, _ = retros
+    dev = flow.actor("dev1")
+    stranger = foreign.actor("sm1")
+    refusals = [
+        (NotFound, lambda: retro.card_add(actor=stranger, event=team, column=0, text="x"),
+         "no such retrospective in your Flow Team"),
+        (PermissionRefused, lambda: retro.retro_phase(actor=dev, event=team, to="group"),
+         "the retro's facilitator does this"),
+        (PermissionRefused,
+         lambda: retro.card_add(actor=flow.actor("dev2"), event=team, column=0, text="x"),
+         "only the retro's participants write and vote here"),
+    ]  # fmt: skip
+    for error, call, message in refusals:
+        with pytest.raises(error) as refused:
+            call()
+        assert str(refused.value) == message
+    assert len(retro.card_add(actor=dev, event=team, column=0, text="c" * 500).text) == 500
+    for text, message in (
+        ("  ", "write something first"),
+        ("c" * 501, "at most 500 characters (this has 501)"),
+    ):
+        with pytest.raises(RuleViolation) as refused:
+            retro.card_add(actor=dev, event=team, column=0, text=text)
+        assert refused.value.detail == {"text": [message]}
+    to_phase(flow, team, "group")
+    with pytest.raises(RuleViolation) as refused:
+        retro.card_add(actor=dev, event=team, column=0, text="late")
+    assert refused.value.detail == {
+        "text": ["the retro is at “Group”; this is done at collect cards"]
+    }
+    assert RetroCard.objects.count() == 1
 
 
 def test_an_anonymous_retro_keeps_no_author_but_the_author_still_edits(flow, retros):

@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from backlog import services as backlog_services
 from backlog.models import Dependency
 from events import services
+from events.improvements.services import sos_actions_live_key
 from events.models import ActionItem, Event, ScrumOfScrumsReport
 from events.sos import sos_activity, sos_drafts
 from flow.models import MetricSnapshot
@@ -301,7 +302,7 @@ def add(ns, who="csm", **kwargs):
 
 @pytest.mark.parametrize("who", ["csm", "po2", "sm3"])
 def test_the_csm_pos_and_sms_add_action_items(week, who):
-    keys = [services.sos_live_key(week.sos.pk), services.sos_actions_live_key(week.flow_team.pk)]
+    keys = [services.sos_live_key(week.sos.pk), sos_actions_live_key(week.flow_team.pk)]
     item = add(week, who, scrum_team=week.scrum_teams[1])
     assert (item.text, item.owner, item.scrum_team, item.done) == (
         "Book the bank",

@@ -7,13 +7,14 @@ from factory.django import DjangoModelFactory
 from flow.models import (
     EpicClaim,
     FlowSprint,
+    MemberAvailability,
     MetricSnapshot,
     Risk,
     SprintCommitment,
     TeamSprint,
 )
 from tests.backlog.factories import EpicFactory, StoryFactory
-from tests.teams.factories import FlowTeamFactory, ScrumTeamFactory
+from tests.teams.factories import FlowTeamFactory, ScrumTeamFactory, UserFactory
 
 
 class FlowSprintFactory(DjangoModelFactory):
@@ -36,6 +37,15 @@ class TeamSprintFactory(DjangoModelFactory):
     scrum_team = factory.SubFactory(
         ScrumTeamFactory, flow_team=factory.SelfAttribute("..flow_sprint.flow_team")
     )
+
+
+class MemberAvailabilityFactory(DjangoModelFactory):
+    class Meta:
+        model = MemberAvailability
+
+    team_sprint = factory.SubFactory(TeamSprintFactory)
+    user = factory.SubFactory(UserFactory)
+    days = 8
 
 
 class SprintCommitmentFactory(DjangoModelFactory):

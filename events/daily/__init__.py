@@ -1,0 +1,1 @@
+"""The Daily Scrum: its board, notes and timer (events/daily_views.py)."""

@@ -1,0 +1,1 @@
+"""Product Backlog Refinement: planning poker, and the backlog writes of its screen."""

@@ -1,0 +1,1 @@
+"""The Flow Sprint Review: its writes (services.py) and reads (selectors.py)."""
