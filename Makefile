@@ -35,7 +35,8 @@ lint: uv
 	$(UV) run ruff format --check .
 
 # Mutation report over the rule modules ([tool.mutmut] in pyproject.toml); hours, not CI.
+# tests/mutation_run.py is mutmut, also mutating the @transaction.atomic services.
 mutation: uv
 	$(UV) sync --frozen
-	$(UV) run mutmut run $(MUTANTS)
+	$(UV) run python -m tests.mutation_run run $(MUTANTS)
 	$(UV) run python -m tests.mutation_report
