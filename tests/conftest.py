@@ -3,6 +3,7 @@
 import datetime
 import os
 import threading
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -14,12 +15,17 @@ from hypothesis import settings as hypothesis_settings
 from teams import services as team_services
 from teams.models import Role
 from teams.selectors import actor_for
+from tests import template_db
 from tests.teams.factories import FlowTeamFactory, UserFactory
 
 # CI draws the same examples every run (a red build is never a lucky draw) and keeps no
 # example database; locally, Hypothesis explores and remembers failures in .hypothesis/.
 hypothesis_settings.register_profile("ci", derandomize=True, database=None)
 hypothesis_settings.load_profile("ci" if os.environ.get("CI") else "default")
+
+# The mutation run (tests/mutation_run.py) copies its test database from a template.
+if os.environ.get(template_db.ENV):
+    template_db.install(Path(os.environ[template_db.ENV]))
 
 
 class OneRequestAtATime(ThreadedWSGIServer):
