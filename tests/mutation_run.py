@@ -3,9 +3,10 @@
 mutmut 3 leaves every decorated function alone (a decorator may run side effects when the
 function is copied for its trampoline, or cache, or be a property). That silently left out
 of the mutation score nearly every service that writes: 89 of them carry
-``@transaction.atomic``, which has none of those hazards, since the trampoline and each
-copy keep the decorator and a nested atomic block is a savepoint. Functions decorated by
-``transaction.atomic`` alone are mutated here; every other decorator is skipped as before.
+``@transaction.atomic``, which has none of those hazards. Functions decorated by
+``transaction.atomic`` alone are mutated here, the trampoline keeping the decorator (so
+the original and each mutant run in one atomic block, as the service does); every other
+decorator is skipped as before.
 
 Each mutant's pytest session copies its in-memory test database from a template built by
 the first session instead of migrating (``tests/template_db.py``): 5.8 s of setup saved per
@@ -20,6 +21,7 @@ from pathlib import Path
 
 import libcst as cst
 from mutmut.__main__ import cli
+from mutmut.mutation import file_mutation
 from mutmut.mutation.file_mutation import MutationVisitor
 
 from tests import template_db
@@ -34,15 +36,20 @@ def _is_transaction_atomic(decorator: cst.BaseExpression) -> bool:
     )
 
 
+def _is_atomic_only(node: cst.CSTNode) -> bool:
+    return (
+        isinstance(node, cst.FunctionDef)
+        and bool(node.decorators)
+        and all(_is_transaction_atomic(d.decorator) for d in node.decorators)
+    )
+
+
 def mutate_atomic_functions() -> None:
     skip = MutationVisitor._skip_node_and_children
+    arrange = file_mutation.function_trampoline_arrangement
 
     def skip_unless_atomic(self, node: cst.CSTNode) -> bool:
-        if not (
-            isinstance(node, cst.FunctionDef)
-            and node.decorators
-            and all(_is_transaction_atomic(d.decorator) for d in node.decorators)
-        ):
+        if not _is_atomic_only(node):
             return skip(self, node)
         # mutmut's other checks (pragmas, names it never mutates) still apply: run them on
         # the same node (its position metadata is keyed by identity) without decorators.
@@ -53,7 +60,18 @@ def mutate_atomic_functions() -> None:
         finally:
             object.__setattr__(node, "decorators", decorators)
 
+    def one_atomic_block(function, mutants, class_name):
+        """The trampoline keeps ``@transaction.atomic``; the original's copy and the
+        mutants, which only the trampoline calls, drop it. Kept on both, every call would
+        open a savepoint inside a savepoint: two more queries per service call, which
+        fails every exact query count of the suite."""
+        declarations, methods, assignments, names = arrange(function, mutants, class_name)
+        if _is_atomic_only(function):
+            methods = [methods[0], *(copy.with_changes(decorators=()) for copy in methods[1:])]
+        return declarations, methods, assignments, names
+
     MutationVisitor._skip_node_and_children = skip_unless_atomic
+    file_mutation.function_trampoline_arrangement = one_atomic_block
 
 
 if __name__ == "__main__":
