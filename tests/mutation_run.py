@@ -78,4 +78,8 @@ if __name__ == "__main__":
     mutate_atomic_functions()
     template = template_db.template_path(Path("mutants").resolve())
     os.environ.setdefault(template_db.ENV, str(template))
+    # ``python -m tests.mutation_run`` imported this checkout's ``tests`` package; pytest,
+    # run inside mutants/, must import the copy there (else ImportPathMismatchError).
+    for name in [name for name in sys.modules if name.split(".")[0] == "tests"]:
+        del sys.modules[name]
     sys.exit(cli())
