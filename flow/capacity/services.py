@@ -7,7 +7,7 @@ through backlog.services."""
 from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import Count, Sum
 from django.utils import timezone
 
 from backlog import services as backlog_services
@@ -63,7 +63,8 @@ def availability_set(*, actor: Actor, team_sprint: TeamSprint, user_id: int, day
     """One member's available days in the Team Sprint (0 up to the sprint's working days,
     in half days); the Team Sprint's capacity in person-days follows."""
     team_sprint = _locked(actor, team_sprint)
-    if user_id not in {m.pk for m in team_members(team_sprint.scrum_team_id)}:
+    members = team_members(team_sprint.scrum_team_id)
+    if user_id not in {m.pk for m in members}:
         raise RuleViolation("this person is not a member of the Scrum Team", field="user")
     days = _decimal(days, "days")
     most = sprint_working_days(team_sprint)
@@ -74,12 +75,12 @@ def availability_set(*, actor: Actor, team_sprint: TeamSprint, user_id: int, day
     MemberAvailability.objects.update_or_create(
         team_sprint=team_sprint, user_id=user_id, defaults={"days": days}
     )
-    given = MemberAvailability.objects.filter(team_sprint=team_sprint).aggregate(days=Sum("days"))[
-        "days"
-    ] or Decimal(0)
-    members = team_members(team_sprint.scrum_team_id)
-    set_for = MemberAvailability.objects.filter(team_sprint=team_sprint, user__in=members).count()
-    team_sprint.capacity_days = given + most * (len(members) - set_for)
+    # Present members only, as the screen counts them: the days of someone who has left
+    # the team stay on record but are no longer the team's capacity.
+    given = MemberAvailability.objects.filter(team_sprint=team_sprint, user__in=members).aggregate(
+        days=Sum("days"), set_for=Count("pk")
+    )
+    team_sprint.capacity_days = given["days"] + most * (len(members) - given["set_for"])
     team_sprint.save(update_fields=["capacity_days"])
     live_bump(team_sprint_live_key(team_sprint.pk))
     return days
