@@ -41,7 +41,7 @@ UNIQUE_ROLE_MESSAGES = {
 
 
 def user_create(*, email: str, password: str | None = None, full_name: str = "") -> User:
-    email = User.objects.normalize_email(email).lower()
+    # create_user stores the email normalized and lowercased; the check ignores case.
     if User.objects.filter(email__iexact=email).exists():
         raise RuleViolation("a person with this email already exists", field="email")
     return User.objects.create_user(email=email, password=password, full_name=full_name)

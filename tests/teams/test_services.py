@@ -1,8 +1,9 @@
 import pytest
+from django.db import IntegrityError
 
 from sem.errors import RuleViolation
 from teams import services
-from teams.models import Membership, RoleAssignment, ScrumTeam
+from teams.models import Membership, RoleAssignment, ScrumTeam, User
 from tests.teams.factories import FlowTeamFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -77,3 +78,156 @@ def test_flow_team_create_validates_inputs():
             name="X", slug="x", cadence_anchor="2026-01-05", timezone="Mars/Olympus"
         )
     assert refusal.value.field == "timezone"
+
+
+def test_user_create_stores_the_email_lowercased_with_the_password_and_name():
+    user = services.user_create(
+        email="Ada.Lovelace@Example.COM", password="s3cret", full_name="Ada"
+    )
+    user.refresh_from_db()
+    assert user.email == "ada.lovelace@example.com"
+    assert user.check_password("s3cret") and user.full_name == "Ada"
+
+
+def test_user_create_without_a_name_leaves_it_blank():
+    user = services.user_create(email="nameless@example.com")
+    user.refresh_from_db()
+    assert user.full_name == "" and not user.has_usable_password()
+
+
+def test_user_create_refuses_an_email_taken_in_any_case():
+    services.user_create(email="ada@example.com")
+    with pytest.raises(RuleViolation) as refusal:
+        services.user_create(email="ADA@example.com", full_name="Impostor")
+    assert refusal.value.detail == {"email": ["a person with this email already exists"]}
+    assert User.objects.filter(email__iexact="ada@example.com").count() == 1
+
+
+def test_user_update_refuses_the_first_unknown_or_read_only_field_and_writes_nothing():
+    user = UserFactory(email="ada@example.com", full_name="Ada")
+    with pytest.raises(RuleViolation) as refusal:
+        services.user_update(
+            user=user, data={"password": "x", "full_name": "Eve", "date_joined": None}
+        )
+    assert refusal.value.detail == {"date_joined": ["unknown or read-only field"]}
+    user.refresh_from_db()
+    assert user.full_name == "Ada"
+
+
+def test_user_update_stores_a_new_email_lowercased():
+    user = UserFactory(email="ada@example.com")
+    services.user_update(user=user, data={"email": "Ada.King@Example.COM"})
+    user.refresh_from_db()
+    assert user.email == "ada.king@example.com"
+
+
+def test_user_update_keeps_a_persons_own_email_in_another_case():
+    user = UserFactory(email="ada@example.com")
+    services.user_update(user=user, data={"email": "ADA@example.com"})
+    user.refresh_from_db()
+    assert user.email == "ada@example.com"
+
+
+def test_user_update_refuses_another_persons_email():
+    UserFactory(email="eve@example.com")
+    user = UserFactory(email="ada@example.com")
+    with pytest.raises(RuleViolation) as refusal:
+        services.user_update(user=user, data={"email": "Eve@example.com"})
+    assert refusal.value.detail == {"email": ["a person with this email already exists"]}
+    user.refresh_from_db()
+    assert user.email == "ada@example.com"
+
+
+def test_user_update_writes_only_the_fields_it_is_given():
+    """The operator's form was read before; a sign-in meanwhile (last_login) or another
+    operator's change of the name is not written back over."""
+    user = UserFactory(email="ada@example.com", full_name="Ada")
+    User.objects.filter(pk=user.pk).update(full_name="Ada King")
+    services.user_update(user=user, data={"is_staff": True})
+    user.refresh_from_db()
+    assert user.is_staff and user.full_name == "Ada King"
+
+
+def test_scrum_team_rename_strips_the_name(flow):
+    renamed = services.scrum_team_rename(scrum_team=flow.scrum_teams[0], name="  Rockets  ")
+    assert renamed.name == "Rockets"
+    assert ScrumTeam.objects.get(pk=flow.scrum_teams[0].pk).name == "Rockets"
+
+
+def test_scrum_team_rename_refuses_a_blank_name(flow):
+    with pytest.raises(RuleViolation) as refusal:
+        services.scrum_team_rename(scrum_team=flow.scrum_teams[0], name="   ")
+    assert refusal.value.detail == {"name": ["give the Scrum Team a name"]}
+    assert ScrumTeam.objects.get(pk=flow.scrum_teams[0].pk).name == "Team 1"
+
+
+def test_scrum_team_rename_refuses_the_name_of_another_team_of_the_flow_team(flow):
+    with pytest.raises(RuleViolation) as refusal:
+        services.scrum_team_rename(scrum_team=flow.scrum_teams[0], name="Team 2")
+    assert refusal.value.detail == {"name": ["a Scrum Team of this name exists in the Flow Team"]}
+    assert ScrumTeam.objects.get(pk=flow.scrum_teams[0].pk).name == "Team 1"
+
+
+def test_scrum_team_rename_may_take_a_name_used_in_another_flow_team(flow, foreign):
+    services.scrum_team_rename(scrum_team=foreign.scrum_teams[0], name="Rockets")
+    services.scrum_team_rename(scrum_team=flow.scrum_teams[0], name="Rockets")
+    assert ScrumTeam.objects.get(pk=flow.scrum_teams[0].pk).name == "Rockets"
+
+
+def test_scrum_team_rename_to_its_own_name_is_no_clash(flow):
+    services.scrum_team_rename(scrum_team=flow.scrum_teams[0], name="Team 1")
+    assert ScrumTeam.objects.get(pk=flow.scrum_teams[0].pk).name == "Team 1"
+
+
+@pytest.mark.parametrize("role", ["cpo", "csm", "po", "sm"])
+def test_an_integrity_error_while_the_roles_seat_is_free_is_not_reported_as_taken(
+    flow, monkeypatch, role
+):
+    """Only a taken seat becomes "already has a …"; any other refusal of the database
+    (a membership deleted meanwhile, say) is raised as it is. ``flow`` holds every
+    role in other teams."""
+    flow_team = FlowTeamFactory()
+    team = services.scrum_team_create(flow_team=flow_team, name="Alone")
+    developer = services.member_add(flow_team=flow_team, user=UserFactory())
+    services.role_assign(membership=developer, role="developer", scrum_team=team)
+    membership = services.member_add(flow_team=flow_team, user=UserFactory())
+
+    def refused(**fields):
+        raise IntegrityError("FOREIGN KEY constraint failed")
+
+    monkeypatch.setattr(RoleAssignment.objects, "create", refused)
+    scrum_team = team if role in ("po", "sm") else None
+    with pytest.raises(IntegrityError):
+        services.role_assign(membership=membership, role=role, scrum_team=scrum_team)
+
+
+def test_role_revoke_removes_only_that_role_of_that_member_in_that_team(flow):
+    team1, team2 = flow.scrum_teams[:2]
+    dev1 = Membership.objects.get(user=flow.dev1)
+    dev2 = Membership.objects.get(user=flow.dev2)
+    services.role_assign(membership=dev1, role="developer", scrum_team=team2)
+    services.role_assign(membership=dev2, role="developer", scrum_team=team1)
+    po1 = Membership.objects.get(user=flow.po1)
+    services.role_assign(membership=po1, role="developer", scrum_team=team1)
+
+    assert services.role_revoke(membership=dev1, role="developer", scrum_team=team1) == 1
+    assert services.role_revoke(membership=po1, role="developer", scrum_team=team1) == 1
+
+    assert set(
+        RoleAssignment.objects.filter(scrum_team=team1).values_list("membership", "role")
+    ) == {
+        (po1.pk, "po"),
+        (Membership.objects.get(user=flow.sm1).pk, "sm"),
+        (dev2.pk, "developer"),
+    }
+    assert RoleAssignment.objects.filter(membership=dev1, scrum_team=team2).exists()
+
+
+def test_api_token_revoke_refuses_a_token_already_revoked(flow):
+    token, _ = services.api_token_create(user=flow.dev1, name="CI")
+    first = services.api_token_revoke(user=flow.dev1, token_id=token.pk).revoked_at
+    with pytest.raises(RuleViolation) as refusal:
+        services.api_token_revoke(user=flow.dev1, token_id=token.pk)
+    assert refusal.value.detail == {"token": ["no such active token"]}
+    token.refresh_from_db()
+    assert token.revoked_at == first
