@@ -142,6 +142,45 @@ def test_product_goal_update_edits_and_keeps_one_active(flow):
     assert selectors.product_goal_active(actor=cpo).pk == old.pk
 
 
+def test_product_goal_close_writes_only_the_status_and_bumps_the_roadmap(flow):
+    """Closing writes the status alone: a goal object read before an edit does not
+    write the old statement back."""
+    cpo = flow.actor("cpo")
+    goal = services.product_goal_create(actor=cpo, statement="Win")
+    services.product_goal_update(actor=cpo, goal=goal, data={"statement": "Win big"})
+    before = live(flow)
+    closed = services.product_goal_close(actor=cpo, goal=goal, status="achieved")
+    assert closed.status == "achieved"
+    assert ProductGoal.objects.filter(pk=goal.pk).values_list("statement", "status").get() == (
+        "Win big",
+        "achieved",
+    )
+    assert live(flow) == before + 1
+
+
+@pytest.mark.parametrize("status", ["active", "paused"])
+def test_a_product_goal_closes_as_achieved_or_abandoned(flow, status):
+    cpo = flow.actor("cpo")
+    goal = services.product_goal_create(actor=cpo, statement="Win")
+    before = live(flow)
+    with pytest.raises(RuleViolation) as refusal:
+        services.product_goal_close(actor=cpo, goal=goal, status=status)
+    assert refusal.value.detail == {"status": ["a Product Goal closes as achieved or abandoned"]}
+    assert ProductGoal.objects.get(pk=goal.pk).status == "active"
+    assert live(flow) == before
+
+
+@pytest.mark.parametrize("who", NOT_CPO)
+def test_only_the_cpo_closes_the_product_goal(flow, who):
+    goal = services.product_goal_create(actor=flow.actor("cpo"), statement="Win")
+    before = live(flow)
+    with pytest.raises(PermissionRefused) as refusal:
+        services.product_goal_close(actor=flow.actor(who), goal=goal, status="achieved")
+    assert str(refusal.value) == "only the CPO closes the Product Goal"
+    assert ProductGoal.objects.get(pk=goal.pk).status == "active"
+    assert live(flow) == before
+
+
 # --- milestones ------------------------------------------------------------------
 
 
@@ -291,6 +330,19 @@ def test_epic_create_and_change_log_each_kind(flow):
         "state": ({"state": "funnel"}, {"state": "ready"}),
     }
     assert live(flow) == before + 1
+
+
+def test_epic_update_writes_only_on_the_version_it_was_given(flow):
+    """The admin's edit passes the version its form read: a stale one is a conflict."""
+    cpo = flow.actor("cpo")
+    e = epic(flow)
+    services.epic_update(actor=cpo, epic=e, data={"title": "Billing v2"}, expected_version=1)
+    logged = len(changes(epic=e))
+    with pytest.raises(VersionConflict) as conflict:
+        services.epic_update(actor=cpo, epic=e, data={"title": "Billing v3"}, expected_version=1)
+    assert conflict.value.current_version == 2
+    assert Epic.objects.filter(pk=e.pk).values_list("title", "version").get() == ("Billing v2", 2)
+    assert len(changes(epic=e)) == logged
 
 
 def test_epic_rank_move_into_another_milestone_is_one_row_and_one_bump(
