@@ -9,6 +9,7 @@ import pytest
 
 from backlog import selectors, services
 from backlog.models import Epic, Milestone, ProductGoal, RoadmapChange
+from backlog.ranking import GAP
 from sem.errors import PermissionRefused, RuleViolation, VersionConflict
 from sem.live import live_versions
 
@@ -16,6 +17,7 @@ pytestmark = pytest.mark.django_db
 
 NOT_CPO = ["csm", "architect", "stakeholder", "po1", "sm1", "dev1"]
 START = datetime.date(2026, 3, 2)
+WEEK = datetime.timedelta(weeks=1)
 
 
 def live(flow):
@@ -236,6 +238,71 @@ def test_milestone_update_edits_checks_dates_and_version(flow):
     fresh = Milestone.objects.get(pk=m.pk)
     assert (fresh.name, fresh.start, fresh.version) == ("Checkout", START, 2)
     assert live(flow) == before + 1
+
+
+def test_milestone_update_strips_the_name_and_objective(flow):
+    m = services.milestone_update(
+        actor=flow.actor("cpo"),
+        milestone=milestone(flow),
+        data={"name": "  Checkout  ", "objective": " Pay in one step "},
+    )
+    assert Milestone.objects.filter(pk=m.pk).values_list("name", "objective").get() == (
+        "Checkout",
+        "Pay in one step",
+    )
+
+
+def test_milestone_update_refusals_say_why(flow):
+    m = milestone(flow)
+    cpo = flow.actor("cpo")
+    assert refused(
+        lambda: services.milestone_update(actor=cpo, milestone=m, data={"order": 3}), "order"
+    ).detail == {"order": ["unknown or read-only field"]}
+    assert refused(
+        lambda: services.milestone_update(actor=cpo, milestone=m, data={"end": START}), "end"
+    ).detail == {"end": ["a milestone ends after it starts"]}
+    with pytest.raises(PermissionRefused) as refusal:
+        services.milestone_update(actor=flow.actor("csm"), milestone=m, data={"name": "x"})
+    assert str(refusal.value) == "only the CPO plans milestones"
+    assert Milestone.objects.get(pk=m.pk).version == 1
+
+
+def test_milestone_move_before_a_milestone_is_logged_as_the_cpos(flow):
+    m1, m2, m3 = milestone(flow, "M1"), milestone(flow, "M2"), milestone(flow, "M3")
+    services.milestone_move(actor=flow.actor("cpo"), milestone=m3, before=m2)
+    assert list(Milestone.objects.order_by("order").values_list("pk", flat=True)) == [
+        m1.pk,
+        m3.pk,
+        m2.pk,
+    ]
+    assert RoadmapChange.objects.get(milestone=m3, kind="ranked").by == flow.cpo
+
+
+def test_milestone_move_refusals_say_why(flow, foreign):
+    m = milestone(flow)
+    theirs = services.milestone_create(
+        actor=foreign.actor("cpo"), name="F", objective="o", start=START, end=START + WEEK
+    )
+    assert refused(
+        lambda: services.milestone_move(actor=flow.actor("cpo"), milestone=m, before=theirs),
+        "before",
+    ).detail == {"before": ["that milestone is not in this Flow Team"]}
+    with pytest.raises(PermissionRefused) as refusal:
+        services.milestone_move(actor=flow.actor("csm"), milestone=m)
+    assert str(refusal.value) == "only the CPO plans milestones"
+    assert Milestone.objects.get(pk=m.pk).version == 1
+
+
+def test_milestone_move_to_order_one_renumbers_nothing(flow):
+    """1 is the smallest order: a move that lands on it writes its own row only."""
+    first = milestone(flow, "M1")
+    Milestone.objects.filter(pk=first.pk).update(order=GAP + 1)
+    last = milestone(flow, "M2")
+    services.milestone_move(actor=flow.actor("cpo"), milestone=last)
+    assert list(Milestone.objects.order_by("order").values_list("name", "order")) == [
+        ("M2", 1),
+        ("M1", GAP + 1),
+    ]
 
 
 def test_milestone_move_writes_one_row(flow, django_assert_num_queries):
