@@ -348,6 +348,23 @@ def test_milestone_move_to_the_top_of_dense_orders_stays_positive(flow):
     assert all(order >= 1 for _, order in ordered)
 
 
+def test_milestone_close_is_logged_as_the_cpos_and_refusals_say_why(flow):
+    m = milestone(flow)
+    with pytest.raises(PermissionRefused) as refusal:
+        services.milestone_close(actor=flow.actor("csm"), milestone=m)
+    assert str(refusal.value) == "only the CPO closes milestones"
+    m = services.milestone_close(actor=flow.actor("cpo"), milestone=m)
+    closed = RoadmapChange.objects.get(milestone=m, kind="closed")
+    assert (closed.before, closed.after, closed.by) == (
+        {"closed_at": None},
+        {"closed_at": m.closed_at.isoformat()},
+        flow.cpo,
+    )
+    assert refused(
+        lambda: services.milestone_close(actor=flow.actor("cpo"), milestone=m), "closed_at"
+    ).detail == {"closed_at": ["the milestone is already closed"]}
+
+
 def test_milestone_close_keeps_its_epics_and_refuses_new_ones(flow):
     m, other = milestone(flow, "M1"), milestone(flow, "M2")
     cpo = flow.actor("cpo")
