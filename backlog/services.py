@@ -1309,7 +1309,7 @@ def dependency_update(
         raise RuleViolation("a dependency is open, resolved or broken", field="state")
     _check_sprint(actor, data.get("needed_by"), "needed_by")
     data = dict(data)
-    renegotiated = "needed_by" in data and _pk(data["needed_by"]) != dependency.needed_by_id
+    renegotiated = "needed_by" in data and _json(data["needed_by"]) != dependency.needed_by_id
     if renegotiated:
         data.update(_REOPENED)
     for field, value in data.items():
@@ -1324,10 +1324,6 @@ def dependency_update(
         )
     webhooks.changed(dependency, "updated")
     return dependency
-
-
-def _pk(obj) -> int | None:
-    return None if obj is None else obj.pk
 
 
 # --- The dependency contract ----------------------------------------------------------

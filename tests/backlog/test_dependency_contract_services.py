@@ -128,6 +128,19 @@ def test_a_new_needed_by_through_an_edit_is_a_renegotiation(flow, sprints, depen
     assert len(steps(d)) == 3
 
 
+def test_clearing_needed_by_through_an_edit_reopens_the_contract(flow, sprints, dependency):
+    """No needed-by sprint any more is a new request too: the commitment is set aside."""
+    po1, po2 = flow.actor("po1"), flow.actor("po2")
+    services.dependency_commit(actor=po2, dependency=dependency, flow_sprint=sprints[3])
+    d = services.dependency_update(actor=po1, dependency=dependency, data={"needed_by": None})
+    d.refresh_from_db()
+    assert (d.contract, d.committed_sprint_id, d.needed_by_id) == ("requested", None, None)
+    assert steps(d)[-1] == ("renegotiated", None, flow.po1.pk, "")
+    # Still none: no renegotiation.
+    services.dependency_update(actor=po1, dependency=d, data={"needed_by": None})
+    assert len(steps(d)) == 3
+
+
 def test_the_requesting_side_only_accepts_and_renegotiates(flow, sprints, dependency):
     po2 = flow.actor("po2")
     services.dependency_counter(actor=po2, dependency=dependency, flow_sprint=sprints[4])

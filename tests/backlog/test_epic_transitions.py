@@ -7,7 +7,7 @@ import pytest
 
 from backlog import services
 from backlog.models import Epic, RoadmapChange
-from sem.errors import PermissionRefused, RuleViolation
+from sem.errors import PermissionRefused, RuleViolation, VersionConflict
 from tests.backlog.factories import EpicFactory
 
 pytestmark = pytest.mark.django_db
@@ -68,3 +68,14 @@ def test_only_the_cpo_moves_epics(flow, role):
     with pytest.raises(PermissionRefused):
         services.epic_transition(actor=flow.actor(role), epic=epic, to_state=S.READY)
     assert Epic.objects.get(pk=epic.pk).state == S.FUNNEL
+
+
+def test_a_move_lands_only_on_the_version_it_was_given(flow):
+    epic = EpicFactory(flow_team=flow.flow_team, state=S.FUNNEL, acceptance_conditions="ok")
+    cpo = flow.actor("cpo")
+    services.epic_transition(actor=cpo, epic=epic, to_state=S.READY, expected_version=1)
+    with pytest.raises(VersionConflict) as conflict:
+        services.epic_transition(actor=cpo, epic=epic, to_state=S.FUNNEL, expected_version=1)
+    assert conflict.value.current_version == 2
+    assert Epic.objects.filter(pk=epic.pk).values_list("state", "version").get() == (S.READY, 2)
+    assert RoadmapChange.objects.filter(epic=epic, kind="state").count() == 1

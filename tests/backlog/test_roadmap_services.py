@@ -9,6 +9,7 @@ import pytest
 
 from backlog import selectors, services
 from backlog.models import Epic, Milestone, ProductGoal, RoadmapChange
+from backlog.ranking import GAP
 from sem.errors import PermissionRefused, RuleViolation, VersionConflict
 from sem.live import live_versions
 
@@ -16,6 +17,7 @@ pytestmark = pytest.mark.django_db
 
 NOT_CPO = ["csm", "architect", "stakeholder", "po1", "sm1", "dev1"]
 START = datetime.date(2026, 3, 2)
+WEEK = datetime.timedelta(weeks=1)
 
 
 def live(flow):
@@ -142,6 +144,45 @@ def test_product_goal_update_edits_and_keeps_one_active(flow):
     assert selectors.product_goal_active(actor=cpo).pk == old.pk
 
 
+def test_product_goal_close_writes_only_the_status_and_bumps_the_roadmap(flow):
+    """Closing writes the status alone: a goal object read before an edit does not
+    write the old statement back."""
+    cpo = flow.actor("cpo")
+    goal = services.product_goal_create(actor=cpo, statement="Win")
+    services.product_goal_update(actor=cpo, goal=goal, data={"statement": "Win big"})
+    before = live(flow)
+    closed = services.product_goal_close(actor=cpo, goal=goal, status="achieved")
+    assert closed.status == "achieved"
+    assert ProductGoal.objects.filter(pk=goal.pk).values_list("statement", "status").get() == (
+        "Win big",
+        "achieved",
+    )
+    assert live(flow) == before + 1
+
+
+@pytest.mark.parametrize("status", ["active", "paused"])
+def test_a_product_goal_closes_as_achieved_or_abandoned(flow, status):
+    cpo = flow.actor("cpo")
+    goal = services.product_goal_create(actor=cpo, statement="Win")
+    before = live(flow)
+    with pytest.raises(RuleViolation) as refusal:
+        services.product_goal_close(actor=cpo, goal=goal, status=status)
+    assert refusal.value.detail == {"status": ["a Product Goal closes as achieved or abandoned"]}
+    assert ProductGoal.objects.get(pk=goal.pk).status == "active"
+    assert live(flow) == before
+
+
+@pytest.mark.parametrize("who", NOT_CPO)
+def test_only_the_cpo_closes_the_product_goal(flow, who):
+    goal = services.product_goal_create(actor=flow.actor("cpo"), statement="Win")
+    before = live(flow)
+    with pytest.raises(PermissionRefused) as refusal:
+        services.product_goal_close(actor=flow.actor(who), goal=goal, status="achieved")
+    assert str(refusal.value) == "only the CPO closes the Product Goal"
+    assert ProductGoal.objects.get(pk=goal.pk).status == "active"
+    assert live(flow) == before
+
+
 # --- milestones ------------------------------------------------------------------
 
 
@@ -199,6 +240,71 @@ def test_milestone_update_edits_checks_dates_and_version(flow):
     assert live(flow) == before + 1
 
 
+def test_milestone_update_strips_the_name_and_objective(flow):
+    m = services.milestone_update(
+        actor=flow.actor("cpo"),
+        milestone=milestone(flow),
+        data={"name": "  Checkout  ", "objective": " Pay in one step "},
+    )
+    assert Milestone.objects.filter(pk=m.pk).values_list("name", "objective").get() == (
+        "Checkout",
+        "Pay in one step",
+    )
+
+
+def test_milestone_update_refusals_say_why(flow):
+    m = milestone(flow)
+    cpo = flow.actor("cpo")
+    assert refused(
+        lambda: services.milestone_update(actor=cpo, milestone=m, data={"order": 3}), "order"
+    ).detail == {"order": ["unknown or read-only field"]}
+    assert refused(
+        lambda: services.milestone_update(actor=cpo, milestone=m, data={"end": START}), "end"
+    ).detail == {"end": ["a milestone ends after it starts"]}
+    with pytest.raises(PermissionRefused) as refusal:
+        services.milestone_update(actor=flow.actor("csm"), milestone=m, data={"name": "x"})
+    assert str(refusal.value) == "only the CPO plans milestones"
+    assert Milestone.objects.get(pk=m.pk).version == 1
+
+
+def test_milestone_move_before_a_milestone_is_logged_as_the_cpos(flow):
+    m1, m2, m3 = milestone(flow, "M1"), milestone(flow, "M2"), milestone(flow, "M3")
+    services.milestone_move(actor=flow.actor("cpo"), milestone=m3, before=m2)
+    assert list(Milestone.objects.order_by("order").values_list("pk", flat=True)) == [
+        m1.pk,
+        m3.pk,
+        m2.pk,
+    ]
+    assert RoadmapChange.objects.get(milestone=m3, kind="ranked").by == flow.cpo
+
+
+def test_milestone_move_refusals_say_why(flow, foreign):
+    m = milestone(flow)
+    theirs = services.milestone_create(
+        actor=foreign.actor("cpo"), name="F", objective="o", start=START, end=START + WEEK
+    )
+    assert refused(
+        lambda: services.milestone_move(actor=flow.actor("cpo"), milestone=m, before=theirs),
+        "before",
+    ).detail == {"before": ["that milestone is not in this Flow Team"]}
+    with pytest.raises(PermissionRefused) as refusal:
+        services.milestone_move(actor=flow.actor("csm"), milestone=m)
+    assert str(refusal.value) == "only the CPO plans milestones"
+    assert Milestone.objects.get(pk=m.pk).version == 1
+
+
+def test_milestone_move_to_order_one_renumbers_nothing(flow):
+    """1 is the smallest order: a move that lands on it writes its own row only."""
+    first = milestone(flow, "M1")
+    Milestone.objects.filter(pk=first.pk).update(order=GAP + 1)
+    last = milestone(flow, "M2")
+    services.milestone_move(actor=flow.actor("cpo"), milestone=last)
+    assert list(Milestone.objects.order_by("order").values_list("name", "order")) == [
+        ("M2", 1),
+        ("M1", GAP + 1),
+    ]
+
+
 def test_milestone_move_writes_one_row(flow, django_assert_num_queries):
     m1, m2, m3 = milestone(flow, "M1"), milestone(flow, "M2"), milestone(flow, "M3")
     cpo = flow.actor("cpo")
@@ -240,6 +346,23 @@ def test_milestone_move_to_the_top_of_dense_orders_stays_positive(flow):
     ordered = list(Milestone.objects.order_by("order").values_list("name", "order"))
     assert [name for name, _ in ordered] == ["M3", "M2", "M1"]
     assert all(order >= 1 for _, order in ordered)
+
+
+def test_milestone_close_is_logged_as_the_cpos_and_refusals_say_why(flow):
+    m = milestone(flow)
+    with pytest.raises(PermissionRefused) as refusal:
+        services.milestone_close(actor=flow.actor("csm"), milestone=m)
+    assert str(refusal.value) == "only the CPO closes milestones"
+    m = services.milestone_close(actor=flow.actor("cpo"), milestone=m)
+    closed = RoadmapChange.objects.get(milestone=m, kind="closed")
+    assert (closed.before, closed.after, closed.by) == (
+        {"closed_at": None},
+        {"closed_at": m.closed_at.isoformat()},
+        flow.cpo,
+    )
+    assert refused(
+        lambda: services.milestone_close(actor=flow.actor("cpo"), milestone=m), "closed_at"
+    ).detail == {"closed_at": ["the milestone is already closed"]}
 
 
 def test_milestone_close_keeps_its_epics_and_refuses_new_ones(flow):
@@ -291,6 +414,19 @@ def test_epic_create_and_change_log_each_kind(flow):
         "state": ({"state": "funnel"}, {"state": "ready"}),
     }
     assert live(flow) == before + 1
+
+
+def test_epic_update_writes_only_on_the_version_it_was_given(flow):
+    """The admin's edit passes the version its form read: a stale one is a conflict."""
+    cpo = flow.actor("cpo")
+    e = epic(flow)
+    services.epic_update(actor=cpo, epic=e, data={"title": "Billing v2"}, expected_version=1)
+    logged = len(changes(epic=e))
+    with pytest.raises(VersionConflict) as conflict:
+        services.epic_update(actor=cpo, epic=e, data={"title": "Billing v3"}, expected_version=1)
+    assert conflict.value.current_version == 2
+    assert Epic.objects.filter(pk=e.pk).values_list("title", "version").get() == ("Billing v2", 2)
+    assert len(changes(epic=e)) == logged
 
 
 def test_epic_rank_move_into_another_milestone_is_one_row_and_one_bump(

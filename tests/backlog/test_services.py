@@ -165,6 +165,16 @@ def test_points_off_the_scale_and_foreign_assignee_refused(flow, foreign, story)
     assert refusal.value.field == "assignee"
 
 
+@pytest.mark.parametrize("who", ["dev2", "po2", "csm", "stakeholder"])
+def test_only_the_cpo_and_the_team_delete_a_criterion(flow, story, who):
+    criterion = story.criteria.first()
+    with pytest.raises(PermissionRefused) as refusal:
+        services.criterion_delete(actor=flow.actor(who), criterion=criterion)
+    assert str(refusal.value) == "only the CPO and the team edit criteria"
+    assert story.criteria.count() == 2
+    assert Story.objects.get(pk=story.pk).version == 1
+
+
 def test_epic_rights_cpo_wsjf_architect_feasibility(flow):
     epic = services.epic_create(actor=flow.actor("cpo"), title="Payments", job_size=8)
     with pytest.raises(PermissionRefused):
