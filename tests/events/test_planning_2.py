@@ -12,11 +12,13 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from backlog.models import Dependency
 from events.models import Event
 from events.services import planning_2_confirm
 from flow import selectors, services
 from flow.models import FlowSprint, Risk
 from sem.errors import PermissionRefused, RuleViolation, VersionConflict
+from tests.backlog.factories import StoryFactory
 from tests.conftest import build_flow_team
 from tests.events.planning2_setup import build_planning_2, high_risk
 
@@ -304,6 +306,49 @@ def test_nothing_standing_confirms_without_despite(p2):
         "Confirmed despite"
         not in Event.objects.get(pk=p2.event.pk).recorded_outputs["flow_sprint_goal"]
     )
+
+
+def test_the_mitigations_output_lists_each_open_dependency_with_its_plans_word_for_word(p2):
+    """One line per open dependency, in the order raised: who needs what, its colour (or
+    "not planned yet"), then its risks' plans (gravest risk first; a blank plan is none)."""
+    for title, impact, plan in (
+        ("Stub it", "medium", "Stub the API until sprint 2"),
+        ("Fallback", "low", " Pay by invoice meanwhile "),
+        ("Worry", "low", "   "),
+    ):
+        high_risk(p2.ns, title=title, impact=impact, mitigation=plan, dependency=p2.red)
+    Dependency.objects.create(
+        flow_team=p2.ns.flow_team,
+        from_story=StoryFactory(scrum_team=p2.ns.scrum_teams[2], title="Invoice run"),
+        to_story=StoryFactory(scrum_team=p2.ns.scrum_teams[1], title="Ledger export"),
+        needed_by=None,
+    )
+    services.flow_sprint_goal_draft(
+        actor=p2.ns.actor("cpo"), flow_sprint=p2.sprint, text="Pay", expected_version=0
+    )
+    planning_2_confirm(
+        actor=p2.ns.actor("csm"),
+        event=p2.event,
+        expected_version=1,
+        acknowledged={f"dependency:{p2.red.pk}"},
+    )
+    assert Event.objects.get(pk=p2.event.pk).recorded_outputs["mitigations"] == (
+        "- Checkout flow needs Payment API (red): "
+        "Stub it: Stub the API until sprint 2; Fallback: Pay by invoice meanwhile\n"
+        "- Invoice run needs Ledger export (not planned yet): no mitigation plan"
+    )
+
+
+def test_with_no_open_dependency_the_mitigations_output_says_so(p2):
+    Dependency.objects.filter(pk=p2.red.pk).update(state=Dependency.State.RESOLVED)
+    services.flow_sprint_goal_draft(
+        actor=p2.ns.actor("cpo"), flow_sprint=p2.sprint, text="Pay", expected_version=0
+    )
+    planning_2_confirm(
+        actor=p2.ns.actor("csm"), event=p2.event, expected_version=1, acknowledged=set()
+    )
+    outputs = Event.objects.get(pk=p2.event.pk).recorded_outputs
+    assert outputs["mitigations"] == "No open dependencies."
 
 
 # --- Live -------------------------------------------------------------------------------
