@@ -3,6 +3,7 @@ before the CSM confirms (exactly), the confirmation closing the event with its o
 what it was made despite, the live poll, and query counts that do not grow with teams."""
 
 import datetime
+import functools
 import itertools
 import re
 
@@ -17,7 +18,7 @@ from events.models import Event
 from events.services import planning_2_confirm
 from flow import selectors, services
 from flow.models import FlowSprint, Risk
-from sem.errors import PermissionRefused, RuleViolation, VersionConflict
+from sem.errors import NotFound, PermissionRefused, RuleViolation, VersionConflict
 from tests.backlog.factories import StoryFactory
 from tests.conftest import build_flow_team
 from tests.events.planning2_setup import build_planning_2, high_risk
@@ -332,11 +333,35 @@ def test_the_mitigations_output_lists_each_open_dependency_with_its_plans_word_f
         expected_version=1,
         acknowledged={f"dependency:{p2.red.pk}"},
     )
-    assert Event.objects.get(pk=p2.event.pk).recorded_outputs["mitigations"] == (
+    outputs = Event.objects.get(pk=p2.event.pk).recorded_outputs
+    assert outputs["flow_sprint_goal"] == (
+        "Pay\n\nConfirmed despite: Checkout flow needs Payment API "
+        "(red: planned for Flow Sprint 2, needed by Flow Sprint 1)"
+    )
+    assert outputs["mitigations"] == (
         "- Checkout flow needs Payment API (red): "
         "Stub it: Stub the API until sprint 2; Fallback: Pay by invoice meanwhile\n"
         "- Invoice run needs Ledger export (not planned yet): no mitigation plan"
     )
+
+
+def test_confirming_elsewhere_or_again_is_refused_word_for_word(p2, foreign):
+    services.flow_sprint_goal_draft(
+        actor=p2.ns.actor("cpo"), flow_sprint=p2.sprint, text="Pay", expected_version=0
+    )
+    confirm = functools.partial(planning_2_confirm, expected_version=1, acknowledged=set())
+    with pytest.raises(NotFound) as missing:
+        confirm(actor=foreign.actor("csm"), event=p2.event)
+    assert str(missing.value) == "no such event in your Flow Team"
+    review = Event.objects.get(flow_sprint=p2.sprint, kind="review")
+    with pytest.raises(RuleViolation) as refused:
+        confirm(actor=p2.ns.actor("csm"), event=review)
+    assert refused.value.detail == {"event": ["the Flow Sprint Goal is confirmed at Planning 2"]}
+    Event.objects.filter(pk=p2.event.pk).update(state=Event.State.CANCELLED)
+    with pytest.raises(RuleViolation) as refused:
+        confirm(actor=p2.ns.actor("csm"), event=Event.objects.get(pk=p2.event.pk))
+    assert refused.value.detail == {"state": ["this Planning 2 is cancelled"]}
+    assert FlowSprint.objects.get(pk=p2.sprint.pk).goal_confirmed_at is None
 
 
 def test_with_no_open_dependency_the_mitigations_output_says_so(p2):
