@@ -226,19 +226,17 @@ def card_group(*, actor: Actor, event: Event, card_id: int, onto_id: int | None)
     if card is None:
         raise NotFound("no such card on this board")
     if onto_id is None:
-        root = None
+        root_id = None
     else:
         onto = cards.get(onto_id)
         if onto is None:
             raise RuleViolation("choose a card of this board to group with", field="onto")
-        root = cards[onto.group_id] if onto.group_id else onto
-        if root.pk == card.pk:
+        root_id = onto.group_id or onto.pk  # a group's root card, itself on this board
+        if root_id == card.pk:
             raise RuleViolation("a card cannot be grouped with itself", field="onto")
-    new_root = root.pk if root else None
-    if new_root is not None:
         # The cards grouped under it come along.
-        RetroCard.objects.filter(retrospective=retro, group_id=card.pk).update(group_id=new_root)
-    card.group_id = new_root
+        RetroCard.objects.filter(retrospective=retro, group_id=card.pk).update(group_id=root_id)
+    card.group_id = root_id
     card.save(update_fields=["group", "updated_at"])
     live_bump(retro_live_key(event.pk))
     return card
@@ -270,11 +268,10 @@ def vote_take_back(*, actor: Actor, event: Event, card_id: int) -> None:
     _check(actor, event)
     retro = _locked(event)
     _in_phase(retro, Retrospective.Phase.VOTE, field="vote")
-    vote = (
-        RetroVote.objects.filter(card__retrospective=retro, card_id=card_id, voter=actor.user)
-        .order_by("-cast_at", "-pk")
-        .first()
-    )
+    # The voter's dots on one card are alike (no screen shows when one was cast): any goes.
+    vote = RetroVote.objects.filter(
+        card__retrospective=retro, card_id=card_id, voter=actor.user
+    ).first()
     if vote is None:
         raise RuleViolation("you have no dot on this card", field="vote")
     vote.delete()

@@ -3,6 +3,7 @@ before the CSM confirms (exactly), the confirmation closing the event with its o
 what it was made despite, the live poll, and query counts that do not grow with teams."""
 
 import datetime
+import functools
 import itertools
 import re
 
@@ -12,11 +13,13 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from backlog.models import Dependency
 from events.models import Event
 from events.services import planning_2_confirm
 from flow import selectors, services
 from flow.models import FlowSprint, Risk
-from sem.errors import PermissionRefused, RuleViolation, VersionConflict
+from sem.errors import NotFound, PermissionRefused, RuleViolation, VersionConflict
+from tests.backlog.factories import StoryFactory
 from tests.conftest import build_flow_team
 from tests.events.planning2_setup import build_planning_2, high_risk
 
@@ -304,6 +307,73 @@ def test_nothing_standing_confirms_without_despite(p2):
         "Confirmed despite"
         not in Event.objects.get(pk=p2.event.pk).recorded_outputs["flow_sprint_goal"]
     )
+
+
+def test_the_mitigations_output_lists_each_open_dependency_with_its_plans_word_for_word(p2):
+    """One line per open dependency, in the order raised: who needs what, its colour (or
+    "not planned yet"), then its risks' plans (gravest risk first; a blank plan is none)."""
+    for title, impact, plan in (
+        ("Stub it", "medium", "Stub the API until sprint 2"),
+        ("Fallback", "low", " Pay by invoice meanwhile "),
+        ("Worry", "low", "   "),
+    ):
+        high_risk(p2.ns, title=title, impact=impact, mitigation=plan, dependency=p2.red)
+    Dependency.objects.create(
+        flow_team=p2.ns.flow_team,
+        from_story=StoryFactory(scrum_team=p2.ns.scrum_teams[2], title="Invoice run"),
+        to_story=StoryFactory(scrum_team=p2.ns.scrum_teams[1], title="Ledger export"),
+        needed_by=None,
+    )
+    services.flow_sprint_goal_draft(
+        actor=p2.ns.actor("cpo"), flow_sprint=p2.sprint, text="Pay", expected_version=0
+    )
+    planning_2_confirm(
+        actor=p2.ns.actor("csm"),
+        event=p2.event,
+        expected_version=1,
+        acknowledged={f"dependency:{p2.red.pk}"},
+    )
+    outputs = Event.objects.get(pk=p2.event.pk).recorded_outputs
+    assert outputs["flow_sprint_goal"] == (
+        "Pay\n\nConfirmed despite: Checkout flow needs Payment API "
+        "(red: planned for Flow Sprint 2, needed by Flow Sprint 1)"
+    )
+    assert outputs["mitigations"] == (
+        "- Checkout flow needs Payment API (red): "
+        "Stub it: Stub the API until sprint 2; Fallback: Pay by invoice meanwhile\n"
+        "- Invoice run needs Ledger export (not planned yet): no mitigation plan"
+    )
+
+
+def test_confirming_elsewhere_or_again_is_refused_word_for_word(p2, foreign):
+    services.flow_sprint_goal_draft(
+        actor=p2.ns.actor("cpo"), flow_sprint=p2.sprint, text="Pay", expected_version=0
+    )
+    confirm = functools.partial(planning_2_confirm, expected_version=1, acknowledged=set())
+    with pytest.raises(NotFound) as missing:
+        confirm(actor=foreign.actor("csm"), event=p2.event)
+    assert str(missing.value) == "no such event in your Flow Team"
+    review = Event.objects.get(flow_sprint=p2.sprint, kind="review")
+    with pytest.raises(RuleViolation) as refused:
+        confirm(actor=p2.ns.actor("csm"), event=review)
+    assert refused.value.detail == {"event": ["the Flow Sprint Goal is confirmed at Planning 2"]}
+    Event.objects.filter(pk=p2.event.pk).update(state=Event.State.CANCELLED)
+    with pytest.raises(RuleViolation) as refused:
+        confirm(actor=p2.ns.actor("csm"), event=Event.objects.get(pk=p2.event.pk))
+    assert refused.value.detail == {"state": ["this Planning 2 is cancelled"]}
+    assert FlowSprint.objects.get(pk=p2.sprint.pk).goal_confirmed_at is None
+
+
+def test_with_no_open_dependency_the_mitigations_output_says_so(p2):
+    Dependency.objects.filter(pk=p2.red.pk).update(state=Dependency.State.RESOLVED)
+    services.flow_sprint_goal_draft(
+        actor=p2.ns.actor("cpo"), flow_sprint=p2.sprint, text="Pay", expected_version=0
+    )
+    planning_2_confirm(
+        actor=p2.ns.actor("csm"), event=p2.event, expected_version=1, acknowledged=set()
+    )
+    outputs = Event.objects.get(pk=p2.event.pk).recorded_outputs
+    assert outputs["mitigations"] == "No open dependencies."
 
 
 # --- Live -------------------------------------------------------------------------------

@@ -373,3 +373,35 @@ def test_opening_a_round_closes_this_refinements_open_round_only(flow, ref):
         (True, 2 * hour, flow.sm1),
         (False, 2 * hour, flow.dev1),
     ]
+
+
+def test_a_re_vote_follows_a_reveal_of_an_open_round_and_refusals_say_why(flow, ref):
+    sm = flow.actor("sm1")
+    first = poker.round_open(actor=sm, event=ref.event, story_id=ref.story.pk)
+    poker.vote_cast(actor=sm, event=ref.event, round_id=first.pk, value="5")
+    with pytest.raises(RuleViolation) as refused:
+        poker.round_revote(actor=sm, event=ref.event, round_id=first.pk)
+    assert refused.value.detail == {
+        "round": ["votes may change until the reveal; no re-vote needed"]
+    }
+    second = poker.round_open(actor=sm, event=ref.event, story_id=ref.estimated.pk)
+    with pytest.raises(RuleViolation) as refused:
+        poker.round_revote(actor=sm, event=ref.event, round_id=first.pk)
+    assert refused.value.detail == {"round": ["this round is over; open a new one on the story"]}
+    assert list(PokerRound.objects.filter(closed=False)) == [second]
+    assert PokerRound.objects.count() == 2
+
+
+def test_checking_and_removing_a_criterion_bump_this_refinements_screen(flow, ref):
+    dev = flow.actor("dev1")
+    criterion = poker.refinement_criterion_add(
+        actor=dev, event=ref.event, story_id=ref.story.pk, text="Invoice PDF attached"
+    )
+    key = poker.refinement_live_key(ref.event.pk)
+    before = live_versions([key])[key]
+    poker.refinement_criterion_check(
+        actor=dev, event=ref.event, criterion_id=criterion.pk, checked=True
+    )
+    assert live_versions([key])[key] == before + 1
+    poker.refinement_criterion_delete(actor=dev, event=ref.event, criterion_id=criterion.pk)
+    assert live_versions([key])[key] == before + 2

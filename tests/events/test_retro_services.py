@@ -9,6 +9,7 @@ from events.models import ActionItem, RetroCard, Retrospective, RetroVote
 from events.retro import selectors as retro_selectors
 from events.retro import services as retro
 from sem.errors import NotFound, PermissionRefused, RuleViolation
+from sem.live import live_versions
 from tests.events import retro_setup
 from tests.events.retro_setup import NOW, retro_events, to_phase
 
@@ -257,8 +258,9 @@ def test_the_previous_retros_open_actions_are_reviewed_first_and_closed_there(fl
         flow_sprint=next_team.flow_sprint, kind="team_retro", scrum_team=flow.scrum_teams[1]
     )
     assert retro_selectors.previous_actions(other_team) == []
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFound) as missing:
         retro.action_done(actor=flow.actor("sm2"), event=other_team, action_id=old.pk)
+    assert str(missing.value) == "no such action item in this retro or its predecessors"
     retro.action_done(actor=dev, event=next_team, action_id=old.pk)
     old.refresh_from_db()
     assert old.done and old.done_at is not None and old.done_by == flow.dev1
@@ -266,3 +268,70 @@ def test_the_previous_retros_open_actions_are_reviewed_first_and_closed_there(fl
     assert retro_selectors.previous_actions(next_team) == []
     with pytest.raises(RuleViolation):
         retro.action_done(actor=dev, event=next_team, action_id=old.pk)
+
+
+def test_grouping_is_done_at_group_on_this_boards_cards_and_refusals_say_why(flow, retros):
+    team, flow_retro = retros
+    dev = flow.actor("dev1")
+    a, b = (retro.card_add(actor=dev, event=team, column=0, text=t) for t in "ab")
+    theirs = retro.card_add(actor=flow.actor("sm1"), event=flow_retro, column=0, text="x")
+    with pytest.raises(RuleViolation) as refused:
+        retro.card_group(actor=dev, event=team, card_id=b.pk, onto_id=a.pk)
+    assert refused.value.detail == {
+        "onto": ["the retro is at “Collect cards”; this is done at group"]
+    }
+    to_phase(flow, team, "group")
+    with pytest.raises(NotFound) as missing:
+        retro.card_group(actor=dev, event=team, card_id=theirs.pk, onto_id=a.pk)
+    assert str(missing.value) == "no such card on this board"
+    retro.card_group(actor=dev, event=team, card_id=b.pk, onto_id=a.pk)
+    for onto, message in (
+        (theirs.pk, "choose a card of this board to group with"),
+        (a.pk, "a card cannot be grouped with itself"),
+        (b.pk, "a card cannot be grouped with itself"),  # b's group is a's own
+    ):
+        with pytest.raises(RuleViolation) as refused:
+            retro.card_group(actor=dev, event=team, card_id=a.pk, onto_id=onto)
+        assert refused.value.detail == {"onto": [message]}
+    groups = dict(RetroCard.objects.values_list("text", "group__text"))
+    assert groups == {"a": None, "b": "a", "x": None}
+
+
+def test_grouping_bumps_this_retros_board(flow, retros):
+    team, _ = retros
+    dev = flow.actor("dev1")
+    a, b = (retro.card_add(actor=dev, event=team, column=0, text=t) for t in "ab")
+    to_phase(flow, team, "group")
+    key = retro_selectors.retro_live_key(team.pk)
+    before = live_versions([key])[key]
+    retro.card_group(actor=dev, event=team, card_id=b.pk, onto_id=a.pk)
+    assert live_versions([key])[key] == before + 1
+
+
+def test_a_dot_is_taken_back_at_vote_from_ones_own_dots_on_that_card_only(flow, retros):
+    team, flow_retro = retros
+    dev, po, sm = flow.actor("dev1"), flow.actor("po1"), flow.actor("sm1")
+    a, b = (retro.card_add(actor=dev, event=team, column=0, text=t) for t in "ab")
+    to_phase(flow, team, "group")
+    with pytest.raises(RuleViolation) as refused:
+        retro.vote_take_back(actor=dev, event=team, card_id=a.pk)
+    assert refused.value.detail == {"vote": ["the retro is at “Group”; this is done at vote"]}
+    retro.retro_phase(actor=sm, event=team, to="vote")
+    to_phase(flow, flow_retro, "vote")
+    retro.vote_cast(actor=dev, event=team, card_id=a.pk)
+    retro.vote_cast(actor=po, event=team, card_id=b.pk)
+    retro.vote_cast(actor=sm, event=team, card_id=a.pk)
+    for who, event, card in (
+        (dev, team, b),  # dev's dot is on a; po's on b is not dev's
+        (sm, flow_retro, a),  # sm's dot on a is on Team 1's board, not the flow retro's
+    ):
+        with pytest.raises(RuleViolation) as refused:
+            retro.vote_take_back(actor=who, event=event, card_id=card.pk)
+        assert refused.value.detail == {"vote": ["you have no dot on this card"]}
+    assert RetroVote.objects.count() == 3
+    key = retro_selectors.retro_live_key(team.pk)
+    before = live_versions([key])[key]
+    retro.vote_take_back(actor=dev, event=team, card_id=a.pk)
+    assert live_versions([key])[key] == before + 1
+    votes = set(RetroVote.objects.values_list("voter_id", "card_id"))
+    assert votes == {(flow.po1.pk, b.pk), (flow.sm1.pk, a.pk)}

@@ -19,6 +19,7 @@ from events.services import event_end, event_start
 from flow.models import FlowSprint
 from flow.services import flow_sprint_close
 from sem.errors import NotFound, PermissionRefused, RuleViolation
+from sem.live import live_versions
 from tests.backlog.factories import EpicFactory
 from tests.conftest import build_flow_team
 from tests.events.retro_setup import client_of
@@ -536,3 +537,19 @@ def test_a_button_click_never_redraws_the_clickers_half_typed_forms(flow, rev):
         html = client_of(who).post(url(rev, path), data, **HX).content.decode()
         assert 'id="review-demo"' in html
         assert 'id="review-compose"' not in html and 'id="review-outcome"' not in html
+
+
+def test_the_csm_records_the_outputs_without_ending_unless_asked_and_the_screen_follows(flow, rev):
+    """Recording the outputs keeps the review running (ending is asked for); only the
+    review's facilitator records them, and every screen of the review is bumped."""
+    event_start(actor=flow.actor("csm"), event=rev)
+    with pytest.raises(PermissionRefused) as refused:
+        review.review_outputs_record(actor=flow.actor("cpo"), event=rev)
+    assert str(refused.value) == "the CSM facilitates the review"
+    assert Event.objects.get(pk=rev.pk).outputs_version == 0
+    key = review.review_live_key(rev.pk)
+    before = live_versions([key])[key]
+    recorded = review.review_outputs_record(actor=flow.actor("csm"), event=rev)
+    assert live_versions([key])[key] == before + 1
+    assert recorded.state == Event.objects.get(pk=rev.pk).state == "running"
+    assert recorded.recorded_outputs["feedback"] == "No feedback."
