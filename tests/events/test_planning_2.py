@@ -218,10 +218,11 @@ def test_confirming_needs_a_draft_and_the_draft_read(p2):
             expected_version=0,
             acknowledged={f"dependency:{p2.red.pk}"},
         )
-    with pytest.raises(PermissionRefused):
+    with pytest.raises(PermissionRefused) as forbidden:
         services.flow_sprint_goal_confirm(
             actor=p2.ns.actor("cpo"), flow_sprint=p2.sprint, expected_version=1, acknowledged=set()
         )
+    assert str(forbidden.value) == "the CSM confirms the Flow Sprint Goal"
 
 
 def test_a_warning_the_csm_did_not_see_refuses_the_confirmation(p2):
