@@ -339,7 +339,7 @@ def flow_sprint_goal_draft(
     if sprint.goal_version != expected_version:
         raise VersionConflict(sprint.goal_version)
     sprint.goal_draft, sprint.goal_drafted_by = text, actor.user
-    sprint.goal_drafted_at = sprint.updated_at = timezone.now()
+    sprint.goal_drafted_at = timezone.now()
     sprint.goal_version += 1
     sprint.save(
         update_fields=[
@@ -388,7 +388,6 @@ def flow_sprint_goal_confirm(
     sprint.confirmed_despite = [
         {k: w[k] for k in ("kind", "id", "title", "reason")} for w in warnings
     ]
-    sprint.updated_at = sprint.goal_confirmed_at
     sprint.save(
         update_fields=[
             "goal",

@@ -19,6 +19,7 @@ from events.services import planning_2_confirm
 from flow import selectors, services
 from flow.models import FlowSprint, Risk
 from sem.errors import NotFound, PermissionRefused, RuleViolation, VersionConflict
+from sem.live import live_versions
 from tests.backlog.factories import StoryFactory
 from tests.conftest import build_flow_team
 from tests.events.planning2_setup import build_planning_2, high_risk
@@ -221,10 +222,52 @@ def test_confirming_needs_a_draft_and_the_draft_read(p2):
             expected_version=0,
             acknowledged={f"dependency:{p2.red.pk}"},
         )
-    with pytest.raises(PermissionRefused):
+    with pytest.raises(PermissionRefused) as forbidden:
         services.flow_sprint_goal_confirm(
             actor=p2.ns.actor("cpo"), flow_sprint=p2.sprint, expected_version=1, acknowledged=set()
         )
+    assert str(forbidden.value) == "the CSM confirms the Flow Sprint Goal"
+
+
+def test_the_csm_confirms_once_refusals_word_for_word_and_the_goal_topic_moves(p2):
+    csm, sprint = p2.ns.actor("csm"), p2.sprint
+    key = services.flow_sprint_goal_live_key(sprint.pk)
+
+    def confirm(expected_version, acknowledged):
+        services.flow_sprint_goal_confirm(
+            actor=csm,
+            flow_sprint=sprint,
+            expected_version=expected_version,
+            acknowledged=acknowledged,
+        )
+
+    with pytest.raises(RuleViolation) as refused:
+        confirm(0, set())
+    assert refused.value.detail == {"goal": ["the CPO has not drafted the Flow Sprint Goal yet"]}
+    services.flow_sprint_goal_draft(
+        actor=p2.ns.actor("cpo"), flow_sprint=sprint, text="Pay", expected_version=0
+    )
+    with pytest.raises(VersionConflict) as stale:
+        confirm(0, set())
+    assert stale.value.current_version == 1
+    risk = high_risk(p2.ns)
+    with pytest.raises(RuleViolation) as refused:
+        confirm(1, set())
+    assert refused.value.detail == {
+        "confirm": [
+            "new since your screen showed them: Checkout flow needs Payment API (red: planned "
+            f"for Flow Sprint {p2.next_sprint.number}, needed by Flow Sprint {sprint.number}); "
+            "Load may exceed capacity (impact high, ROAM open, no mitigation plan). "
+            "Look again, then confirm."
+        ]
+    }
+    before = live_versions([key])[key]
+    confirm(1, {f"dependency:{p2.red.pk}", f"risk:{risk.pk}"})
+    assert live_versions([key])[key] == before + 1
+    with pytest.raises(RuleViolation) as refused:
+        confirm(1, {f"dependency:{p2.red.pk}", f"risk:{risk.pk}"})
+    assert refused.value.detail == {"goal": ["this Flow Sprint Goal is already confirmed"]}
+    assert live_versions([key])[key] == before + 1
 
 
 def test_a_warning_the_csm_did_not_see_refuses_the_confirmation(p2):

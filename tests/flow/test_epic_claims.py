@@ -134,6 +134,30 @@ def test_the_team_releases_a_claim_and_nobody_else_does(planning):
     assert version(planning) == before + 1
 
 
+def test_releasing_is_refused_word_for_word_and_releases_nothing(planning, foreign):
+    claim = services.epic_claim(
+        actor=planning.actor("po1"),
+        epic=planning.epic,
+        scrum_team=planning.scrum_teams[0],
+        flow_sprint=planning.sprints[0],
+    )
+    before = version(planning)
+    with pytest.raises(RuleViolation) as refused:  # another Flow Team's CPO
+        services.epic_unclaim(actor=foreign.actor("cpo"), claim=claim)
+    assert refused.value.detail == {"claim": ["the claim is not in this Flow Team"]}
+    with pytest.raises(PermissionRefused) as forbidden:
+        services.epic_unclaim(actor=planning.actor("sm2"), claim=claim)
+    assert str(forbidden.value) == ("only the team's PO and SM, the CPO or the CSM release a claim")
+    sprint = claim.flow_sprint
+    FlowSprint.objects.filter(pk=sprint.pk).update(state=FlowSprint.State.CLOSED)
+    claim = EpicClaim.objects.get(pk=claim.pk)
+    with pytest.raises(RuleViolation) as refused:
+        services.epic_unclaim(actor=planning.actor("po1"), claim=claim)
+    assert refused.value.detail == {"flow_sprint": [f"Flow Sprint {sprint.number} is closed"]}
+    assert EpicClaim.objects.filter(pk=claim.pk).exists()
+    assert version(planning) == before
+
+
 # --- Planning stories -------------------------------------------------------------------
 
 
