@@ -335,3 +335,32 @@ def test_a_dot_is_taken_back_at_vote_from_ones_own_dots_on_that_card_only(flow, 
     assert live_versions([key])[key] == before + 1
     votes = set(RetroVote.objects.values_list("voter_id", "card_id"))
     assert votes == {(flow.po1.pk, b.pk), (flow.sm1.pk, a.pk)}
+
+
+def test_a_card_is_edited_into_any_of_the_boards_columns_at_collect_only(flow, retros):
+    team, _ = retros
+    dev = flow.actor("dev1")
+    card = retro.card_add(actor=dev, event=team, column=1, text="Pair more")
+    key = retro_selectors.retro_live_key(team.pk)
+    before = live_versions([key])[key]
+    for column in (0, 2):
+        retro.card_edit(actor=dev, event=team, card_id=card.pk, column=column, text=f"in {column}")
+        assert RetroCard.objects.get(pk=card.pk).column == column
+    assert live_versions([key])[key] == before + 2
+    for column in (-1, 3):
+        with pytest.raises(RuleViolation) as refused:
+            retro.card_edit(actor=dev, event=team, card_id=card.pk, column=column, text="x")
+        assert refused.value.detail == {"column": ["choose one of the board's columns"]}
+    with pytest.raises(RuleViolation) as refused:
+        retro.card_edit(actor=dev, event=team, card_id=card.pk, column=0, text="c" * 501)
+    assert refused.value.detail == {"text": ["at most 500 characters (this has 501)"]}
+    to_phase(flow, team, "group")
+    with pytest.raises(RuleViolation) as refused:
+        retro.card_edit(actor=dev, event=team, card_id=card.pk, column=0, text="late")
+    assert refused.value.detail == {
+        "text": ["the retro is at “Group”; this is done at collect cards"]
+    }
+    assert (RetroCard.objects.get(pk=card.pk).column, RetroCard.objects.get(pk=card.pk).text) == (
+        2,
+        "in 2",
+    )
