@@ -452,3 +452,22 @@ def test_closing_the_retro_records_its_items_in_order_as_the_events_output(flow,
     retro.retro_phase(actor=flow.actor("sm1"), event=team, to="closed")
     team.refresh_from_db()
     assert team.recorded_outputs == {"action_items": "written by the SM"}
+
+
+def test_an_items_owner_closes_it_though_they_do_not_order_its_backlog(flow, discussing):
+    team, _flow_retro = discussing
+    item = retro.action_add(
+        actor=flow.actor("sm1"),
+        event=team,
+        text="Pair on the flaky test",
+        owner_id=flow.users["dev1"].pk,
+        due_date=DUE,
+    )
+    with pytest.raises(PermissionRefused) as refused:
+        services.improvement_item_close(actor=flow.actor("po2"), item_id=item.pk)
+    assert str(refused.value) == (
+        "the item's owner closes it, or whoever orders its backlog "
+        "(the CSM or the CPO for the Flow Backlog, the team's PO or SM for a team's)"
+    )
+    services.improvement_item_close(actor=flow.actor("dev1"), item_id=item.pk)
+    assert ActionItem.objects.get(pk=item.pk).done_by == flow.users["dev1"]

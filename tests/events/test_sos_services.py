@@ -392,3 +392,17 @@ def test_dependencies_of_other_flow_teams_stay_out(week, foreign):
     assert Dependency.objects.filter(pk=theirs.pk).exists()
     services.sos_reports_ensure(actor=week.actor("csm"), event=week.sos)
     assert not ScrumOfScrumsReport.objects.filter(event=week.sos, dependencies__contains="Theirs")
+
+
+def test_closing_refusals_say_why_and_the_sos_screen_is_bumped(week, foreign):
+    item = add(week, owner=week.dev2)
+    with pytest.raises(PermissionRefused) as refused:
+        services.action_item_close(actor=week.actor("dev1"), item=item)
+    assert str(refused.value) == "the owner, the CSM, the POs and the SMs close actions"
+    with pytest.raises(NotFound) as missing:
+        services.action_item_close(actor=foreign.actor("csm"), item=item)
+    assert str(missing.value) == "no such action item in your Flow Team"
+    key = services.sos_live_key(week.sos.pk)
+    before = live_versions([key])[key]
+    services.action_item_close(actor=week.actor("dev2"), item=item)
+    assert live_versions([key])[key] == before + 1
