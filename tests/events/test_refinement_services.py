@@ -405,3 +405,26 @@ def test_checking_and_removing_a_criterion_bump_this_refinements_screen(flow, re
     assert live_versions([key])[key] == before + 1
     poker.refinement_criterion_delete(actor=dev, event=ref.event, criterion_id=criterion.pk)
     assert live_versions([key])[key] == before + 2
+
+
+def test_an_agreement_is_refused_before_the_reveal_and_after_the_round_saying_so(flow, ref):
+    sm = flow.actor("sm1")
+    round_ = poker.round_open(actor=sm, event=ref.event, story_id=ref.story.pk)
+
+    def agree():
+        poker.round_agree(
+            actor=sm, event=ref.event, round_id=round_.pk, points=5, expected_version=None
+        )
+
+    with pytest.raises(RuleViolation) as refused:
+        agree()
+    assert refused.value.detail == {"points": ["reveal the votes before agreeing a value"]}
+    poker.vote_cast(actor=sm, event=ref.event, round_id=round_.pk, value="5")
+    poker.round_reveal(actor=sm, event=ref.event, round_id=round_.pk)
+    key = poker.refinement_live_key(ref.event.pk)
+    before = live_versions([key])[key]
+    agree()
+    assert live_versions([key])[key] == before + 1
+    with pytest.raises(RuleViolation) as refused:
+        agree()
+    assert refused.value.detail == {"points": ["this round is over; open a new one on the story"]}
