@@ -266,3 +266,18 @@ def test_a_past_planning_still_shows_its_own_closed_sprint(planning):
     assert shown[0] == first
     assert all(s.state != "closed" for s in shown[1:]) and len(shown) == 4
     assert first.end < dt.date.today()
+
+
+def test_a_planned_sprint_starting_today_keeps_a_story_taken_out_as_dropped(planning):
+    # The cadence job may not have started it yet: from its first day a plan is a
+    # commitment, and the sprint's screen is told.
+    sm1, story = planning.actor("sm1"), planning.stories[(1, 1)]
+    sprint = planning.sprints[1]
+    FlowSprint.objects.filter(pk=sprint.pk).update(start=planning.flow_team.today())
+    assert FlowSprint.objects.get(pk=sprint.pk).state == FlowSprint.State.PLANNED
+    services.story_plan(actor=sm1, story=story, team_sprint=planning.team_sprint(1, 1))
+    key = services.commitments_live_key(sprint.pk)
+    before = live_versions([key])[key]
+    services.story_plan(actor=sm1, story=story, team_sprint=None)
+    assert plans(story) == [(sprint.number, "dropped")]
+    assert live_versions([key])[key] == before + 1
