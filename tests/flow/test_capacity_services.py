@@ -411,3 +411,17 @@ def test_setting_the_capacity_reads_the_team_sprint_with_its_flow_sprint_in_one_
     # the live bump, release
     with django_assert_num_queries(5):
         capacity.capacity_set(actor=po, team_sprint=tp.team_sprint, points="9")
+
+
+def test_planning_a_planned_story_again_is_refused_as_planned_not_as_past_the_capacity(tp):
+    # The story's own points are not counted twice against the capacity.
+    capacity.capacity_set(actor=tp.actor("po1"), team_sprint=tp.team_sprint, points="5")
+    capacity.team_story_plan(
+        actor=tp.actor("po1"), team_sprint=tp.team_sprint, story=tp.ready[0], into=True
+    )
+    with pytest.raises(RuleViolation) as refusal:
+        capacity.team_story_plan(
+            actor=tp.actor("po1"), team_sprint=tp.team_sprint, story=tp.ready[0], into=True
+        )
+    assert list(refusal.value.detail) == ["team_sprint"]
+    assert "already planned into Flow Sprint" in refusal.value.detail["team_sprint"][0]
