@@ -12,7 +12,7 @@ from django.utils import timezone
 from backlog.models import Task
 from flow.capacity import services as capacity
 from flow.capacity.selectors import team_sprint_live_key
-from flow.models import FlowSprint, MemberAvailability, TeamSprint
+from flow.models import FlowSprint, MemberAvailability, SprintCommitment, TeamSprint
 from sem.errors import PermissionRefused, RuleViolation, VersionConflict
 from sem.live import live_versions
 from teams.models import Membership
@@ -425,3 +425,20 @@ def test_planning_a_planned_story_again_is_refused_as_planned_not_as_past_the_ca
         )
     assert list(refusal.value.detail) == ["team_sprint"]
     assert "already planned into Flow Sprint" in refusal.value.detail["team_sprint"][0]
+
+
+def test_the_load_is_this_team_sprints_open_plan_and_a_story_may_fill_it_exactly(tp):
+    po = tp.actor("po1")
+    first, second = tp.ready  # 5 points each
+    # planned in another Flow Sprint's Team Sprint: not this sprint's load
+    later = TeamSprint.objects.create(
+        flow_sprint=FlowSprintFactory(flow_team=tp.flow_team, number=5, start=tp.sprint.end),
+        scrum_team=tp.team,
+    )
+    capacity.team_story_plan(actor=po, team_sprint=later, story=first, into=True)
+    capacity.capacity_set(actor=po, team_sprint=tp.team_sprint, points="5")
+    capacity.team_story_plan(actor=po, team_sprint=tp.team_sprint, story=second, into=True)
+    # dropped from this sprint: no longer its load either
+    SprintCommitment.objects.filter(story=second).update(outcome="dropped")
+    capacity.team_story_plan(actor=po, team_sprint=tp.team_sprint, story=first, into=True)
+    assert SprintCommitment.objects.get(story=first).team_sprint_id == tp.team_sprint.pk
