@@ -1,10 +1,19 @@
 import functools
 from collections import defaultdict
+from dataclasses import dataclass
 
 from django.db.models import Count, Prefetch, QuerySet
 
 from sem.raw_rows import ModelColumns, fetch_rows
-from teams.models import ApiToken, FlowTeam, Membership, RoleAssignment, ScrumTeam, User
+from teams.models import (
+    ApiToken,
+    FlowTeam,
+    Membership,
+    Role,
+    RoleAssignment,
+    ScrumTeam,
+    User,
+)
 from teams.permissions import Actor
 
 
@@ -138,6 +147,44 @@ def membership_list(*, actor: Actor) -> QuerySet[Membership]:
             Prefetch("roles", queryset=RoleAssignment.objects.select_related("scrum_team"))
         )
     )
+
+
+# A Scrum Team's roles in the order the screens name them: who orders the backlog, who
+# serves the team, who builds.
+TEAM_ROLE_ORDER = (Role.PO, Role.SM, Role.DEVELOPER)
+
+
+@dataclass(frozen=True)
+class TeamPerson:
+    """One person of a Scrum Team with every team role they hold there, in TEAM_ROLE_ORDER."""
+
+    user: User
+    roles: tuple[Role, ...]
+
+    @property
+    def role_labels(self) -> list[str]:
+        return [role.label for role in self.roles]
+
+
+def scrum_team_people(*, scrum_team_id: int) -> list[TeamPerson]:
+    """The Scrum Team's people (its PO, SM and developers), each once, by name then email:
+    one query. Capacity, Team Sprint Planning, planning poker and the Daily Scrum all list
+    the team from here, so they agree on who is in it and in what order."""
+    roles_of: dict[int, set[Role]] = {}
+    users: dict[int, User] = {}
+    # Only the team roles name a Scrum Team (a check constraint of RoleAssignment).
+    for assignment in (
+        RoleAssignment.objects.filter(scrum_team_id=scrum_team_id)
+        .select_related("membership__user")
+        .order_by("membership__user__full_name", "membership__user__email")
+    ):
+        user = assignment.membership.user
+        users.setdefault(user.pk, user)
+        roles_of.setdefault(user.pk, set()).add(Role(assignment.role))
+    return [
+        TeamPerson(user=user, roles=tuple(r for r in TEAM_ROLE_ORDER if r in roles_of[pk]))
+        for pk, user in users.items()
+    ]
 
 
 def flow_team_overview(*, actor: Actor) -> dict:

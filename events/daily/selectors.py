@@ -15,7 +15,7 @@ from flow.metrics.figures import PERCENTILES, aging_past
 from flow.metrics.items import STARTED
 from flow.models import SprintCommitment
 from flow.selectors import team_snapshots_newest
-from teams.models import Role, RoleAssignment
+from teams.selectors import scrum_team_people
 
 # The board's columns, in workflow order; a committed story still in the backlog shows in
 # the first one, marked.
@@ -28,7 +28,6 @@ COLUMNS = (
 COLUMN_OF = {Story.State.BACKLOG: Story.State.READY} | {s: s for s, _label in COLUMNS}
 ORDER = [s for s, _label in COLUMNS]
 LABELS = dict(COLUMNS)
-ROLE_ORDER = {Role.PO: 0, Role.SM: 1, Role.DEVELOPER: 2}
 
 
 @dataclass
@@ -132,16 +131,10 @@ def percentile_legend(percentiles: dict | None) -> list[dict]:
 def daily_people(*, event: Event) -> list[dict]:
     """The Scrum Team's people (PO, SM, developers) with their note of this Daily Scrum (or
     None: not spoken yet), in speaking order: two queries."""
-    assignments = (
-        RoleAssignment.objects.filter(scrum_team_id=event.scrum_team_id, role__in=list(ROLE_ORDER))
-        .select_related("membership__user")
-        .order_by("membership__user__full_name", "membership__user__email")
-    )
-    people: dict[int, dict] = {}
-    for a in assignments:
-        user = a.membership.user
-        person = people.setdefault(user.pk, {"user": user, "roles": [], "note": None})
-        person["roles"].append(a.get_role_display())
+    people: dict[int, dict] = {
+        person.user.pk: {"user": person.user, "roles": person.role_labels, "note": None}
+        for person in scrum_team_people(scrum_team_id=event.scrum_team_id)
+    }
     notes = DailyScrumNote.objects.filter(event=event).select_related("person")
     for note in notes:
         person = people.setdefault(note.person_id, {"user": note.person, "roles": [], "note": None})

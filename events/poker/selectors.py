@@ -17,12 +17,12 @@ from backlog.selectors import definition_of_ready_gaps
 from events.models import Event, PokerRound, PokerVote
 from flow.models import EpicClaim, FlowSprint, TeamSprint
 from flow.planning import team_velocity
-from teams.models import Role, RoleAssignment, ScrumTeam
+from teams.models import ScrumTeam
+from teams.selectors import TEAM_ROLE_ORDER, scrum_team_people
 
 WAITING = (Story.State.BACKLOG, Story.State.READY)
 # Epics in the funnel or ready that the team has not touched yet: the top of them by rank.
 OTHER_EPICS_SHOWN = 8
-ROLE_ORDER = {Role.PO: 0, Role.SM: 1, Role.DEVELOPER: 2}
 
 
 def refinement_backlog(event: Event) -> dict:
@@ -65,21 +65,11 @@ def refinement_backlog(event: Event) -> dict:
 
 
 def _members(event: Event) -> list:
-    """The Scrum Team's people (PO, SM, developers), each once."""
-    people = {}
-    for assignment in (
-        RoleAssignment.objects.filter(scrum_team_id=event.scrum_team_id, role__in=list(ROLE_ORDER))
-        .select_related("membership__user")
-        .order_by("membership__user__full_name", "pk")
-    ):
-        user = assignment.membership.user
-        rank = ROLE_ORDER[assignment.role]
-        if user.pk not in people or rank < people[user.pk][0]:
-            people[user.pk] = (rank, user, Role(assignment.role).label)
-    return [
-        {"user": user, "role": label}
-        for _rank, user, label in sorted(people.values(), key=lambda p: p[0])
-    ]
+    """The Scrum Team's people (PO, SM, developers), each once under their first role: the
+    PO, then the SM, then the developers, each group by name."""
+    people = scrum_team_people(scrum_team_id=event.scrum_team_id)
+    people.sort(key=lambda person: TEAM_ROLE_ORDER.index(person.roles[0]))
+    return [{"user": person.user, "role": person.roles[0].label} for person in people]
 
 
 def _spread(values: list[str]) -> dict:

@@ -10,8 +10,9 @@ from flow.cadence import working_days
 from flow.models import FlowSprint, MemberAvailability, TeamSprint
 from flow.planning import backlog_waiting, definition_of_ready_gap, team_velocity
 from flow.roadmap import PLANNED_OUTCOMES
-from teams.models import RoleAssignment, User
+from teams.models import User
 from teams.permissions import Actor
+from teams.selectors import scrum_team_people
 
 # The team's backlog as the planning screen lists it; the rest is on the backlog page.
 BACKLOG_SHOWN = 40
@@ -30,13 +31,7 @@ def sprint_working_days(team_sprint: TeamSprint) -> int:
 
 def team_members(scrum_team_id: int) -> list[User]:
     """The people holding a PO, SM or developer role in the Scrum Team, by name."""
-    return list(
-        User.objects.filter(
-            pk__in=RoleAssignment.objects.filter(scrum_team_id=scrum_team_id).values(
-                "membership__user_id"
-            )
-        ).order_by("full_name", "pk")
-    )
+    return [person.user for person in scrum_team_people(scrum_team_id=scrum_team_id)]
 
 
 def proposed_capacity(velocity: int | None, available: Decimal, full: Decimal) -> int | None:

@@ -16,8 +16,10 @@ from events.poker import services as poker
 from flow.models import FlowSprint, TeamSprint
 from sem.errors import NotFound, PermissionRefused, RuleViolation, VersionConflict
 from sem.live import live_versions
-from teams.models import Membership, RoleAssignment
+from teams import services as team_services
+from teams.models import Membership, Role, RoleAssignment
 from tests.events.refinement_setup import NOW, refinement_of
+from tests.teams.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -63,6 +65,29 @@ def test_votes_stay_private_until_the_reveal_then_show_all_at_once(flow, ref):
     assert seat(table, flow.dev1)["value"] == "13" and seat(table, flow.sm1)["value"] == "5"
     spread = table["spread"]
     assert (spread["min"], spread["max"], spread["consensus"]) == (5, 13, False)
+
+
+def test_the_table_seats_the_po_then_the_sm_then_the_developers_each_once(flow, ref):
+    team = flow.scrum_teams[0]
+    # Names against the role order, and the SM also a developer: seated once, as SM.
+    for key, name in (("po1", "Zoe"), ("sm1", "Yan"), ("dev1", "Abe")):
+        flow.users[key].full_name = name
+        flow.users[key].save(update_fields=["full_name"])
+    second = UserFactory(email="dev1b@example.com", full_name="Bea")
+    membership = team_services.member_add(flow_team=flow.flow_team, user=second)
+    team_services.role_assign(membership=membership, role=Role.DEVELOPER, scrum_team=team)
+    team_services.role_assign(
+        membership=Membership.objects.get(user=flow.sm1), role=Role.DEVELOPER, scrum_team=team
+    )
+
+    members = poker_selectors.poker_table(ref.event, viewer_id=flow.sm1.pk)["members"]
+
+    assert [(m["user"], m["role"]) for m in members] == [
+        (flow.po1, "Product Owner"),
+        (flow.sm1, "Scrum Master"),
+        (flow.dev1, "Developer"),
+        (second, "Developer"),
+    ]
 
 
 def test_consensus_is_highlighted_and_question_marks_counted(flow, ref):
