@@ -163,12 +163,21 @@ def _require(allowed: bool, message: str) -> None:
         raise PermissionRefused(message)
 
 
+def _own(actor: Actor, item) -> None:
+    """Another Flow Team's item does not exist for this actor. Every interface looks items up
+    within the actor's Flow Team; the services refuse on their own as well, because the
+    CPO's rights (the roadmap, any team's stories) name no Flow Team of the item."""
+    if item.flow_team_id != actor.flow_team_id:
+        raise NotFound(f"no such {item._meta.verbose_name} in this Flow Team")
+
+
 def _check_version(obj, expected_version: int | None) -> None:
     if expected_version is not None and obj.version != expected_version:
         raise VersionConflict(obj.version)
 
 
-def _locked_story(story: Story) -> Story:
+def _locked_story(story: Story, actor: Actor) -> Story:
+    _own(actor, story)
     return Story.objects.select_for_update().get(pk=story.pk)
 
 
@@ -233,6 +242,7 @@ def product_goal_create(*, actor: Actor, statement: str, target_date=None) -> Pr
 @transaction.atomic
 def product_goal_close(*, actor: Actor, goal: ProductGoal, status: str) -> ProductGoal:
     _require(can_manage_roadmap(actor), "only the CPO closes the Product Goal")
+    _own(actor, goal)
     if status not in (ProductGoal.Status.ACHIEVED, ProductGoal.Status.ABANDONED):
         raise RuleViolation("a Product Goal closes as achieved or abandoned", field="status")
     goal.status = status
@@ -246,6 +256,7 @@ def product_goal_update(*, actor: Actor, goal: ProductGoal, data: dict) -> Produ
     """The CPO edits statement, target date and status; one active goal per Flow Team
     still holds (checked under the Flow Team lock, and by the database)."""
     _require(can_manage_roadmap(actor), "only the CPO edits the Product Goal")
+    _own(actor, goal)
     unknown = sorted(set(data) - PRODUCT_GOAL_FIELDS)
     if unknown:
         raise RuleViolation("unknown or read-only field", field=unknown[0])
@@ -318,7 +329,10 @@ def milestone_create(*, actor: Actor, name: str, objective: str, start, end) -> 
     return milestone
 
 
-def _locked_milestone(milestone: Milestone, expected_version: int | None) -> Milestone:
+def _locked_milestone(
+    actor: Actor, milestone: Milestone, expected_version: int | None
+) -> Milestone:
+    _own(actor, milestone)
     FlowTeam.objects.select_for_update().get(pk=milestone.flow_team_id)
     milestone = Milestone.objects.select_for_update().get(pk=milestone.pk)
     _check_version(milestone, expected_version)
@@ -335,7 +349,7 @@ def milestone_update(
     if unknown:
         raise RuleViolation("unknown or read-only field", field=unknown[0])
     _check_milestone_text(data)
-    milestone = _locked_milestone(milestone, expected_version)
+    milestone = _locked_milestone(actor, milestone, expected_version)
     if not data:
         return milestone
     before = {f: getattr(milestone, f) for f in data}
@@ -364,7 +378,7 @@ def milestone_move(
     """Reorder a milestone on the timeline: one row written (two statements only when the
     gaps ran out), one version bump."""
     _require(can_manage_roadmap(actor), "only the CPO plans milestones")
-    milestone = _locked_milestone(milestone, expected_version)
+    milestone = _locked_milestone(actor, milestone, expected_version)
     _check_neighbours(
         milestone,
         after,
@@ -408,7 +422,7 @@ def milestone_close(
     planned and what was missed (as Jira Align keeps unfinished features on a past
     Program Increment until someone moves them); no epic moves into it any more."""
     _require(can_manage_roadmap(actor), "only the CPO closes milestones")
-    milestone = _locked_milestone(milestone, expected_version)
+    milestone = _locked_milestone(actor, milestone, expected_version)
     if milestone.closed_at is not None:
         raise RuleViolation("the milestone is already closed", field="closed_at")
     milestone.closed_at = timezone.now()
@@ -534,6 +548,7 @@ def epic_change(
     feasibility; the move is checked against the edited epic (conditions and ready in one
     request). With nothing to change it only checks the version."""
     data = dict(data or {})
+    _own(actor, epic)
     epic = Epic.objects.select_for_update().get(pk=epic.pk)
     _check_version(epic, expected_version)
     if not data and to_state is None:
@@ -566,12 +581,6 @@ def epic_update(
     return epic_change(actor=actor, epic=epic, data=data, expected_version=expected_version)
 
 
-def epic_transition(
-    *, actor: Actor, epic: Epic, to_state: str, expected_version: int | None = None
-) -> Epic:
-    return epic_change(actor=actor, epic=epic, to_state=to_state, expected_version=expected_version)
-
-
 def _check_neighbours(item, after, before, *, scope: str, message: str) -> None:
     """A rank move names neighbours in the same list, and never the item itself."""
     for neighbour, field in ((after, "after"), (before, "before")):
@@ -600,6 +609,7 @@ def epic_rank_move(
     (Flow Team row) is locked first, then the epic: its version is checked under the lock,
     so of concurrent moves that read the same version exactly one lands."""
     _require(can_manage_roadmap(actor), "only the CPO ranks epics")
+    _own(actor, epic)
     FlowTeam.objects.select_for_update().get(pk=epic.flow_team_id)
     epic = Epic.objects.select_for_update().get(pk=epic.pk)
     _check_version(epic, expected_version)
@@ -823,14 +833,15 @@ def _read_at(story: Story, expected_version: int | None) -> bool:
     return expected_version is not None and story.version == expected_version
 
 
-def _story_to_change(story: Story, expected_version: int | None) -> Story:
+def _story_to_change(story: Story, actor: Actor, expected_version: int | None) -> Story:
     """The story a change is checked against. A story the caller read at the version it
     expects is taken as read (a copy): the write lands only on that version, so nothing
     can change under the checks unnoticed. Otherwise (no expected version, or an object
     read earlier) the current row, locked, with its version checked."""
     if _read_at(story, expected_version):
+        _own(actor, story)
         return copy.copy(story)
-    story = _locked_story(story)
+    story = _locked_story(story, actor)
     _check_version(story, expected_version)
     return story
 
@@ -932,7 +943,7 @@ def _story_change(
     expected_version: int | None,
     listening: bool,
 ) -> Story:
-    story = _story_to_change(story, expected_version)
+    story = _story_to_change(story, actor, expected_version)
     if not data and to_state is None:
         return story
     if data:
@@ -1096,7 +1107,7 @@ def story_rank_move(
     the story: its version is checked under the lock, so of concurrent moves that read the
     same version exactly one lands."""
     ScrumTeam.objects.select_for_update().get(pk=story.scrum_team_id)
-    story = _locked_story(story)
+    story = _locked_story(story, actor)
     _check_version(story, expected_version)
     _require(can_edit_story(actor, story.scrum_team_id), "only the CPO and the team rank stories")
     _check_neighbours(
@@ -1127,7 +1138,7 @@ def _touch(story: Story) -> None:
 
 @transaction.atomic
 def criterion_add(*, actor: Actor, story: Story, text: str) -> AcceptanceCriterion:
-    story = _locked_story(story)
+    story = _locked_story(story, actor)
     _require(can_edit_story(actor, story.scrum_team_id), "only the CPO and the team write criteria")
     if not text.strip():
         raise RuleViolation("write the criterion", field="text")
@@ -1143,7 +1154,7 @@ def criterion_add(*, actor: Actor, story: Story, text: str) -> AcceptanceCriteri
 def criterion_check(
     *, actor: Actor, criterion: AcceptanceCriterion, checked: bool
 ) -> AcceptanceCriterion:
-    story = _locked_story(criterion.story)
+    story = _locked_story(criterion.story, actor)
     _require(can_work_story(actor, story.scrum_team_id), "only the owning team checks criteria")
     if story.state == S.DONE and not checked:
         raise RuleViolation("reopen the story before unchecking a criterion", field="checked")
@@ -1157,7 +1168,7 @@ def criterion_check(
 
 @transaction.atomic
 def criterion_delete(*, actor: Actor, criterion: AcceptanceCriterion) -> None:
-    story = _locked_story(criterion.story)
+    story = _locked_story(criterion.story, actor)
     _require(can_edit_story(actor, story.scrum_team_id), "only the CPO and the team edit criteria")
     criterion.delete()
     _touch(story)
@@ -1165,7 +1176,7 @@ def criterion_delete(*, actor: Actor, criterion: AcceptanceCriterion) -> None:
 
 @transaction.atomic
 def task_create(*, actor: Actor, story: Story, title: str, assignee=None) -> Task:
-    story = _locked_story(story)
+    story = _locked_story(story, actor)
     _require(can_work_story(actor, story.scrum_team_id), "only the owning team adds tasks")
     if not title.strip():
         raise RuleViolation("give the task a title", field="title")
@@ -1177,7 +1188,7 @@ def task_create(*, actor: Actor, story: Story, title: str, assignee=None) -> Tas
 
 @transaction.atomic
 def task_update(*, actor: Actor, task: Task, data: dict) -> Task:
-    story = _locked_story(task.story)
+    story = _locked_story(task.story, actor)
     _require(can_work_story(actor, story.scrum_team_id), "only the owning team edits tasks")
     refused = sorted(set(data) - {"title", "assignee", "done"})
     if refused:
@@ -1197,7 +1208,7 @@ def task_update(*, actor: Actor, task: Task, data: dict) -> Task:
 def blocker_raise(
     *, actor: Actor, story: Story, reason: str, expected_version: int | None = None
 ) -> Story:
-    story = _locked_story(story)
+    story = _locked_story(story, actor)
     _check_version(story, expected_version)
     _require(can_work_story(actor, story.scrum_team_id), "only the owning team raises blockers")
     if not reason.strip():
@@ -1217,7 +1228,7 @@ def blocker_raise(
 
 @transaction.atomic
 def blocker_clear(*, actor: Actor, story: Story, expected_version: int | None = None) -> Story:
-    story = _locked_story(story)
+    story = _locked_story(story, actor)
     _check_version(story, expected_version)
     _require(can_work_story(actor, story.scrum_team_id), "only the owning team clears blockers")
     if not story.blocked:

@@ -31,13 +31,13 @@ ALLOWED = {
 def test_every_move_between_two_states_follows_the_table(flow, from_state, to_state):
     epic = EpicFactory(flow_team=flow.flow_team, state=from_state, acceptance_conditions="ok")
     if (from_state, to_state) in ALLOWED:
-        moved = services.epic_transition(actor=flow.actor("cpo"), epic=epic, to_state=to_state)
+        moved = services.epic_change(actor=flow.actor("cpo"), epic=epic, to_state=to_state)
         assert moved.state == to_state
         assert Epic.objects.get(pk=epic.pk).state == to_state
         assert RoadmapChange.objects.filter(epic=epic, kind="state").count() == 1
     else:
         with pytest.raises(RuleViolation) as refusal:
-            services.epic_transition(actor=flow.actor("cpo"), epic=epic, to_state=to_state)
+            services.epic_change(actor=flow.actor("cpo"), epic=epic, to_state=to_state)
         assert refusal.value.detail == {
             "state": [f"an epic cannot move from {S(from_state).label} to {S(to_state).label}"]
         }
@@ -48,7 +48,7 @@ def test_every_move_between_two_states_follows_the_table(flow, from_state, to_st
 def test_a_ready_epic_needs_acceptance_conditions(flow):
     epic = EpicFactory(flow_team=flow.flow_team, state=S.FUNNEL, acceptance_conditions="  ")
     with pytest.raises(RuleViolation) as refusal:
-        services.epic_transition(actor=flow.actor("cpo"), epic=epic, to_state=S.READY)
+        services.epic_change(actor=flow.actor("cpo"), epic=epic, to_state=S.READY)
     assert refusal.value.detail == {
         "acceptance_conditions": ["a ready epic has acceptance conditions"]
     }
@@ -58,7 +58,7 @@ def test_a_ready_epic_needs_acceptance_conditions(flow):
 def test_an_unknown_state_is_named(flow):
     epic = EpicFactory(flow_team=flow.flow_team, state=S.FUNNEL)
     with pytest.raises(RuleViolation) as refusal:
-        services.epic_transition(actor=flow.actor("cpo"), epic=epic, to_state="shipped")
+        services.epic_change(actor=flow.actor("cpo"), epic=epic, to_state="shipped")
     assert refusal.value.detail == {"state": ["unknown state 'shipped'"]}
 
 
@@ -66,16 +66,16 @@ def test_an_unknown_state_is_named(flow):
 def test_only_the_cpo_moves_epics(flow, role):
     epic = EpicFactory(flow_team=flow.flow_team, state=S.FUNNEL, acceptance_conditions="ok")
     with pytest.raises(PermissionRefused):
-        services.epic_transition(actor=flow.actor(role), epic=epic, to_state=S.READY)
+        services.epic_change(actor=flow.actor(role), epic=epic, to_state=S.READY)
     assert Epic.objects.get(pk=epic.pk).state == S.FUNNEL
 
 
 def test_a_move_lands_only_on_the_version_it_was_given(flow):
     epic = EpicFactory(flow_team=flow.flow_team, state=S.FUNNEL, acceptance_conditions="ok")
     cpo = flow.actor("cpo")
-    services.epic_transition(actor=cpo, epic=epic, to_state=S.READY, expected_version=1)
+    services.epic_change(actor=cpo, epic=epic, to_state=S.READY, expected_version=1)
     with pytest.raises(VersionConflict) as conflict:
-        services.epic_transition(actor=cpo, epic=epic, to_state=S.FUNNEL, expected_version=1)
+        services.epic_change(actor=cpo, epic=epic, to_state=S.FUNNEL, expected_version=1)
     assert conflict.value.current_version == 2
     assert Epic.objects.filter(pk=epic.pk).values_list("state", "version").get() == (S.READY, 2)
     assert RoadmapChange.objects.filter(epic=epic, kind="state").count() == 1
