@@ -168,7 +168,7 @@ def _own(actor: Actor, item) -> None:
     within the actor's Flow Team; the services refuse on their own as well, because the
     CPO's rights (the roadmap, any team's stories) name no Flow Team of the item."""
     if item.flow_team_id != actor.flow_team_id:
-        raise NotFound(f"no such {item._meta.verbose_name} in this Flow Team")
+        raise NotFound(f"no such {item._meta.verbose_name} in your Flow Team")
 
 
 def _check_version(obj, expected_version: int | None) -> None:

@@ -131,12 +131,12 @@ def test_another_flow_teams_item_is_not_found_and_nothing_is_written(flow, their
     with pytest.raises(NotFound) as refusal:
         call(flow.actor(role), theirs)
 
-    assert "in this Flow Team" in str(refusal.value)
+    assert "in your Flow Team" in str(refusal.value)
     assert _state(theirs) == before
 
 
 def test_the_refusal_names_the_kind_of_item(flow, theirs):
-    with pytest.raises(NotFound, match="^no such milestone in this Flow Team$"):
+    with pytest.raises(NotFound, match="^no such milestone in your Flow Team$"):
         services.milestone_close(actor=flow.actor("cpo"), milestone=theirs["milestone"])
-    with pytest.raises(NotFound, match="^no such story in this Flow Team$"):
+    with pytest.raises(NotFound, match="^no such story in your Flow Team$"):
         services.story_rank_move(actor=flow.actor("cpo"), story=theirs["story"])
