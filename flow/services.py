@@ -20,7 +20,7 @@ from flow.models import (
     SprintCommitment,
     TeamSprint,
 )
-from sem.errors import PermissionRefused, RuleViolation, VersionConflict
+from sem.errors import NotFound, PermissionRefused, RuleViolation, VersionConflict
 from sem.live import live_bump
 from teams.models import Membership, ScrumTeam
 from teams.permissions import (
@@ -269,6 +269,9 @@ def risk_create(*, actor: Actor, title: str, **data) -> Risk:
 def risk_update(
     *, actor: Actor, risk: Risk, data: dict, expected_version: int | None = None
 ) -> Risk:
+    if risk.flow_team_id != actor.flow_team_id:
+        # The CPO, CSM and Architect keep every register of their own Flow Team only.
+        raise NotFound("no such risk in your Flow Team")
     risk = Risk.objects.select_for_update().get(pk=risk.pk)
     if expected_version is not None and risk.version != expected_version:
         raise VersionConflict(risk.version)

@@ -16,6 +16,7 @@ from events.models import Event
 from events.risk_views import risk_form_values
 from flow import services
 from flow.models import Risk
+from sem.errors import NotFound
 from sem.live import live_versions
 from tests.conftest import build_flow_team
 from tests.events.planning2_setup import build_planning_2, high_risk
@@ -54,6 +55,15 @@ def test_risk_services_bump_the_registers_live_key_and_name_who_saved(flow):
     services.risk_update(actor=flow.actor("csm"), risk=risk, data={"roam": "owned"})
     risk.refresh_from_db()
     assert live_versions([key])[key] == 2 and risk.updated_by == flow.csm
+
+
+def test_another_flow_teams_risk_is_not_found_by_the_service_and_stays_as_it_was(flow, foreign):
+    theirs = services.risk_create(actor=foreign.actor("csm"), title="Theirs")
+    for role in ("cpo", "csm", "architect"):
+        with pytest.raises(NotFound, match="^no such risk in your Flow Team$"):
+            services.risk_update(actor=flow.actor(role), risk=theirs, data={"roam": "owned"})
+    assert Risk.objects.get(pk=theirs.pk).roam == theirs.roam
+    assert Risk.objects.get(pk=theirs.pk).version == theirs.version
 
 
 def test_the_register_lists_every_risk_gravest_first_with_edit_only_where_allowed(reg):
