@@ -322,8 +322,12 @@ def test_confirming_closes_planning_2_records_outputs_and_what_it_was_despite(p2
     event = Event.objects.get(pk=p2.event.pk)
     assert event.state == "done" and event.ended_at == NOW
     goal = event.recorded_outputs["flow_sprint_goal"]
-    assert goal.startswith("Customers pay in one step") and "Confirmed despite:" in goal
-    assert "Load may exceed capacity" in goal
+    # Each warning confirmed despite, in the order the screen listed them, "; " between.
+    assert goal == (
+        "Customers pay in one step\n\nConfirmed despite: Checkout flow needs Payment API "
+        "(red: planned for Flow Sprint 2, needed by Flow Sprint 1); "
+        "Load may exceed capacity (impact high, ROAM open, no mitigation plan)"
+    )
     assert "Payment API late: Stub the API until sprint 2" in event.recorded_outputs["mitigations"]
     # Confirmed once: a second confirmation and a new draft are refused.
     again = csm.post(f"{board_url(p2)}confirm/", {"version": "1", "acknowledged": acks}, **HX)
