@@ -1345,8 +1345,20 @@ def dependency_update(
 # re-negotiates a new needed-by sprint. domain.md, "Dependency & risk register".
 
 
+# The two sides of a dependency's contract: the attribute naming that side's item (its
+# team's PO and SM answer, with the CPO, CSM and Architect) and the refusal for anybody else.
+PROVIDING = (
+    "target",
+    "only the providing team's PO and SM (or the CPO, CSM, Architect) commit or counter-propose",
+)
+REQUESTING = (
+    "source",
+    "only the requesting team's PO and SM (or the CPO, CSM, Architect) accept or re-negotiate",
+)
+
+
 def _contract_locked(
-    actor: Actor, dependency: Dependency, expected_version: int | None, *, side: str
+    actor: Actor, dependency: Dependency, expected_version: int | None, *, side: tuple[str, str]
 ) -> Dependency:
     dependency = (
         # Only the dependency's row is locked: PostgreSQL refuses FOR UPDATE on the
@@ -1356,18 +1368,8 @@ def _contract_locked(
         .get(pk=dependency.pk)
     )
     _check_version(dependency, expected_version)
-    if side == "provider":
-        _require(
-            can_write_register(actor, _item_team_id(dependency.target)),
-            "only the providing team's PO and SM (or the CPO, CSM, Architect) commit or "
-            "counter-propose",
-        )
-    else:
-        _require(
-            can_write_register(actor, _item_team_id(dependency.source)),
-            "only the requesting team's PO and SM (or the CPO, CSM, Architect) accept or "
-            "re-negotiate",
-        )
+    item, refusal = side
+    _require(can_write_register(actor, _item_team_id(getattr(dependency, item))), refusal)
     if dependency.state != Dependency.State.OPEN:
         raise RuleViolation(
             f"the dependency is {dependency.state}; only an open one is negotiated", field="state"
@@ -1412,7 +1414,7 @@ def dependency_counter(
 
 
 def _provider_answer(actor, dependency, flow_sprint, note, expected_version, *, counter: bool):
-    dependency = _contract_locked(actor, dependency, expected_version, side="provider")
+    dependency = _contract_locked(actor, dependency, expected_version, side=PROVIDING)
     sprint = _contract_sprint(actor, flow_sprint, "flow_sprint")
     needed = dependency.needed_by
     if counter and sprint.pk == dependency.needed_by_id:
@@ -1440,7 +1442,7 @@ def dependency_accept(
 ) -> Dependency:
     """The requesting team takes the counter-proposal: it becomes the needed-by sprint and
     the providing team's commitment."""
-    dependency = _contract_locked(actor, dependency, expected_version, side="requester")
+    dependency = _contract_locked(actor, dependency, expected_version, side=REQUESTING)
     sprint = dependency.proposed_sprint
     if dependency.contract != Dependency.Contract.COUNTERED or sprint is None:
         raise RuleViolation("there is no counter-proposal to accept", field="contract")
@@ -1466,7 +1468,7 @@ def dependency_renegotiate(
 ) -> Dependency:
     """The requesting team asks for the item by another Flow Sprint; the providing team
     answers again (a standing commitment or counter-proposal is set aside)."""
-    dependency = _contract_locked(actor, dependency, expected_version, side="requester")
+    dependency = _contract_locked(actor, dependency, expected_version, side=REQUESTING)
     sprint = _contract_sprint(actor, needed_by, "needed_by")
     waiting = dependency.contract == Dependency.Contract.REQUESTED
     if sprint.pk == dependency.needed_by_id and waiting:

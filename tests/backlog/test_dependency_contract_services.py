@@ -148,3 +148,75 @@ def test_the_requesting_side_only_accepts_and_renegotiates(flow, sprints, depend
         with pytest.raises(PermissionRefused):
             services.dependency_accept(actor=flow.actor(role), dependency=dependency)
     services.dependency_accept(actor=flow.actor("sm1"), dependency=dependency)
+
+
+def test_the_providing_side_only_commits_and_counters_and_each_refusal_says_who_may(
+    flow, sprints, dependency
+):
+    for service in (services.dependency_commit, services.dependency_counter):
+        for role in ("po1", "sm1", "dev2", "stakeholder"):
+            with pytest.raises(PermissionRefused) as refused:
+                service(actor=flow.actor(role), dependency=dependency, flow_sprint=sprints[4])
+            assert str(refused.value) == (
+                "only the providing team's PO and SM (or the CPO, CSM, Architect) commit or "
+                "counter-propose"
+            )
+    with pytest.raises(PermissionRefused) as refused:
+        services.dependency_renegotiate(
+            actor=flow.actor("po2"), dependency=dependency, needed_by=sprints[4]
+        )
+    assert str(refused.value) == (
+        "only the requesting team's PO and SM (or the CPO, CSM, Architect) accept or re-negotiate"
+    )
+    assert steps(dependency) == [("raised", 3, flow.po1.pk, "")]
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        lambda a, d, s: services.dependency_commit(
+            actor=a("po2"), dependency=d, flow_sprint=s[2], expected_version=7
+        ),
+        lambda a, d, s: services.dependency_counter(
+            actor=a("po2"), dependency=d, flow_sprint=s[4], expected_version=7
+        ),
+        lambda a, d, s: services.dependency_accept(
+            actor=a("po1"), dependency=d, expected_version=7
+        ),
+        lambda a, d, s: services.dependency_renegotiate(
+            actor=a("po1"), dependency=d, needed_by=s[4], expected_version=7
+        ),
+    ],
+    ids=["commit", "counter", "accept", "renegotiate"],
+)
+def test_every_answer_at_a_stale_version_is_a_conflict_and_writes_nothing(
+    flow, sprints, dependency, answer
+):
+    with pytest.raises(VersionConflict) as conflict:
+        answer(flow.actor, dependency, sprints)
+    assert conflict.value.current_version == 1
+    dependency.refresh_from_db()
+    assert (dependency.version, dependency.contract) == (1, "requested")
+    assert len(steps(dependency)) == 1
+
+
+def test_renegotiating_the_sprint_already_asked_for_is_refused_saying_so(flow, sprints, dependency):
+    with pytest.raises(RuleViolation) as refused:
+        services.dependency_renegotiate(
+            actor=flow.actor("po1"), dependency=dependency, needed_by=sprints[3]
+        )
+    assert refused.value.detail == {
+        "needed_by": ["the dependency is needed by Flow Sprint 3 already"]
+    }
+    assert steps(dependency) == [("raised", 3, flow.po1.pk, "")]
+    # A renegotiation without a note records none; with one, the note.
+    services.dependency_renegotiate(
+        actor=flow.actor("po1"), dependency=dependency, needed_by=sprints[4]
+    )
+    services.dependency_renegotiate(
+        actor=flow.actor("sm1"), dependency=dependency, needed_by=sprints[2], note="sooner"
+    )
+    assert steps(dependency)[1:] == [
+        ("renegotiated", 4, flow.po1.pk, ""),
+        ("renegotiated", 2, flow.sm1.pk, "sooner"),
+    ]
