@@ -23,6 +23,7 @@ import libcst as cst
 from mutmut.__main__ import cli
 from mutmut.mutation import file_mutation
 from mutmut.mutation.file_mutation import MutationVisitor
+from mutmut.runners.harness import PytestRunner
 
 from tests import template_db
 
@@ -74,8 +75,38 @@ def mutate_atomic_functions() -> None:
     file_mutation.function_trampoline_arrangement = one_atomic_block
 
 
+# A mutant's tests (mutmut hands them over fastest first) in sessions of these sizes, then
+# the rest: most mutants fail one of the first few tests.
+STAGES = (25, 250)
+
+
+def run_in_stages() -> None:
+    """Run a mutant's tests in growing sessions, stopping at the first that fails.
+
+    pytest collects every file a session names: a function that every fixture reaches
+    (``role_assign``, the middleware) has about 2,000 tests in 62 files, 8.6 s of
+    collection per mutant, while its fastest 25 tests are in 9 files (0.7 s). A mutant is
+    still detected exactly when one of its tests fails: the sessions together run the
+    same tests, each with ``-x``."""
+    run_tests = PytestRunner.run_tests
+
+    def in_stages(self, *, mutant_name, tests):
+        tests = list(tests)
+        if mutant_name is None or not tests:
+            return run_tests(self, mutant_name=mutant_name, tests=tests)
+        bounds = [0, *(n for n in STAGES if n < len(tests)), len(tests)]
+        for start, end in zip(bounds, bounds[1:], strict=False):
+            exit_code = run_tests(self, mutant_name=mutant_name, tests=tests[start:end])
+            if exit_code != 0:
+                return exit_code
+        return 0
+
+    PytestRunner.run_tests = in_stages
+
+
 if __name__ == "__main__":
     mutate_atomic_functions()
+    run_in_stages()
     template = template_db.template_path(Path("mutants").resolve())
     os.environ.setdefault(template_db.ENV, str(template))
     # ``python -m tests.mutation_run`` imported this checkout's ``tests`` package; pytest,

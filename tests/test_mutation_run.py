@@ -4,8 +4,9 @@ keeps their decorator on the trampoline, and still skips every other decorator."
 import pytest
 from mutmut.mutation import file_mutation
 from mutmut.mutation.file_mutation import MutationVisitor, mutate_file_contents
+from mutmut.runners.harness import PytestRunner
 
-from tests.mutation_run import mutate_atomic_functions
+from tests.mutation_run import mutate_atomic_functions, run_in_stages
 
 SOURCE = """
 import functools
@@ -81,3 +82,38 @@ def test_an_atomic_service_runs_in_one_atomic_block_its_trampolines(atomic_mutat
         assert f"\n\n\ndef {copy}(x):" in code
     # the trampoline's, and the two functions left unmutated
     assert code.count("@transaction.atomic\n") == 3
+
+
+@pytest.fixture
+def sessions(monkeypatch):
+    """The pytest sessions a mutant's run opens (each a list of tests), failing the ones
+    that hold a test named "fails"."""
+    opened = []
+
+    def run_tests(self, *, mutant_name, tests):
+        opened.append(list(tests))
+        return 1 if "fails" in tests else 0
+
+    monkeypatch.setattr(PytestRunner, "run_tests", run_tests)
+    run_in_stages()
+    return opened
+
+
+def test_a_mutants_tests_run_in_growing_sessions_until_one_fails(sessions):
+    tests = [f"t{n}" for n in range(300)]
+    assert PytestRunner.run_tests(None, mutant_name="m", tests=tests) == 0
+    assert sessions == [tests[:25], tests[25:250], tests[250:]]
+
+    sessions.clear()
+    tests[30] = "fails"
+    assert PytestRunner.run_tests(None, mutant_name="m", tests=tests) == 1
+    assert sessions == [tests[:25], tests[25:250]]
+
+
+def test_a_few_tests_are_one_session_and_the_clean_run_is_left_whole(sessions):
+    assert PytestRunner.run_tests(None, mutant_name="m", tests=["a", "fails"]) == 1
+    assert PytestRunner.run_tests(None, mutant_name=None, tests=[f"t{n}" for n in range(30)]) == 0
+    assert sessions == [["a", "fails"], [f"t{n}" for n in range(30)]]
+    sessions.clear()
+    assert PytestRunner.run_tests(None, mutant_name="m", tests=[f"t{n}" for n in range(25)]) == 0
+    assert sessions == [[f"t{n}" for n in range(25)]]
