@@ -17,10 +17,11 @@ from pathlib import Path
 GOAL = 0.90
 ROOT = Path(__file__).resolve().parent.parent
 EXPLAINED = ROOT / "tests" / "mutation_survivors.toml"
-# mutmut's exit codes (mutmut/stats.py): 1 and 3 are kills, 0 a survivor. A timeout is the
-# CPU limit (mutmut's SIGXCPU, not wall time, so a loaded machine does not cause it): the
-# tests did not pass under the mutant (an endless loop, or Hypothesis shrinking a failure),
-# so it counts as detected, in its own column.
+# mutmut's exit codes (mutmut/stats.py): 1 and 3 are kills, 0 a survivor. A timeout is
+# mutmut's SIGXCPU, sent at a CPU limit and at a wall-clock limit (15 x the mutant's tests'
+# time in the stats pass plus ``timeout_constant``): the tests did not finish under the
+# mutant (an endless loop, or Hypothesis shrinking a failure), so it counts as detected,
+# in its own column. The limit is generous (pyproject.toml) so that load does not cause it.
 STATUS = {1: "killed", 3: "killed", 0: "survived", 5: "no tests", 33: "no tests", None: "not run"}
 STATUS |= dict.fromkeys((36, 24, -24, 152, 255), "timeout")
 DETECTED = ("killed", "timeout")
