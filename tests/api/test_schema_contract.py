@@ -214,3 +214,24 @@ def test_a_role_refused_a_write_hears_403_before_any_precondition(schema, world)
     # story edit, rank, block, unblock; epic edit, rank; dependency edit, commit, counter,
     # accept, renegotiate; risk; milestone edit, move, close
     assert walked == 15
+
+
+def test_every_error_response_is_problem_json_with_its_description(schema):
+    """A generated client reads each 4xx as an RFC 9457 problem: the statuses the API
+    answers with, each as application/problem+json of the Problem schema, described."""
+    described = {}
+    for path, method, operation in operations(schema):
+        for status, response in operation["responses"].items():
+            if not status.startswith("4"):
+                continue
+            assert list(response["content"]) == ["application/problem+json"], (path, method)
+            problem = response["content"]["application/problem+json"]["schema"]
+            assert problem == {"$ref": "#/components/schemas/Problem"}, (path, method, status)
+            described.setdefault(status, set()).add(response["description"])
+    assert {"400", "401", "403", "404", "409", "412", "413", "415", "428", "429"} <= set(
+        described
+    )
+    assert described["401"] == {
+        "Not authenticated: send a session cookie or `Authorization: Bearer <token>`."
+    }
+    assert "Request body too large." in described["413"]
