@@ -39,4 +39,5 @@ lint: uv
 mutation: uv
 	$(UV) sync --frozen
 	$(UV) run python -m tests.mutation_run run $(MUTANTS)
+	$(UV) run python -m tests.mutation_results
 	$(UV) run python -m tests.mutation_report

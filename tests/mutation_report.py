@@ -14,6 +14,8 @@ import tomllib
 from collections import Counter
 from pathlib import Path
 
+from tests import mutation_results
+
 GOAL = 0.90
 ROOT = Path(__file__).resolve().parent.parent
 EXPLAINED = ROOT / "tests" / "mutation_survivors.toml"
@@ -27,13 +29,23 @@ STATUS |= dict.fromkeys((36, 24, -24, 152, 255), "timeout")
 DETECTED = ("killed", "timeout")
 
 
-def results(mutants: Path) -> dict[str, dict[str, str]]:
-    """module path -> {mutant name: status}."""
+def results(mutants: Path, saved: Path = mutation_results.RESULTS) -> dict[str, dict[str, str]]:
+    """module path -> {mutant name: status}: what mutmut left in ``mutants/``, or on a clone
+    where it has run nothing yet, the verdicts saved from the last run."""
     found = {}
     for meta in sorted(mutants.rglob("*.py.meta")):
         module = str(meta.relative_to(mutants))[: -len(".meta")]
         codes = json.loads(meta.read_text())["exit_code_by_key"]
         found[module] = {name: STATUS.get(code, "timeout or crash") for name, code in codes.items()}
+    if found or not saved.exists():
+        return found
+    for module, functions in json.loads(saved.read_text()).items():
+        prefix = module.removesuffix(".py").replace("/", ".")
+        found[module] = {
+            f"{prefix}.{function}{mutation_results.MARK}{number}": STATUS.get(code, "crash")
+            for function, kept in functions.items()
+            for number, code in kept["verdicts"].items()
+        }
     return found
 
 
@@ -48,8 +60,12 @@ def explanation(explained: dict[str, str], name: str, status: str) -> str | None
     return None
 
 
-def main(mutants: Path = ROOT / "mutants", explanations: Path = EXPLAINED) -> int:
-    found = results(mutants)
+def main(
+    mutants: Path = ROOT / "mutants",
+    explanations: Path = EXPLAINED,
+    saved: Path = mutation_results.RESULTS,
+) -> int:
+    found = results(mutants, saved)
     if not found:
         print("no mutation results: run `make mutation` first", file=sys.stderr)
         return 2

@@ -25,7 +25,7 @@ from mutmut.mutation import file_mutation
 from mutmut.mutation.file_mutation import MutationVisitor
 from mutmut.runners.harness import PytestRunner
 
-from tests import template_db
+from tests import mutation_results, template_db
 
 
 def _is_transaction_atomic(decorator: cst.BaseExpression) -> bool:
@@ -107,6 +107,9 @@ def run_in_stages() -> None:
 if __name__ == "__main__":
     mutate_atomic_functions()
     run_in_stages()
+    if sys.argv[1:2] == ["run"]:
+        # The verdicts of the last run (tests/mutation_results.json), where mutants/ has none.
+        mutation_results.restore(Path("mutants"))
     template = template_db.template_path(Path("mutants").resolve())
     os.environ.setdefault(template_db.ENV, str(template))
     # ``python -m tests.mutation_run`` imported this checkout's ``tests`` package; pytest,

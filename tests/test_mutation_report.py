@@ -12,7 +12,7 @@ def run(tmp_path, codes: dict[str, int | None], explained: str = "") -> int:
     module.mkdir(parents=True, exist_ok=True)
     (module / "services.py.meta").write_text(json.dumps({"exit_code_by_key": codes}))
     (tmp_path / "explained.toml").write_text(explained)
-    return main(tmp_path / "mutants", tmp_path / "explained.toml")
+    return main(tmp_path / "mutants", tmp_path / "explained.toml", tmp_path / "none.json")
 
 
 KILLED = {f"rules.services.x_close__mutmut_{n}": 1 for n in range(1, 19)}
@@ -49,3 +49,17 @@ def test_a_partial_run_or_a_score_under_the_goal_fails(tmp_path, capsys):
     explained = "".join(f'"{name}" = "harmless"\n' for name in survivors)
     # 18 of 21 detected: 85.7 %
     assert run(tmp_path, KILLED | survivors, explained) == 1
+
+
+def test_a_clone_that_has_run_nothing_reports_the_saved_verdicts(tmp_path, capsys):
+    saved = tmp_path / "mutation_results.json"
+    verdicts = {"1": 1, "2": 36, "3": 0, "4": None}
+    saved.write_text(
+        json.dumps({"rules/services.py": {"x_close": {"hash": "a", "verdicts": verdicts}}})
+    )
+    (tmp_path / "explained.toml").write_text("")
+    assert main(tmp_path / "mutants", tmp_path / "explained.toml", saved) == 1
+    out = capsys.readouterr().out
+    assert "in all: 2 of 3 mutants run killed or timed out (66.7%; goal 90%)" in out
+    assert "1 mutants not run yet: this report is partial" in out
+    assert "UNEXPLAINED survived: rules.services.x_close__mutmut_3" in out

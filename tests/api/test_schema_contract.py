@@ -228,9 +228,7 @@ def test_every_error_response_is_problem_json_with_its_description(schema):
             problem = response["content"]["application/problem+json"]["schema"]
             assert problem == {"$ref": "#/components/schemas/Problem"}, (path, method, status)
             described.setdefault(status, set()).add(response["description"])
-    assert {"400", "401", "403", "404", "409", "412", "413", "415", "428", "429"} <= set(
-        described
-    )
+    assert {"400", "401", "403", "404", "409", "412", "413", "415", "428", "429"} <= set(described)
     assert described["401"] == {
         "Not authenticated: send a session cookie or `Authorization: Bearer <token>`."
     }
