@@ -703,6 +703,8 @@ def epic_wsjf_rank_apply(*, actor: Actor, proposal: Sequence[tuple[int, int]]) -
         epic = current[epic_id]
         epic.rank, epic.version, epic.updated_at = new_rank[epic_id], epic.version + 1, now
         epics.append(epic)
+    # As a drag and drop does: each epic that changed place is "ranked".
+    webhooks.changed_many([e for n, e in enumerate(epics) if old_position[e.pk] != n], "ranked")
     return epics
 
 

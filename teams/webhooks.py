@@ -27,7 +27,7 @@ import socket
 import ssl
 import threading
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from datetime import timedelta
 
@@ -195,30 +195,38 @@ def webhook_emit(*, flow_team_id: int, event: str, payload: dict | Callable[[], 
     ``payload`` may be a callable, built only when some endpoint listens. The
     sending is enqueued on commit. Returns how many deliveries were recorded.
     """
-    if event not in EVENT_NAMES:
-        raise ValueError(f"unknown webhook event {event!r}: add it to EVENTS")
-    family = event.split(".", 1)[0]
-    endpoints = [
-        pk for pk, types in webhook_subscriptions(flow_team_id=flow_team_id) if family in types
-    ]
-    if not endpoints:
-        return 0
-    body = payload() if callable(payload) else payload
+    return webhook_emit_many(flow_team_id=flow_team_id, events=[(event, payload)])
+
+
+def webhook_emit_many(
+    *, flow_team_id: int, events: Sequence[tuple[str, dict | Callable[[], dict]]]
+) -> int:
+    """``webhook_emit`` for several events of one Flow Team (a change of many rows): their
+    deliveries in one INSERT, whatever their number."""
+    for event, _payload in events:
+        if event not in EVENT_NAMES:
+            raise ValueError(f"unknown webhook event {event!r}: add it to EVENTS")
+    subscriptions = webhook_subscriptions(flow_team_id=flow_team_id)
     now = timezone.now()
-    deliveries = WebhookDelivery.objects.bulk_create(
-        WebhookDelivery(
-            endpoint_id=endpoint,
-            event=event,
-            payload={
-                "event": event,
-                "flow_team": flow_team_id,
-                "occurred_at": now.isoformat(),
-                "data": body,
-            },
-            next_attempt_at=now,
-        )
-        for endpoint in endpoints
-    )
+    rows = []
+    for event, payload in events:
+        family = event.split(".", 1)[0]
+        endpoints = [pk for pk, types in subscriptions if family in types]
+        if not endpoints:
+            continue
+        body = {
+            "event": event,
+            "flow_team": flow_team_id,
+            "occurred_at": now.isoformat(),
+            "data": payload() if callable(payload) else payload,
+        }
+        rows += [
+            WebhookDelivery(endpoint_id=endpoint, event=event, payload=body, next_attempt_at=now)
+            for endpoint in endpoints
+        ]
+    if not rows:
+        return 0
+    deliveries = WebhookDelivery.objects.bulk_create(rows)
     for delivery in deliveries:
         # robust: a failure to hand the delivery on must not fail the write that already
         # committed; the delivery row keeps its outcome.

@@ -12,6 +12,9 @@ from backlog.models import Epic, Milestone, ProductGoal, RoadmapChange
 from backlog.ranking import GAP
 from sem.errors import PermissionRefused, RuleViolation, VersionConflict
 from sem.live import live_versions
+from teams.models import WebhookDelivery
+from teams.webhooks import webhook_subscriptions
+from tests.teams.factories import WebhookEndpointFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -523,6 +526,35 @@ def test_wsjf_apply_writes_ranks_in_one_statement(flow, django_assert_num_querie
     }
     assert logged == {"A": (3, 2), "C": (4, 3), "D": (2, 4)}
     assert live(flow) == before + 1
+
+
+def test_wsjf_apply_tells_the_webhooks_of_each_epic_that_changed_place_in_one_insert(
+    flow, django_assert_num_queries
+):
+    a, b, c, d = wsjf_epics(flow)
+    Epic.objects.filter(pk=d.pk).update(rank=1)  # done D currently second
+    WebhookEndpointFactory(flow_team=flow.flow_team, event_types=["epic"])
+    WebhookEndpointFactory(flow_team=flow.flow_team, event_types=["story"])  # not told
+    WebhookDelivery.objects.all().delete()
+    cpo = flow.actor("cpo")
+    proposal = [(e.pk, e.version) for e in selectors.wsjf_proposal(actor=cpo)]
+    webhook_subscriptions(flow_team_id=flow.flow_team.pk)  # cached, as on every request
+    # The seven of test_wsjf_apply_writes_ranks_in_one_statement, plus ONE insert of the
+    # deliveries.
+    with django_assert_num_queries(8):
+        services.epic_wsjf_rank_apply(actor=cpo, proposal=proposal)
+    told = {
+        d.payload["data"]["title"]: (
+            d.event,
+            d.payload["data"]["rank"],
+            d.payload["data"]["version"],
+        )
+        for d in WebhookDelivery.objects.all()
+    }
+    ranks = dict(Epic.objects.values_list("title", "rank"))
+    # B kept its place: no delivery for it.
+    assert told == {t: ("epic.ranked", ranks[t], 2) for t in ("A", "C", "D")}
+    assert WebhookDelivery.objects.count() == 3
 
 
 def test_wsjf_apply_is_refused_when_an_epic_changed(flow):
