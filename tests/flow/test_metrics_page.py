@@ -10,6 +10,7 @@ from django.test.utils import CaptureQueriesContext
 
 from flow import services
 from flow.models import MetricSnapshot
+from sem.errors import PermissionRefused
 from tests.flow.history import AS_OF, story_with
 from tests.teams.factories import UserFactory
 
@@ -164,6 +165,18 @@ def test_stakeholders_may_not_refresh_others_start_the_job_after_commit(
     }
     assert "Team 2 · 2026-03-02 to 2026-03-10" in client.get("/metrics/?team=2").content.decode()
     assert client.get("/metrics/refresh/").status_code == 405
+
+
+def test_a_stakeholder_asking_for_a_refresh_is_refused_saying_the_hourly_job_refreshes(
+    flow, django_capture_on_commit_callbacks
+):
+    with (
+        django_capture_on_commit_callbacks() as callbacks,
+        pytest.raises(PermissionRefused) as refused,
+    ):
+        services.metrics_refresh_request(actor=flow.actor("stakeholder"))
+    assert str(refused.value) == "stakeholders read the metrics; the hourly job refreshes them"
+    assert callbacks == []
 
 
 def test_lead_time_is_shown_beside_cycle_time(client, metrics_history):
