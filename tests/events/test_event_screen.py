@@ -218,6 +218,21 @@ def test_outputs_before_the_event_starts_are_refused_saying_so(calendar):
     assert Event.objects.get(pk=event.pk).recorded_outputs == {}
 
 
+def test_each_recording_of_outputs_is_one_version_on_and_its_screen_follows(calendar):
+    event = sos(calendar)
+    csm = calendar.actor("csm")
+    services.event_start(actor=csm, event=event)
+    key = services.event_live_key(event.pk)
+    before = live_versions([key])[key]
+    for version, text in enumerate(("first", "second")):
+        services.event_outputs_record(
+            actor=csm, event=event, outputs={"answers": text}, read_version=version
+        )
+    stored = Event.objects.get(pk=event.pk)
+    assert (stored.outputs_version, stored.recorded_outputs) == (2, {"answers": "second"})
+    assert live_versions([key])[key] == before + 2
+
+
 def test_outputs_rules(calendar):
     event = sos(calendar)
     csm = calendar.actor("csm")

@@ -188,6 +188,7 @@ def test_csm_moves_and_cancels_an_event_and_the_job_leaves_them(flow):
         event_move(actor=flow.actor("po1"), event=sos, starts_at=sos.starts_at)
     new_time = sos.starts_at + datetime.timedelta(hours=3)
     event_move(actor=flow.actor("csm"), event=sos, starts_at=new_time)
+    review_time = review.starts_at
     event_cancel(actor=flow.actor("csm"), event=review)
     flow.flow_team.sprint_length_weeks = 3  # even a cadence change leaves them alone
     flow.flow_team.save()
@@ -195,7 +196,28 @@ def test_csm_moves_and_cancels_an_event_and_the_job_leaves_them(flow):
     sos.refresh_from_db()
     review.refresh_from_db()
     assert sos.starts_at == new_time
-    assert review.state == "cancelled"
+    assert (review.state, review.starts_at) == ("cancelled", review_time)
+
+
+def test_only_the_csm_cancels_an_event_saying_so(flow):
+    cadence_roll(flow_team=flow.flow_team, today=D(2026, 1, 5))
+    review = Event.objects.get(flow_sprint__number=2, kind="review")
+    with pytest.raises(PermissionRefused) as refused:
+        event_cancel(actor=flow.actor("po1"), event=review)
+    assert str(refused.value) == "the CSM keeps the event schedule"
+    assert Event.objects.get(pk=review.pk).state == "scheduled"
+
+
+def test_cancelling_from_an_older_read_of_the_event_keeps_its_move_meanwhile(flow):
+    cadence_roll(flow_team=flow.flow_team, today=D(2026, 1, 5))
+    read_earlier = Event.objects.get(flow_sprint__number=2, kind="review")
+    new_time = read_earlier.starts_at + datetime.timedelta(hours=2)
+    event_move(
+        actor=flow.actor("csm"), event=Event.objects.get(pk=read_earlier.pk), starts_at=new_time
+    )
+    event_cancel(actor=flow.actor("csm"), event=read_earlier)
+    review = Event.objects.get(pk=read_earlier.pk)
+    assert (review.state, review.starts_at) == ("cancelled", new_time)
 
 
 def test_celery_tick_rolls_every_flow_team(flow, foreign, django_capture_on_commit_callbacks):
