@@ -110,8 +110,9 @@ def test_csv_holds_the_numbers_behind_each_chart(client, metrics_history):
         'attachment; filename="team-1-cycle-time-2026-03-02-to-2026-03-10.csv"'
     )
     table = rows(response)
-    assert table[0][:8] == ["story", "title", "team", "kind", "points", "started", "finished",
-                            "cycle_time_days"]  # fmt: skip
+    assert table[0] == ["story", "title", "team", "kind", "points", "started", "finished",
+                        "cycle_time_days", "lead_time_days", "active_hours",
+                        "span_hours"]  # fmt: skip
     assert [(r[1], r[3], r[5], r[6], r[7]) for r in table[1:]] == [
         ("Same-day fix", "defect", "2026-03-03", "2026-03-03", "1"),
         ("Invoice export", "feature", "2026-03-04", "2026-03-09", "6"),
@@ -119,6 +120,8 @@ def test_csv_holds_the_numbers_behind_each_chart(client, metrics_history):
     throughput = rows(client.get("/metrics/throughput.csv?start=2026-03-08"))
     assert throughput == [["date", "finished"], ["2026-03-08", "0"], ["2026-03-09", "1"],
                           ["2026-03-10", "0"]]  # fmt: skip
+    wip = rows(client.get("/metrics/wip.csv?start=2026-03-09"))
+    assert [wip[0], [r[0] for r in wip[1:]]] == [["date", "wip"], ["2026-03-09", "2026-03-10"]]
     aging = rows(client.get("/metrics/aging.csv"))
     assert [(r[1], r[4], r[6]) for r in aging[1:]] == [("Dunning letters", "in_progress", "6")]
     # On the 3rd: one still in the backlog, one ready, one started and finished that day.
