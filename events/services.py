@@ -132,7 +132,6 @@ def event_move(*, actor: Actor, event: Event, starts_at, duration_minutes: int |
     event.starts_at = starts_at
     event.duration_minutes = duration_minutes or event.duration_minutes
     event.rescheduled_by_hand = True
-    event.updated_at = timezone.now()
     event.save(update_fields=["starts_at", "duration_minutes", "rescheduled_by_hand", "updated_at"])
     live_bump(event_live_key(event.pk))
     return event

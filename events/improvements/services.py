@@ -133,7 +133,8 @@ def improvement_item_move(*, actor: Actor, item_id: int, move: str) -> list[Acti
         .order_by("priority", "created_at", "pk")
     )
     at = next(i for i, row in enumerate(backlog) if row.pk == item.pk)
-    to = {"up": max(at - 1, 0), "down": min(at + 1, len(backlog) - 1), "top": 0}[move]
+    # One step down from the last inserts past the end, which list.insert takes as the end.
+    to = {"up": max(at - 1, 0), "down": at + 1, "top": 0}[move]
     backlog.insert(to, backlog.pop(at))
     for position, row in enumerate(backlog, start=1):
         row.priority = position

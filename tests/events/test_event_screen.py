@@ -208,27 +208,64 @@ def test_a_stale_outputs_form_comes_back_with_the_text_intact(client, calendar):
     assert event.recorded_outputs == {"answers": "first"}
 
 
+def test_outputs_before_the_event_starts_are_refused_saying_so(calendar):
+    event = sos(calendar)
+    with pytest.raises(RuleViolation) as early:
+        services.event_outputs_record(
+            actor=calendar.actor("csm"), event=event, outputs={"answers": "x"}, read_version=0
+        )
+    assert early.value.detail == {"state": ["outputs are recorded once the event has started"]}
+    assert Event.objects.get(pk=event.pk).recorded_outputs == {}
+
+
+def test_each_recording_of_outputs_is_one_version_on_and_its_screen_follows(calendar):
+    event = sos(calendar)
+    csm = calendar.actor("csm")
+    services.event_start(actor=csm, event=event)
+    key = services.event_live_key(event.pk)
+    before = live_versions([key])[key]
+    for version, text in enumerate(("first", "second")):
+        services.event_outputs_record(
+            actor=csm, event=event, outputs={"answers": text}, read_version=version
+        )
+    stored = Event.objects.get(pk=event.pk)
+    assert (stored.outputs_version, stored.recorded_outputs) == (2, {"answers": "second"})
+    assert live_versions([key])[key] == before + 2
+
+
 def test_outputs_rules(calendar):
     event = sos(calendar)
     csm = calendar.actor("csm")
     services.event_start(actor=csm, event=event)
     with pytest.raises(RuleViolation) as unknown:
         services.event_outputs_record(actor=csm, event=event, outputs={"x": "y"}, read_version=0)
-    assert unknown.value.field == "x"
-    with pytest.raises(RuleViolation) as long:
-        services.event_outputs_record(
-            actor=csm, event=event, outputs={"answers": "a" * 5001}, read_version=0
-        )
-    assert long.value.field == "answers"
-    with pytest.raises(VersionConflict):
+    assert unknown.value.detail == {"x": ["a Scrum of Scrums has no output called 'x'"]}
+    with pytest.raises(VersionConflict) as conflict:
         services.event_outputs_record(
             actor=csm, event=event, outputs={"answers": "ok"}, read_version=7
         )
+    assert conflict.value.current_version == 0
+    assert str(conflict.value) == "the object changed meanwhile; its current version is 0"
     with pytest.raises(PermissionRefused):
         services.event_outputs_record(
             actor=calendar.actor("po1"), event=event, outputs={}, read_version=0
         )
     assert Event.objects.get(pk=event.pk).recorded_outputs == {}
+
+
+def test_an_output_of_5000_characters_is_kept_and_5001_are_refused_saying_so(calendar):
+    event = sos(calendar)
+    csm = calendar.actor("csm")
+    services.event_start(actor=csm, event=event)
+    with pytest.raises(RuleViolation) as long:
+        services.event_outputs_record(
+            actor=csm, event=event, outputs={"answers": "a" * 5001}, read_version=0
+        )
+    assert long.value.detail == {"answers": ["at most 5000 characters (this has 5001)"]}
+    services.event_outputs_record(
+        actor=csm, event=event, outputs={"answers": " " + "a" * 5000 + " "}, read_version=0
+    )
+    assert Event.objects.get(pk=event.pk).recorded_outputs == {"answers": "a" * 5000}
 
 
 def test_a_bad_read_version_is_a_clear_400(client, calendar):

@@ -195,7 +195,7 @@ def test_new_items_go_to_the_end_and_the_order_moves_one_step_or_to_the_top(flow
     assert sorted(ActionItem.objects.values_list("priority", flat=True)) == [1, 2, 3]
     with pytest.raises(RuleViolation) as refusal:
         services.improvement_item_move(actor=csm, item_id=a.pk, move="sideways")
-    assert "move" in refusal.value.detail
+    assert refusal.value.detail == {"move": ["move up, down or to the top"]}
 
 
 def test_a_move_renumbers_the_backlog_in_one_statement(flow, discussing):
@@ -209,6 +209,40 @@ def test_a_move_renumbers_the_backlog_in_one_statement(flow, discussing):
         items[5].pk,
         *(i.pk for i in items[:5]),
     ]
+
+
+def test_a_move_renumbers_only_the_open_items_of_its_own_backlog(flow, foreign, discussing):
+    team, flow_retro = discussing
+    their_retro = retro_setup.retro_events(foreign)[1]
+    to_phase(foreign, their_retro, "discuss")
+    act(foreign, their_retro, "theirs")
+    a, b, c = (act(flow, flow_retro, text) for text in "abc")
+    act(flow, team, "team's")
+    services.improvement_item_close(actor=flow.actor("csm"), item_id=b.pk)
+    services.improvement_item_move(actor=flow.actor("csm"), item_id=c.pk, move="up")
+    priorities = dict(ActionItem.objects.values_list("text", "priority"))
+    # c passes a, not the closed b; the other Flow Team's and the team's items keep theirs.
+    assert priorities == {"c": 1, "a": 2, "b": 2, "theirs": 1, "team's": 1}
+
+
+def test_items_sharing_a_priority_move_in_the_order_the_backlog_shows_oldest_first(
+    flow, discussing
+):
+    _team, flow_retro = discussing
+    young, old, last = (act(flow, flow_retro, text) for text in ("young", "old", "last"))
+    ActionItem.objects.filter(pk=young.pk).update(priority=1, created_at=NOW)
+    ActionItem.objects.filter(pk=old.pk).update(
+        priority=1, created_at=NOW - datetime.timedelta(days=1)
+    )
+    ActionItem.objects.filter(pk=last.pk).update(priority=2)
+
+    def order():
+        backlog = selectors.improvement_backlog(flow_team_id=flow.flow_team.pk, scrum_team_id=None)
+        return [i.text for i in backlog["open"]]
+
+    assert order() == ["old", "young", "last"]
+    services.improvement_item_move(actor=flow.actor("csm"), item_id=last.pk, move="up")
+    assert order() == ["old", "last", "young"]
 
 
 @pytest.mark.parametrize(
@@ -234,8 +268,11 @@ def test_who_orders_which_backlog(flow, discussing, who, flow_level, allowed):
         services.improvement_item_move(actor=flow.actor(who), item_id=second.pk, move="top")
         assert ActionItem.objects.get(pk=first.pk).priority == 2
     else:
-        with pytest.raises(PermissionRefused):
+        with pytest.raises(PermissionRefused) as refusal:
             services.improvement_item_move(actor=flow.actor(who), item_id=second.pk, move="top")
+        assert str(refusal.value) == (
+            "the CSM and the CPO order the Flow Backlog; a team's PO and SM order its items"
+        )
         assert ActionItem.objects.get(pk=first.pk).priority == 1
 
 
@@ -250,8 +287,9 @@ def test_the_owner_or_whoever_orders_closes_an_item_once(flow, discussing):
     with pytest.raises(RuleViolation) as refusal:
         services.improvement_item_close(actor=flow.actor("po1"), item_id=item.pk)
     assert refusal.value.detail == {"done": ["this item was closed already"]}
-    with pytest.raises(RuleViolation):
+    with pytest.raises(RuleViolation) as refusal:
         services.improvement_item_move(actor=flow.actor("po1"), item_id=item.pk, move="top")
+    assert refusal.value.detail == {"move": ["a done item has no place in the order any more"]}
 
 
 def test_another_flow_teams_item_is_not_found(flow, foreign, discussing):

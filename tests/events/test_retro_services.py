@@ -365,3 +365,20 @@ def test_a_card_is_edited_into_any_of_the_boards_columns_at_collect_only(flow, r
         2,
         "in 2",
     )
+
+
+def test_a_card_is_deleted_by_its_author_at_collect_only_and_its_board_follows(flow, retros):
+    team, _ = retros
+    dev = flow.actor("dev1")
+    gone, kept = (retro.card_add(actor=dev, event=team, column=0, text=t) for t in "ab")
+    key = retro_selectors.retro_live_key(team.pk)
+    before = live_versions([key])[key]
+    retro.card_delete(actor=dev, event=team, card_id=gone.pk)
+    assert live_versions([key])[key] == before + 1
+    to_phase(flow, team, "group")
+    with pytest.raises(RuleViolation) as refused:
+        retro.card_delete(actor=dev, event=team, card_id=kept.pk)
+    assert refused.value.detail == {
+        "text": ["the retro is at “Group”; this is done at collect cards"]
+    }
+    assert list(RetroCard.objects.values_list("text", flat=True)) == ["b"]

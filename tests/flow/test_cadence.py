@@ -6,10 +6,10 @@ from django.test.utils import CaptureQueriesContext
 
 from backlog import services as backlog_services
 from events.models import Event
-from events.services import cadence_roll, event_cancel, event_move
+from events.services import cadence_roll, event_cancel, event_move, event_start
 from flow import services
 from flow.models import FlowSprint, SprintCommitment, TeamSprint
-from sem.errors import PermissionRefused
+from sem.errors import PermissionRefused, RuleViolation
 
 pytestmark = pytest.mark.django_db
 D = datetime.date
@@ -188,6 +188,7 @@ def test_csm_moves_and_cancels_an_event_and_the_job_leaves_them(flow):
         event_move(actor=flow.actor("po1"), event=sos, starts_at=sos.starts_at)
     new_time = sos.starts_at + datetime.timedelta(hours=3)
     event_move(actor=flow.actor("csm"), event=sos, starts_at=new_time)
+    review_time = review.starts_at
     event_cancel(actor=flow.actor("csm"), event=review)
     flow.flow_team.sprint_length_weeks = 3  # even a cadence change leaves them alone
     flow.flow_team.save()
@@ -195,7 +196,67 @@ def test_csm_moves_and_cancels_an_event_and_the_job_leaves_them(flow):
     sos.refresh_from_db()
     review.refresh_from_db()
     assert sos.starts_at == new_time
-    assert review.state == "cancelled"
+    assert (review.state, review.starts_at) == ("cancelled", review_time)
+
+
+def test_only_the_csm_cancels_an_event_saying_so(flow):
+    cadence_roll(flow_team=flow.flow_team, today=D(2026, 1, 5))
+    review = Event.objects.get(flow_sprint__number=2, kind="review")
+    with pytest.raises(PermissionRefused) as refused:
+        event_cancel(actor=flow.actor("po1"), event=review)
+    assert str(refused.value) == "the CSM keeps the event schedule"
+    assert Event.objects.get(pk=review.pk).state == "scheduled"
+
+
+def test_cancelling_from_an_older_read_of_the_event_keeps_its_move_meanwhile(flow):
+    cadence_roll(flow_team=flow.flow_team, today=D(2026, 1, 5))
+    read_earlier = Event.objects.get(flow_sprint__number=2, kind="review")
+    new_time = read_earlier.starts_at + datetime.timedelta(hours=2)
+    event_move(
+        actor=flow.actor("csm"), event=Event.objects.get(pk=read_earlier.pk), starts_at=new_time
+    )
+    event_cancel(actor=flow.actor("csm"), event=read_earlier)
+    review = Event.objects.get(pk=read_earlier.pk)
+    assert (review.state, review.starts_at) == ("cancelled", new_time)
+
+
+def test_only_the_csm_moves_an_event_and_never_a_finished_or_cancelled_one_saying_so(flow):
+    cadence_roll(flow_team=flow.flow_team, today=D(2026, 1, 5))
+    sos, review = (
+        Event.objects.filter(flow_sprint__number=2, kind=kind).first()
+        for kind in ("scrum_of_scrums", "review")
+    )
+    with pytest.raises(PermissionRefused) as refused:
+        event_move(actor=flow.actor("po1"), event=sos, starts_at=sos.starts_at)
+    assert str(refused.value) == "the CSM keeps the event schedule"
+    event_cancel(actor=flow.actor("csm"), event=review)
+    with pytest.raises(RuleViolation) as refused:
+        event_move(actor=flow.actor("csm"), event=review, starts_at=sos.starts_at)
+    assert refused.value.detail == {"starts_at": ["a finished or cancelled event cannot move"]}
+    assert Event.objects.get(pk=review.pk).starts_at == review.starts_at
+
+
+def test_an_event_lasts_5_minutes_to_8_hours_when_moved(flow):
+    cadence_roll(flow_team=flow.flow_team, today=D(2026, 1, 5))
+    sos = Event.objects.filter(flow_sprint__number=2, kind="scrum_of_scrums").first()
+    csm = flow.actor("csm")
+    for minutes in (4, 481):
+        with pytest.raises(RuleViolation) as refused:
+            event_move(actor=csm, event=sos, starts_at=sos.starts_at, duration_minutes=minutes)
+        assert refused.value.detail == {"duration_minutes": ["an event lasts 5 minutes to 8 hours"]}
+    for minutes in (5, 480):
+        event_move(actor=csm, event=sos, starts_at=sos.starts_at, duration_minutes=minutes)
+        assert Event.objects.get(pk=sos.pk).duration_minutes == minutes
+
+
+def test_moving_from_an_older_read_of_the_event_keeps_its_start_meanwhile(flow):
+    cadence_roll(flow_team=flow.flow_team, today=D(2026, 1, 5))
+    read_earlier = Event.objects.filter(flow_sprint__number=2, kind="scrum_of_scrums").first()
+    event_start(actor=flow.actor("csm"), event=Event.objects.get(pk=read_earlier.pk))
+    new_time = read_earlier.starts_at + datetime.timedelta(hours=1)
+    event_move(actor=flow.actor("csm"), event=read_earlier, starts_at=new_time)
+    sos = Event.objects.get(pk=read_earlier.pk)
+    assert (sos.state, sos.starts_at, sos.started_at is not None) == ("running", new_time, True)
 
 
 def test_celery_tick_rolls_every_flow_team(flow, foreign, django_capture_on_commit_callbacks):

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from flow.metrics import figures, forecast
+from flow.metrics import figures, forecast, report
 from flow.metrics.items import StoryRow, build_items
 
 BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
@@ -236,6 +236,16 @@ def test_an_all_ones_history_finishes_n_items_in_exactly_n_days():
     assert forecast.when_done(table, 101)["85"] is None  # beyond the horizon, said so
     assert forecast.when_done(table, 0)["85"] == 0
     assert simulation.chance_by(10, 10) == 1.0 and simulation.chance_by(9, 10) == 0.0
+
+
+def test_when_answers_as_dates_from_the_snapshots_day_and_none_beyond_the_horizon():
+    table = forecast.simulate([1] * 60, horizon=100, seed=1).how_many_table()
+    stored = {"as_of": "2026-03-10", "forecast": {"how_many": table}}
+    assert report.answer(stored, items=7)["when"]["dates"] == dict.fromkeys(table, "2026-03-17")
+    assert report.answer(stored, items=101)["when"] == {
+        "items": 101,
+        "dates": dict.fromkeys(table),
+    }
 
 
 def binomial_cdf(k: int, n: int) -> float:

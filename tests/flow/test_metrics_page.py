@@ -10,6 +10,7 @@ from django.test.utils import CaptureQueriesContext
 
 from flow import services
 from flow.models import MetricSnapshot
+from sem.errors import PermissionRefused
 from tests.flow.history import AS_OF, story_with
 from tests.teams.factories import UserFactory
 
@@ -109,8 +110,9 @@ def test_csv_holds_the_numbers_behind_each_chart(client, metrics_history):
         'attachment; filename="team-1-cycle-time-2026-03-02-to-2026-03-10.csv"'
     )
     table = rows(response)
-    assert table[0][:8] == ["story", "title", "team", "kind", "points", "started", "finished",
-                            "cycle_time_days"]  # fmt: skip
+    assert table[0] == ["story", "title", "team", "kind", "points", "started", "finished",
+                        "cycle_time_days", "lead_time_days", "active_hours",
+                        "span_hours"]  # fmt: skip
     assert [(r[1], r[3], r[5], r[6], r[7]) for r in table[1:]] == [
         ("Same-day fix", "defect", "2026-03-03", "2026-03-03", "1"),
         ("Invoice export", "feature", "2026-03-04", "2026-03-09", "6"),
@@ -118,6 +120,8 @@ def test_csv_holds_the_numbers_behind_each_chart(client, metrics_history):
     throughput = rows(client.get("/metrics/throughput.csv?start=2026-03-08"))
     assert throughput == [["date", "finished"], ["2026-03-08", "0"], ["2026-03-09", "1"],
                           ["2026-03-10", "0"]]  # fmt: skip
+    wip = rows(client.get("/metrics/wip.csv?start=2026-03-09"))
+    assert [wip[0], [r[0] for r in wip[1:]]] == [["date", "wip"], ["2026-03-09", "2026-03-10"]]
     aging = rows(client.get("/metrics/aging.csv"))
     assert [(r[1], r[4], r[6]) for r in aging[1:]] == [("Dunning letters", "in_progress", "6")]
     # On the 3rd: one still in the backlog, one ready, one started and finished that day.
@@ -164,6 +168,18 @@ def test_stakeholders_may_not_refresh_others_start_the_job_after_commit(
     }
     assert "Team 2 · 2026-03-02 to 2026-03-10" in client.get("/metrics/?team=2").content.decode()
     assert client.get("/metrics/refresh/").status_code == 405
+
+
+def test_a_stakeholder_asking_for_a_refresh_is_refused_saying_the_hourly_job_refreshes(
+    flow, django_capture_on_commit_callbacks
+):
+    with (
+        django_capture_on_commit_callbacks() as callbacks,
+        pytest.raises(PermissionRefused) as refused,
+    ):
+        services.metrics_refresh_request(actor=flow.actor("stakeholder"))
+    assert str(refused.value) == "stakeholders read the metrics; the hourly job refreshes them"
+    assert callbacks == []
 
 
 def test_lead_time_is_shown_beside_cycle_time(client, metrics_history):
