@@ -2,7 +2,9 @@ import pytest
 
 from backlog import services
 from backlog.models import Blocker, Epic, StateChange, Story
+from backlog.services import planning_live_key
 from sem.errors import PermissionRefused, RuleViolation, VersionConflict
+from sem.live import live_versions
 
 pytestmark = pytest.mark.django_db
 
@@ -123,6 +125,76 @@ def test_blocked_story_cannot_be_done_until_cleared(flow, story):
     move(flow, story, "done")
     blocker = Blocker.objects.get(story=story)
     assert blocker.cleared_at is not None and blocker.cleared_by == flow.sm1
+
+
+def blockers(story):
+    found = Blocker.objects.filter(story=story).order_by("id")
+    return list(found.values_list("reason", "raised_by", "cleared_by"))
+
+
+def test_clearing_a_blocker_unblocks_the_story_and_closes_its_open_period_only(flow, story):
+    other = services.story_create(
+        actor=flow.actor("po1"), scrum_team=flow.scrum_teams[0], title="Import invoices"
+    )
+    services.blocker_raise(actor=flow.actor("dev1"), story=other, reason="No sample file")
+    story = services.blocker_raise(actor=flow.actor("dev1"), story=story, reason="API down")
+    story = services.blocker_clear(actor=flow.actor("sm1"), story=story)
+    first_cleared = Blocker.objects.get(story=story).cleared_at
+    story = services.blocker_raise(actor=flow.actor("po1"), story=story, reason="API down again")
+    cleared = services.blocker_clear(actor=flow.actor("dev1"), story=story, expected_version=4)
+    fresh = Story.objects.get(pk=story.pk)
+    assert (cleared.version, fresh.blocked, fresh.blocked_reason, fresh.version) == (
+        5,
+        False,
+        "",
+        5,
+    )
+    # Each clearing closed the period open at the time; the earlier one keeps its end.
+    assert blockers(story) == [
+        ("API down", flow.dev1.pk, flow.sm1.pk),
+        ("API down again", flow.po1.pk, flow.dev1.pk),
+    ]
+    assert Blocker.objects.filter(story=story).order_by("id")[0].cleared_at == first_cleared
+    # Another story's blocker stays open.
+    assert blockers(other) == [("No sample file", flow.dev1.pk, None)]
+    assert Story.objects.get(pk=other.pk).blocked
+
+
+@pytest.mark.parametrize("who", ["dev2", "po2", "cpo", "stakeholder"])
+def test_only_the_owning_team_clears_a_blocker_saying_so(flow, story, who):
+    services.blocker_raise(actor=flow.actor("dev1"), story=story, reason="API down")
+    with pytest.raises(PermissionRefused) as refused:
+        services.blocker_clear(actor=flow.actor(who), story=story)
+    assert str(refused.value) == "only the owning team clears blockers"
+    fresh = Story.objects.get(pk=story.pk)
+    assert (fresh.blocked, fresh.version) == (True, 2)
+    assert blockers(story) == [("API down", flow.dev1.pk, None)]
+
+
+def test_clearing_a_story_that_is_not_blocked_is_refused_saying_so(flow, story):
+    with pytest.raises(RuleViolation) as refused:
+        services.blocker_clear(actor=flow.actor("sm1"), story=story)
+    assert refused.value.detail == {"blocked": ["the story is not blocked"]}
+    assert Story.objects.get(pk=story.pk).version == 1
+
+
+def test_clearing_a_blocker_at_a_stale_version_is_a_conflict_and_writes_nothing(flow, story):
+    services.blocker_raise(actor=flow.actor("dev1"), story=story, reason="API down")
+    with pytest.raises(VersionConflict) as conflict:
+        services.blocker_clear(actor=flow.actor("sm1"), story=story, expected_version=1)
+    assert conflict.value.current_version == 2
+    fresh = Story.objects.get(pk=story.pk)
+    assert (fresh.blocked, fresh.blocked_reason, fresh.version) == (True, "API down", 2)
+    assert blockers(story) == [("API down", flow.dev1.pk, None)]
+
+
+def test_clearing_a_blocker_moves_this_flow_teams_planning_board_once(flow, foreign, story):
+    keys = [planning_live_key(flow.flow_team.pk), planning_live_key(foreign.flow_team.pk)]
+    services.blocker_raise(actor=flow.actor("dev1"), story=story, reason="API down")
+    before = live_versions(keys)
+    services.blocker_clear(actor=flow.actor("dev1"), story=story)
+    after = live_versions(keys)
+    assert [after[k] - before[k] for k in keys] == [1, 0]
 
 
 def test_other_teams_developer_cannot_move_the_story(flow, story):
