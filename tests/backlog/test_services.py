@@ -1,7 +1,7 @@
 import pytest
 
 from backlog import services
-from backlog.models import Blocker, Epic, StateChange, Story
+from backlog.models import Blocker, Epic, StateChange, Story, Task
 from backlog.services import planning_live_key
 from sem.errors import PermissionRefused, RuleViolation, VersionConflict
 from sem.live import live_versions
@@ -195,6 +195,42 @@ def test_clearing_a_blocker_moves_this_flow_teams_planning_board_once(flow, fore
     services.blocker_clear(actor=flow.actor("dev1"), story=story)
     after = live_versions(keys)
     assert [after[k] - before[k] for k in keys] == [1, 0]
+
+
+def test_the_owning_team_edits_a_tasks_title_assignee_and_done_and_the_story_moves(flow, story):
+    task = services.task_create(actor=flow.actor("dev1"), story=story, title="Write the export")
+    key = planning_live_key(flow.flow_team.pk)
+    before = live_versions([key])[key]
+    services.task_update(
+        actor=flow.actor("sm1"),
+        task=task,
+        data={"title": "Write the CSV export", "assignee": flow.dev1, "done": True},
+    )
+    fresh = Task.objects.get(pk=task.pk)
+    assert (fresh.title, fresh.assignee, fresh.done) == ("Write the CSV export", flow.dev1, True)
+    assert Story.objects.get(pk=story.pk).version == 3
+    assert live_versions([key])[key] == before + 1
+
+
+@pytest.mark.parametrize("who", ["dev2", "po2", "cpo", "stakeholder"])
+def test_only_the_owning_team_edits_a_task_saying_so(flow, story, who):
+    task = services.task_create(actor=flow.actor("dev1"), story=story, title="Write the export")
+    with pytest.raises(PermissionRefused) as refused:
+        services.task_update(actor=flow.actor(who), task=task, data={"done": True})
+    assert str(refused.value) == "only the owning team edits tasks"
+    assert Task.objects.get(pk=task.pk).done is False
+    assert Story.objects.get(pk=story.pk).version == 2
+
+
+def test_a_task_edit_refuses_the_first_field_it_may_not_write_by_name(flow, story):
+    task = services.task_create(actor=flow.actor("dev1"), story=story, title="Write the export")
+    with pytest.raises(RuleViolation) as refused:
+        services.task_update(
+            actor=flow.actor("dev1"), task=task, data={"title": "x", "story": story, "id": 9}
+        )
+    assert refused.value.detail == {"id": ["unknown or read-only field"]}
+    fresh = Task.objects.get(pk=task.pk)
+    assert (fresh.title, Story.objects.get(pk=story.pk).version) == ("Write the export", 2)
 
 
 def test_other_teams_developer_cannot_move_the_story(flow, story):
