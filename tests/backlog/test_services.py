@@ -233,6 +233,32 @@ def test_a_task_edit_refuses_the_first_field_it_may_not_write_by_name(flow, stor
     assert (fresh.title, Story.objects.get(pk=story.pk).version) == ("Write the export", 2)
 
 
+def test_a_blank_task_title_is_refused_saying_so(flow, story):
+    task = services.task_create(actor=flow.actor("dev1"), story=story, title="Write the export")
+    with pytest.raises(RuleViolation) as refused:
+        services.task_update(actor=flow.actor("dev1"), task=task, data={"title": "  "})
+    assert refused.value.detail == {"title": ["give the task a title"]}
+    assert Task.objects.get(pk=task.pk).title == "Write the export"
+
+
+def test_a_task_is_assigned_to_a_member_of_the_flow_team_only_saying_so(flow, foreign, story):
+    task = services.task_create(actor=flow.actor("dev1"), story=story, title="Write the export")
+    with pytest.raises(RuleViolation) as refused:
+        services.task_update(actor=flow.actor("dev1"), task=task, data={"assignee": foreign.dev1})
+    assert refused.value.detail == {"assignee": ["this person is not a member of the Flow Team"]}
+    assert Task.objects.get(pk=task.pk).assignee is None
+
+
+def test_a_task_edit_writes_only_the_fields_it_names(flow, story):
+    """Another edit since the caller read the task is kept: only the named fields are written."""
+    task = services.task_create(actor=flow.actor("dev1"), story=story, title="Write the export")
+    meanwhile = Task.objects.get(pk=task.pk)
+    services.task_update(actor=flow.actor("sm1"), task=meanwhile, data={"done": True})
+    services.task_update(actor=flow.actor("dev1"), task=task, data={"title": "The CSV export"})
+    fresh = Task.objects.get(pk=task.pk)
+    assert (fresh.title, fresh.done) == ("The CSV export", True)
+
+
 def test_other_teams_developer_cannot_move_the_story(flow, story):
     with pytest.raises(PermissionRefused):
         move(flow, story, "ready", who="dev2")
