@@ -100,8 +100,9 @@ def test_backward_move_reopens_and_same_state_is_refused(flow, story):
     story = move(flow, story, "done")
     story = move(flow, story, "in_progress")  # reopen
     assert history(story)[-1] == ("done", "in_progress")
-    with pytest.raises(RuleViolation, match="already in progress"):
+    with pytest.raises(RuleViolation) as refusal:
         move(flow, story, "in_progress")
+    assert refusal.value.detail == {"state": ["the story is already in progress"]}
 
 
 def test_skipping_forward_is_allowed_when_ready(flow, story):
@@ -112,15 +113,20 @@ def test_skipping_forward_is_allowed_when_ready(flow, story):
 def test_unknown_state_is_refused(flow, story):
     with pytest.raises(RuleViolation) as refusal:
         move(flow, story, "shipped")
-    assert refusal.value.field == "state"
+    assert refusal.value.detail == {
+        "state": ["unknown state 'shipped'; one of backlog, ready, in_progress, in_review, done"]
+    }
 
 
 def test_blocked_story_cannot_be_done_until_cleared(flow, story):
     story = move(flow, story, "in_progress")
     check_all(flow, story)
     story = services.blocker_raise(actor=flow.actor("dev1"), story=story, reason="API down")
-    with pytest.raises(RuleViolation, match="clear the blocker"):
+    with pytest.raises(RuleViolation) as refusal:
         move(flow, story, "done")
+    assert refusal.value.detail == {
+        "state": ["a blocked story cannot be done; clear the blocker first"]
+    }
     story = services.blocker_clear(actor=flow.actor("sm1"), story=story)
     move(flow, story, "done")
     blocker = Blocker.objects.get(story=story)
@@ -260,10 +266,10 @@ def test_a_task_edit_writes_only_the_fields_it_names(flow, story):
 
 
 def test_other_teams_developer_cannot_move_the_story(flow, story):
-    with pytest.raises(PermissionRefused):
-        move(flow, story, "ready", who="dev2")
-    with pytest.raises(PermissionRefused):
-        move(flow, story, "ready", who="cpo")  # the CPO reads story status
+    for who in ("dev2", "cpo"):  # the CPO reads story status
+        with pytest.raises(PermissionRefused) as refusal:
+            move(flow, story, "ready", who=who)
+        assert str(refusal.value) == "only the owning team moves its stories"
     assert history(story) == [("", "backlog")]
 
 
@@ -276,27 +282,46 @@ def test_stale_version_is_a_conflict_and_writes_nothing(flow, story):
 
 
 def test_update_refuses_fields_the_role_may_not_write(flow, story):
-    with pytest.raises(PermissionRefused):
+    with pytest.raises(PermissionRefused) as refusal:
         services.story_update(actor=flow.actor("stakeholder"), story=story, data={"title": "x"})
+    assert str(refusal.value) == "only the CPO and the owning team edit this story"
     with pytest.raises(RuleViolation) as refusal:
         services.story_update(actor=flow.actor("cpo"), story=story, data={"assignee": flow.dev1})
-    assert refusal.value.field == "assignee"
+    assert refusal.value.detail == {"assignee": ["your role may not change this field"]}
     with pytest.raises(RuleViolation) as refusal:
-        services.story_update(actor=flow.actor("dev1"), story=story, data={"state": "done"})
-    assert refusal.value.field == "state"
+        services.story_update(
+            actor=flow.actor("dev1"), story=story, data={"title": "x", "state": "done", "rank": 1}
+        )
+    assert refusal.value.detail == {"rank": ["your role may not change this field"]}
+    with pytest.raises(RuleViolation) as refusal:
+        services.story_update(actor=flow.actor("dev1"), story=story, data={"title": " "})
+    assert refusal.value.detail == {"title": ["give the story a title"]}
     updated = services.story_update(
         actor=flow.actor("dev1"), story=story, data={"points": 5, "assignee": flow.dev1}
     )
     assert (updated.points, updated.assignee, updated.version) == (5, flow.dev1, 2)
 
 
+def foreign_epic(foreign):
+    return services.epic_create(actor=foreign.actor("cpo"), title="Theirs")
+
+
 def test_points_off_the_scale_and_foreign_assignee_refused(flow, foreign, story):
     with pytest.raises(RuleViolation) as refusal:
         services.story_update(actor=flow.actor("po1"), story=story, data={"points": 4})
-    assert refusal.value.field == "points"
+    assert refusal.value.detail == {
+        "points": ["story points are one of 0, 1, 2, 3, 5, 8, 13, 20, 40, 100 or empty"]
+    }
     with pytest.raises(RuleViolation) as refusal:
         services.story_update(actor=flow.actor("po1"), story=story, data={"assignee": foreign.dev1})
-    assert refusal.value.field == "assignee"
+    assert refusal.value.detail == {"assignee": ["this person is not a member of the Flow Team"]}
+    with pytest.raises(RuleViolation) as refusal:
+        services.story_update(
+            actor=flow.actor("po1"), story=story, data={"epic": foreign_epic(foreign)}
+        )
+    assert refusal.value.detail == {"epic": ["the epic is not in this Flow Team"]}
+    fresh = Story.objects.get(pk=story.pk)
+    assert (fresh.points, fresh.assignee, fresh.epic, fresh.version) == (3, None, None, 1)
 
 
 @pytest.mark.parametrize("who", ["dev2", "po2", "csm", "stakeholder"])
@@ -311,11 +336,21 @@ def test_only_the_cpo_and_the_team_delete_a_criterion(flow, story, who):
 
 def test_epic_rights_cpo_wsjf_architect_feasibility(flow):
     epic = services.epic_create(actor=flow.actor("cpo"), title="Payments", job_size=8)
-    with pytest.raises(PermissionRefused):
+    with pytest.raises(PermissionRefused) as refused:
         services.epic_create(actor=flow.actor("po1"), title="Nope")
+    assert str(refused.value) == "only the CPO creates epics"
+    with pytest.raises(PermissionRefused) as refused:
+        services.epic_update(actor=flow.actor("po1"), epic=epic, data={"title": "Nope"})
+    assert str(refused.value) == "you may not edit epics"
     with pytest.raises(RuleViolation) as refusal:
         services.epic_update(actor=flow.actor("architect"), epic=epic, data={"job_size": 3})
-    assert refusal.value.field == "job_size"
+    assert refusal.value.detail == {"job_size": ["your role may not change this field"]}
+    with pytest.raises(RuleViolation) as refusal:
+        services.epic_update(actor=flow.actor("architect"), epic=epic, data={"feasibility": "meh"})
+    assert refusal.value.detail == {"feasibility": ["unknown feasibility"]}
+    with pytest.raises(RuleViolation) as refusal:
+        services.epic_update(actor=flow.actor("cpo"), epic=epic, data={"title": "  "})
+    assert refusal.value.detail == {"title": ["give the epic a title"]}
     epic = services.epic_update(
         actor=flow.actor("architect"), epic=epic, data={"feasibility": "concerns"}
     )
@@ -331,7 +366,14 @@ def test_one_active_product_goal_through_the_service(flow):
     services.product_goal_create(actor=flow.actor("cpo"), statement="Be the best")
     with pytest.raises(RuleViolation) as refusal:
         services.product_goal_create(actor=flow.actor("cpo"), statement="Another")
-    assert refusal.value.field == "status"
+    assert refusal.value.detail == {
+        "status": [
+            "the Flow Team already has an active Product Goal; mark it achieved or abandoned first"
+        ]
+    }
+    with pytest.raises(RuleViolation) as refusal:
+        services.product_goal_create(actor=flow.actor("cpo"), statement="  ")
+    assert refusal.value.detail == {"statement": ["state the Product Goal"]}
 
 
 def test_story_change_edits_and_moves_as_one_change(flow):
@@ -413,7 +455,7 @@ def test_a_story_cannot_move_next_to_itself(flow, side):
     a, _, _ = _three_stories(flow)
     with pytest.raises(RuleViolation) as refusal:
         services.story_rank_move(actor=flow.actor("po1"), story=a, **{side: a})
-    assert refusal.value.field == side
+    assert refusal.value.detail == {side: ["an item cannot move next to itself"]}
     assert Story.objects.get(pk=a.pk).version == 1
 
 
@@ -423,7 +465,7 @@ def test_an_epic_cannot_move_next_to_itself(flow, side):
     services.epic_create(actor=flow.actor("cpo"), title="Payouts")
     with pytest.raises(RuleViolation) as refusal:
         services.epic_rank_move(actor=flow.actor("cpo"), epic=epic, **{side: epic})
-    assert refusal.value.field == side
+    assert refusal.value.detail == {side: ["an item cannot move next to itself"]}
     assert Epic.objects.get(pk=epic.pk).version == 1
 
 
@@ -456,7 +498,7 @@ def test_a_dependency_cannot_be_needed_by_another_flow_teams_sprint(flow, foreig
         services.dependency_update(
             actor=flow.actor("po1"), dependency=dependency, data={"needed_by": theirs}
         )
-    assert refusal.value.field == "needed_by"
+    assert refusal.value.detail == {"needed_by": ["the Flow Sprint is not in this Flow Team"]}
     # A PO of another team may not edit the source team's dependency.
     with pytest.raises(PermissionRefused):
         services.dependency_update(
