@@ -265,6 +265,104 @@ def test_a_task_edit_writes_only_the_fields_it_names(flow, story):
     assert (fresh.title, fresh.done) == ("The CSV export", True)
 
 
+@pytest.mark.parametrize("who", ["dev2", "po2", "cpo", "stakeholder"])
+def test_only_the_owning_team_raises_a_blocker_saying_so(flow, story, who):
+    with pytest.raises(PermissionRefused) as refused:
+        services.blocker_raise(actor=flow.actor(who), story=story, reason="API down")
+    assert str(refused.value) == "only the owning team raises blockers"
+    assert (Story.objects.get(pk=story.pk).blocked, blockers(story)) == (False, [])
+
+
+def test_a_blocker_says_what_blocks_once_and_never_on_a_done_story(flow, story):
+    dev1 = flow.actor("dev1")
+    with pytest.raises(RuleViolation) as refused:
+        services.blocker_raise(actor=dev1, story=story, reason="  ")
+    assert refused.value.detail == {"blocked_reason": ["say what blocks the story"]}
+    story = services.blocker_raise(actor=dev1, story=story, reason="  API down ")
+    with pytest.raises(RuleViolation) as refused:
+        services.blocker_raise(actor=dev1, story=story, reason="Still down")
+    assert refused.value.detail == {"blocked": ["the story is already blocked"]}
+    assert blockers(story) == [("API down", flow.dev1.pk, None)]
+    story = services.blocker_clear(actor=dev1, story=story)
+    story = move(flow, story, "in_progress")
+    check_all(flow, story)
+    story = move(flow, story, "done")
+    with pytest.raises(RuleViolation) as refused:
+        services.blocker_raise(actor=dev1, story=story, reason="Late")
+    assert refused.value.detail == {"blocked": ["a done story cannot be blocked"]}
+    assert len(blockers(story)) == 1
+
+
+@pytest.mark.parametrize("who", ["dev2", "po2", "cpo", "stakeholder"])
+def test_only_the_owning_team_adds_tasks_and_checks_criteria_saying_so(flow, story, who):
+    with pytest.raises(PermissionRefused) as refused:
+        services.task_create(actor=flow.actor(who), story=story, title="Write the export")
+    assert str(refused.value) == "only the owning team adds tasks"
+    with pytest.raises(PermissionRefused) as refused:
+        services.criterion_check(
+            actor=flow.actor(who), criterion=story.criteria.first(), checked=True
+        )
+    assert str(refused.value) == "only the owning team checks criteria"
+    assert not Task.objects.filter(story=story).exists()
+    assert not story.criteria.filter(checked=True).exists()
+    assert Story.objects.get(pk=story.pk).version == 1
+
+
+def test_a_task_needs_a_title_and_a_member_of_the_flow_team_saying_so(flow, foreign, story):
+    dev1 = flow.actor("dev1")
+    with pytest.raises(RuleViolation) as refused:
+        services.task_create(actor=dev1, story=story, title=" ")
+    assert refused.value.detail == {"title": ["give the task a title"]}
+    with pytest.raises(RuleViolation) as refused:
+        services.task_create(actor=dev1, story=story, title="Export", assignee=foreign.dev1)
+    assert refused.value.detail == {"assignee": ["this person is not a member of the Flow Team"]}
+    assert not Task.objects.filter(story=story).exists()
+
+
+@pytest.mark.parametrize("who", ["dev2", "po2", "sm2", "csm", "stakeholder"])
+def test_only_the_cpo_and_the_team_write_criteria_saying_so(flow, story, who):
+    with pytest.raises(PermissionRefused) as refused:
+        services.criterion_add(actor=flow.actor(who), story=story, text="Fast")
+    assert str(refused.value) == "only the CPO and the team write criteria"
+    assert story.criteria.count() == 2
+
+
+def test_a_done_storys_criterion_is_unchecked_only_after_reopening_saying_so(flow, story):
+    story = move(flow, story, "in_progress")
+    check_all(flow, story)
+    story = move(flow, story, "done")
+    criterion = story.criteria.first()
+    with pytest.raises(RuleViolation) as refused:
+        services.criterion_check(actor=flow.actor("dev1"), criterion=criterion, checked=False)
+    assert refused.value.detail == {"checked": ["reopen the story before unchecking a criterion"]}
+    assert story.criteria.get(pk=criterion.pk).checked
+    # Checking it again changes nothing that matters and is allowed.
+    services.criterion_check(actor=flow.actor("dev1"), criterion=criterion, checked=True)
+
+
+def test_a_story_is_created_in_a_scrum_team_of_this_flow_team_by_its_team_or_the_cpo(flow, foreign):
+    with pytest.raises(RuleViolation) as refused:
+        services.story_create(
+            actor=flow.actor("cpo"), scrum_team=foreign.scrum_teams[0], title="Theirs"
+        )
+    assert refused.value.detail == {"scrum_team": ["the Scrum Team is not in this Flow Team"]}
+    for who in ("dev2", "po2", "csm", "stakeholder"):
+        with pytest.raises(PermissionRefused) as refused:
+            services.story_create(
+                actor=flow.actor(who), scrum_team=flow.scrum_teams[0], title="Not mine"
+            )
+        assert str(refused.value) == "only the CPO and the team create its stories"
+    with pytest.raises(RuleViolation) as refused:
+        services.story_create(
+            actor=flow.actor("po1"), scrum_team=flow.scrum_teams[0], title="S", version=3, rank=1
+        )
+    assert refused.value.detail == {"rank": ["unknown or read-only field"]}
+    with pytest.raises(RuleViolation) as refused:
+        services.story_create(actor=flow.actor("po1"), scrum_team=flow.scrum_teams[0], title=" ")
+    assert refused.value.detail == {"title": ["give the story a title"]}
+    assert not Story.objects.exists()
+
+
 def test_other_teams_developer_cannot_move_the_story(flow, story):
     for who in ("dev2", "cpo"):  # the CPO reads story status
         with pytest.raises(PermissionRefused) as refusal:
