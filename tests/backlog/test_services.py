@@ -557,6 +557,41 @@ def test_a_story_cannot_move_next_to_itself(flow, side):
     assert Story.objects.get(pk=a.pk).version == 1
 
 
+def test_a_story_is_ranked_by_the_cpo_or_its_team_next_to_one_neighbour_of_its_team(flow):
+    a, b, c = _three_stories(flow)
+    other = services.story_create(
+        actor=flow.actor("po2"), scrum_team=flow.scrum_teams[1], title="Theirs"
+    )
+    for who in ("dev2", "po2", "csm", "stakeholder"):
+        with pytest.raises(PermissionRefused) as refused:
+            services.story_rank_move(actor=flow.actor(who), story=c, after=a)
+        assert str(refused.value) == "only the CPO and the team rank stories"
+    with pytest.raises(RuleViolation) as refused:
+        services.story_rank_move(actor=flow.actor("po1"), story=c, after=a, before=b)
+    assert refused.value.detail == {"before": ["name one neighbour: after or before"]}
+    with pytest.raises(RuleViolation) as refused:
+        services.story_rank_move(actor=flow.actor("po1"), story=c, before=other)
+    assert refused.value.detail == {"before": ["rank among the stories of the same Scrum Team"]}
+    order = list(Story.objects.filter(scrum_team=a.scrum_team).order_by("rank"))
+    assert (order, Story.objects.get(pk=c.pk).version) == ([a, b, c], 1)
+    services.story_rank_move(actor=flow.actor("cpo"), story=c, after=a)
+    assert list(Story.objects.filter(scrum_team=a.scrum_team).order_by("rank")) == [a, c, b]
+
+
+def test_a_story_past_the_backlog_keeps_its_estimate_saying_so(flow, story):
+    story = move(flow, story, "ready")
+    with pytest.raises(RuleViolation) as refused:
+        services.story_update(actor=flow.actor("po1"), story=story, data={"points": None})
+    assert refused.value.detail == {
+        "points": ["a story past the backlog keeps its estimate (Definition of Ready)"]
+    }
+    assert Story.objects.get(pk=story.pk).points == 3
+    # Back in the backlog, the estimate may go.
+    story = move(flow, story, "backlog")
+    services.story_update(actor=flow.actor("po1"), story=story, data={"points": None})
+    assert Story.objects.get(pk=story.pk).points is None
+
+
 @pytest.mark.parametrize("side", ["after", "before"])
 def test_an_epic_cannot_move_next_to_itself(flow, side):
     epic = services.epic_create(actor=flow.actor("cpo"), title="Payments")
