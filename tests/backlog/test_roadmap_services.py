@@ -577,6 +577,8 @@ def test_wsjf_apply_writes_ranks_in_one_statement(flow, django_assert_num_querie
     cpo = flow.actor("cpo")
     proposal = [(e.pk, e.version) for e in selectors.wsjf_proposal(actor=cpo)]
     before = live(flow)
+    old_ranks = dict(Epic.objects.values_list("title", "rank"))
+    base = max(old_ranks.values())
     # Savepoint, Flow Team lock, epics lock, ONE rank update, one log insert, live bump,
     # release.
     with django_assert_num_queries(7):
@@ -596,7 +598,25 @@ def test_wsjf_apply_writes_ranks_in_one_statement(flow, django_assert_num_querie
         )
     }
     assert logged == {"A": (3, 2), "C": (4, 3), "D": (2, 4)}
+    # Each new rank is a gap above the highest current one; the log names the ranks and the CPO.
+    new_ranks = {t: base + n * GAP for n, t in enumerate(["B", "A", "C", "D"], start=1)}
+    assert dict(Epic.objects.values_list("title", "rank")) == new_ranks
+    rows = RoadmapChange.objects.filter(kind="ranked").order_by("id")
+    assert [(r.epic.title, r.before, r.after, r.by) for r in rows] == [
+        (
+            t,
+            {"position": p, "rank": old_ranks[t]},
+            {"position": n, "rank": new_ranks[t], "by": "wsjf"},
+            flow.cpo,
+        )
+        for t, p, n in [("A", 3, 2), ("C", 4, 3), ("D", 2, 4)]
+    ]
     assert live(flow) == before + 1
+
+
+def test_wsjf_apply_of_an_empty_roadmap_writes_nothing(flow):
+    assert services.epic_wsjf_rank_apply(actor=flow.actor("cpo"), proposal=[]) == []
+    assert not RoadmapChange.objects.exists()
 
 
 def test_wsjf_apply_is_refused_when_an_epic_changed(flow):
@@ -611,7 +631,8 @@ def test_wsjf_apply_is_refused_when_an_epic_changed(flow):
     )
     with pytest.raises(VersionConflict) as conflict:
         services.epic_wsjf_rank_apply(actor=cpo, proposal=proposal)
-    assert f"epic {c.pk} (C)" in str(conflict.value)
+    assert str(conflict.value) == f"epic {c.pk} (C) changed since the proposal; ask for a new one"
+    assert conflict.value.current_version == 2
     # An epic added or left out since the proposal is refused too.
     fresh = [(e.pk, e.version) for e in selectors.wsjf_proposal(actor=cpo)]
     refused(
@@ -654,3 +675,13 @@ def test_roadmap_changes_since_reads_the_flow_teams_log(flow, foreign):
     services.epic_update(actor=flow.actor("cpo"), epic=e, data={"title": "Renamed"})
     rows = list(selectors.roadmap_changes_since(actor=flow.actor("stakeholder"), since=cutoff))
     assert [(r.kind, r.epic_id, r.by) for r in rows] == [("edited", e.pk, flow.cpo)]
+
+
+def test_the_active_goal_stays_active_and_another_flow_teams_goal_does_not_count(flow, foreign):
+    cpo = flow.actor("cpo")
+    services.product_goal_create(actor=foreign.actor("cpo"), statement="Theirs")
+    old = services.product_goal_create(actor=cpo, statement="First")
+    services.product_goal_close(actor=cpo, goal=old, status="abandoned")
+    services.product_goal_update(actor=cpo, goal=old, data={"status": "active"})
+    services.product_goal_update(actor=cpo, goal=old, data={"status": "active"})
+    assert ProductGoal.objects.get(pk=old.pk).status == "active"
