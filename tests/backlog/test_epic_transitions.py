@@ -63,10 +63,11 @@ def test_an_unknown_state_is_named(flow):
 
 
 @pytest.mark.parametrize("role", ["csm", "architect", "po1", "sm1", "dev1", "stakeholder"])
-def test_only_the_cpo_moves_epics(flow, role):
+def test_only_the_cpo_moves_epics_saying_so(flow, role):
     epic = EpicFactory(flow_team=flow.flow_team, state=S.FUNNEL, acceptance_conditions="ok")
-    with pytest.raises(PermissionRefused):
+    with pytest.raises(PermissionRefused) as refused:
         services.epic_change(actor=flow.actor(role), epic=epic, to_state=S.READY)
+    assert str(refused.value) == "only the CPO moves epics"
     assert Epic.objects.get(pk=epic.pk).state == S.FUNNEL
 
 

@@ -50,10 +50,10 @@ def epic(flow, title="Billing", **fields):
     return services.epic_create(actor=flow.actor("cpo"), title=title, **fields)
 
 
-def refused(call, field):
+def refused(call, field, message):
     with pytest.raises(RuleViolation) as error:
         call()
-    assert error.value.field == field
+    assert error.value.detail == {field: [message]}
     return error.value
 
 
@@ -67,20 +67,50 @@ def test_only_the_cpo_plans_the_roadmap(flow, who):
     goal = services.product_goal_create(actor=flow.actor("cpo"), statement="Win")
     actor = flow.actor(who)
     calls = [
-        lambda: services.product_goal_update(actor=actor, goal=goal, data={"statement": "x"}),
-        lambda: services.milestone_create(
-            actor=actor, name="n", objective="o", start=START, end=START + datetime.timedelta(1)
+        (
+            lambda: services.product_goal_create(actor=actor, statement="Mine"),
+            "only the CPO sets the Product Goal",
         ),
-        lambda: services.milestone_update(actor=actor, milestone=m, data={"name": "x"}),
-        lambda: services.milestone_move(actor=actor, milestone=m),
-        lambda: services.milestone_close(actor=actor, milestone=m),
-        lambda: services.epic_rank_move(actor=actor, epic=e, milestone=m),
-        lambda: services.epic_wsjf_rank_apply(actor=actor, proposal=[(e.pk, e.version)]),
+        (
+            lambda: services.product_goal_update(actor=actor, goal=goal, data={"statement": "x"}),
+            "only the CPO edits the Product Goal",
+        ),
+        (
+            lambda: services.milestone_create(
+                actor=actor, name="n", objective="o", start=START, end=START + datetime.timedelta(1)
+            ),
+            "only the CPO plans milestones",
+        ),
+        (
+            lambda: services.milestone_update(actor=actor, milestone=m, data={"name": "x"}),
+            "only the CPO plans milestones",
+        ),
+        (
+            lambda: services.milestone_move(actor=actor, milestone=m),
+            "only the CPO plans milestones",
+        ),
+        (
+            lambda: services.milestone_close(actor=actor, milestone=m),
+            "only the CPO closes milestones",
+        ),
+        (
+            lambda: services.epic_create(actor=actor, title="Mine"),
+            "only the CPO creates epics",
+        ),
+        (
+            lambda: services.epic_rank_move(actor=actor, epic=e, milestone=m),
+            "only the CPO ranks epics",
+        ),
+        (
+            lambda: services.epic_wsjf_rank_apply(actor=actor, proposal=[(e.pk, e.version)]),
+            "only the CPO ranks epics",
+        ),
     ]
     rows, version = RoadmapChange.objects.count(), live(flow)
-    for call in calls:
-        with pytest.raises(PermissionRefused):
+    for call, message in calls:
+        with pytest.raises(PermissionRefused) as refusal:
             call()
+        assert str(refusal.value) == message
     assert (RoadmapChange.objects.count(), live(flow)) == (rows, version)
 
 
@@ -103,6 +133,7 @@ def test_the_architect_records_feasibility_and_the_log_says_so(flow):
     refused(
         lambda: services.epic_update(actor=flow.actor("architect"), epic=e, data={"job_size": 3}),
         "job_size",
+        "your role may not change this field",
     )
 
 
@@ -125,18 +156,22 @@ def test_product_goal_update_edits_and_keeps_one_active(flow):
     refused(
         lambda: services.product_goal_update(actor=cpo, goal=old, data={"status": "active"}),
         "status",
+        "the Flow Team already has an active Product Goal; mark it achieved or abandoned first",
     )
     refused(
         lambda: services.product_goal_update(actor=cpo, goal=goal, data={"statement": " "}),
         "statement",
+        "state the Product Goal",
     )
     refused(
         lambda: services.product_goal_update(actor=cpo, goal=goal, data={"status": "paused"}),
         "status",
+        "status is one of active, achieved, abandoned",
     )
     refused(
         lambda: services.product_goal_update(actor=cpo, goal=goal, data={"flow_team": 1}),
         "flow_team",
+        "unknown or read-only field",
     )
     assert ProductGoal.objects.get(pk=old.pk).status == "achieved"
     assert ProductGoal.objects.get(pk=goal.pk).statement == "Grow"
@@ -200,6 +235,7 @@ def test_milestone_create_logs_and_spaces_orders(flow):
             actor=flow.actor("cpo"), name=" ", objective="o", start=START, end=START
         ),
         "name",
+        "give the milestone a name",
     )
 
 
@@ -222,18 +258,28 @@ def test_milestone_update_edits_checks_dates_and_version(flow):
         )
     ]
     assert live(flow) == before + 1
-    refused(lambda: services.milestone_update(actor=cpo, milestone=m, data={"end": START}), "end")
+    refused(
+        lambda: services.milestone_update(actor=cpo, milestone=m, data={"end": START}),
+        "end",
+        "a milestone ends after it starts",
+    )
     refused(
         lambda: services.milestone_update(
             actor=cpo, milestone=m, data={"start": START + datetime.timedelta(weeks=11)}
         ),
         "start",
+        "a milestone ends after it starts",
     )
     refused(
         lambda: services.milestone_update(actor=cpo, milestone=m, data={"objective": ""}),
         "objective",
+        "state a measurable objective",
     )
-    refused(lambda: services.milestone_update(actor=cpo, milestone=m, data={"order": 3}), "order")
+    refused(
+        lambda: services.milestone_update(actor=cpo, milestone=m, data={"order": 3}),
+        "order",
+        "unknown or read-only field",
+    )
     with pytest.raises(VersionConflict):
         services.milestone_update(
             actor=cpo, milestone=m, data={"name": "Stale"}, expected_version=1
@@ -258,12 +304,16 @@ def test_milestone_update_strips_the_name_and_objective(flow):
 def test_milestone_update_refusals_say_why(flow):
     m = milestone(flow)
     cpo = flow.actor("cpo")
-    assert refused(
-        lambda: services.milestone_update(actor=cpo, milestone=m, data={"order": 3}), "order"
-    ).detail == {"order": ["unknown or read-only field"]}
-    assert refused(
-        lambda: services.milestone_update(actor=cpo, milestone=m, data={"end": START}), "end"
-    ).detail == {"end": ["a milestone ends after it starts"]}
+    refused(
+        lambda: services.milestone_update(actor=cpo, milestone=m, data={"order": 3}),
+        "order",
+        "unknown or read-only field",
+    )
+    refused(
+        lambda: services.milestone_update(actor=cpo, milestone=m, data={"end": START}),
+        "end",
+        "a milestone ends after it starts",
+    )
     with pytest.raises(PermissionRefused) as refusal:
         services.milestone_update(actor=flow.actor("csm"), milestone=m, data={"name": "x"})
     assert str(refusal.value) == "only the CPO plans milestones"
@@ -286,10 +336,11 @@ def test_milestone_move_refusals_say_why(flow, foreign):
     theirs = services.milestone_create(
         actor=foreign.actor("cpo"), name="F", objective="o", start=START, end=START + WEEK
     )
-    assert refused(
+    refused(
         lambda: services.milestone_move(actor=flow.actor("cpo"), milestone=m, before=theirs),
         "before",
-    ).detail == {"before": ["that milestone is not in this Flow Team"]}
+        "that milestone is not in this Flow Team",
+    )
     with pytest.raises(PermissionRefused) as refusal:
         services.milestone_move(actor=flow.actor("csm"), milestone=m)
     assert str(refusal.value) == "only the CPO plans milestones"
@@ -326,7 +377,11 @@ def test_milestone_move_writes_one_row(flow, django_assert_num_queries):
         m1.pk,
         m3.pk,
     ]
-    refused(lambda: services.milestone_move(actor=cpo, milestone=m1, after=m1), "after")
+    refused(
+        lambda: services.milestone_move(actor=cpo, milestone=m1, after=m1),
+        "after",
+        "an item cannot move next to itself",
+    )
     with pytest.raises(VersionConflict):
         services.milestone_move(actor=cpo, milestone=m3, before=m2, expected_version=1)
 
@@ -363,9 +418,11 @@ def test_milestone_close_is_logged_as_the_cpos_and_refusals_say_why(flow):
         {"closed_at": m.closed_at.isoformat()},
         flow.cpo,
     )
-    assert refused(
-        lambda: services.milestone_close(actor=flow.actor("cpo"), milestone=m), "closed_at"
-    ).detail == {"closed_at": ["the milestone is already closed"]}
+    refused(
+        lambda: services.milestone_close(actor=flow.actor("cpo"), milestone=m),
+        "closed_at",
+        "the milestone is already closed",
+    )
 
 
 def test_milestone_close_keeps_its_epics_and_refuses_new_ones(flow):
@@ -378,12 +435,28 @@ def test_milestone_close_keeps_its_epics_and_refuses_new_ones(flow):
     assert Epic.objects.get(pk=e.pk).milestone_id == m.pk  # stays, shown as missed
     assert changes(milestone=m, kind="closed")[0][1] == {"closed_at": None}
     assert live(flow) == before + 1
-    refused(lambda: services.milestone_close(actor=cpo, milestone=m), "closed_at")
+    refused(
+        lambda: services.milestone_close(actor=cpo, milestone=m),
+        "closed_at",
+        "the milestone is already closed",
+    )
     e2 = epic(flow, "Other", milestone=other)
     rows = RoadmapChange.objects.count()
-    refused(lambda: epic(flow, "New", milestone=m), "milestone")
-    refused(lambda: services.epic_rank_move(actor=cpo, epic=e2, milestone=m), "milestone")
-    refused(lambda: services.epic_update(actor=cpo, epic=e2, data={"milestone": m}), "milestone")
+    refused(
+        lambda: epic(flow, "New", milestone=m),
+        "milestone",
+        "the milestone is closed; choose an open one",
+    )
+    refused(
+        lambda: services.epic_rank_move(actor=cpo, epic=e2, milestone=m),
+        "milestone",
+        "the milestone is closed; choose an open one",
+    )
+    refused(
+        lambda: services.epic_update(actor=cpo, epic=e2, data={"milestone": m}),
+        "milestone",
+        "the milestone is closed; choose an open one",
+    )
     assert Epic.objects.get(pk=e2.pk).milestone_id == other.pk
     assert RoadmapChange.objects.count() == rows
     # The epic already in the closed milestone is still edited and ranked in place.
@@ -466,6 +539,7 @@ def test_epic_rank_move_refuses_another_flow_teams_milestone(flow, foreign):
     refused(
         lambda: services.epic_rank_move(actor=flow.actor("cpo"), epic=e, milestone=theirs),
         "milestone",
+        "the milestone is not in this Flow Team",
     )
     assert Epic.objects.get(pk=e.pk).version == 1
 
@@ -506,6 +580,8 @@ def test_wsjf_apply_writes_ranks_in_one_statement(flow, django_assert_num_querie
     cpo = flow.actor("cpo")
     proposal = [(e.pk, e.version) for e in selectors.wsjf_proposal(actor=cpo)]
     before = live(flow)
+    old_ranks = dict(Epic.objects.values_list("title", "rank"))
+    base = max(old_ranks.values())
     # Savepoint, Flow Team lock, epics lock, ONE rank update, one log insert, live bump,
     # release.
     with django_assert_num_queries(7):
@@ -525,6 +601,19 @@ def test_wsjf_apply_writes_ranks_in_one_statement(flow, django_assert_num_querie
         )
     }
     assert logged == {"A": (3, 2), "C": (4, 3), "D": (2, 4)}
+    # Each new rank is a gap above the highest current one; the log names the ranks and the CPO.
+    new_ranks = {t: base + n * GAP for n, t in enumerate(["B", "A", "C", "D"], start=1)}
+    assert dict(Epic.objects.values_list("title", "rank")) == new_ranks
+    rows = RoadmapChange.objects.filter(kind="ranked").order_by("id")
+    assert [(r.epic.title, r.before, r.after, r.by) for r in rows] == [
+        (
+            t,
+            {"position": p, "rank": old_ranks[t]},
+            {"position": n, "rank": new_ranks[t], "by": "wsjf"},
+            flow.cpo,
+        )
+        for t, p, n in [("A", 3, 2), ("C", 4, 3), ("D", 2, 4)]
+    ]
     assert live(flow) == before + 1
 
 
@@ -557,6 +646,11 @@ def test_wsjf_apply_tells_the_webhooks_of_each_epic_that_changed_place_in_one_in
     assert WebhookDelivery.objects.count() == 3
 
 
+def test_wsjf_apply_of_an_empty_roadmap_writes_nothing(flow):
+    assert services.epic_wsjf_rank_apply(actor=flow.actor("cpo"), proposal=[]) == []
+    assert not RoadmapChange.objects.exists()
+
+
 def test_wsjf_apply_is_refused_when_an_epic_changed(flow):
     a, b, c, d = wsjf_epics(flow)
     cpo = flow.actor("cpo")
@@ -569,14 +663,25 @@ def test_wsjf_apply_is_refused_when_an_epic_changed(flow):
     )
     with pytest.raises(VersionConflict) as conflict:
         services.epic_wsjf_rank_apply(actor=cpo, proposal=proposal)
-    assert f"epic {c.pk} (C)" in str(conflict.value)
+    assert str(conflict.value) == f"epic {c.pk} (C) changed since the proposal; ask for a new one"
+    assert conflict.value.current_version == 2
     # An epic added or left out since the proposal is refused too.
     fresh = [(e.pk, e.version) for e in selectors.wsjf_proposal(actor=cpo)]
-    refused(lambda: services.epic_wsjf_rank_apply(actor=cpo, proposal=fresh[:-1]), "proposal")
     refused(
-        lambda: services.epic_wsjf_rank_apply(actor=cpo, proposal=[*fresh, fresh[0]]), "proposal"
+        lambda: services.epic_wsjf_rank_apply(actor=cpo, proposal=fresh[:-1]),
+        "proposal",
+        "epics were added or removed since the proposal; ask for a new one",
     )
-    refused(lambda: services.epic_wsjf_rank_apply(actor=cpo, proposal=[("x", 1)]), "proposal")
+    refused(
+        lambda: services.epic_wsjf_rank_apply(actor=cpo, proposal=[*fresh, fresh[0]]),
+        "proposal",
+        "an epic appears twice in the proposal",
+    )
+    refused(
+        lambda: services.epic_wsjf_rank_apply(actor=cpo, proposal=[("x", 1)]),
+        "proposal",
+        "the proposal lists (epic id, version) pairs",
+    )
     assert dict(Epic.objects.values_list("pk", "rank")) == ranks
     assert (RoadmapChange.objects.count(), live(flow)) == (rows, version)
     services.epic_wsjf_rank_apply(actor=cpo, proposal=fresh)
@@ -590,6 +695,7 @@ def test_wsjf_apply_refuses_another_flow_teams_epic(flow, foreign):
             actor=flow.actor("cpo"), proposal=[(mine.pk, 1), (theirs.pk, 1)]
         ),
         "proposal",
+        "epics were added or removed since the proposal; ask for a new one",
     )
 
 
@@ -601,3 +707,13 @@ def test_roadmap_changes_since_reads_the_flow_teams_log(flow, foreign):
     services.epic_update(actor=flow.actor("cpo"), epic=e, data={"title": "Renamed"})
     rows = list(selectors.roadmap_changes_since(actor=flow.actor("stakeholder"), since=cutoff))
     assert [(r.kind, r.epic_id, r.by) for r in rows] == [("edited", e.pk, flow.cpo)]
+
+
+def test_the_active_goal_stays_active_and_another_flow_teams_goal_does_not_count(flow, foreign):
+    cpo = flow.actor("cpo")
+    services.product_goal_create(actor=foreign.actor("cpo"), statement="Theirs")
+    old = services.product_goal_create(actor=cpo, statement="First")
+    services.product_goal_close(actor=cpo, goal=old, status="abandoned")
+    services.product_goal_update(actor=cpo, goal=old, data={"status": "active"})
+    services.product_goal_update(actor=cpo, goal=old, data={"status": "active"})
+    assert ProductGoal.objects.get(pk=old.pk).status == "active"

@@ -58,3 +58,65 @@ def test_the_csm_updates_the_cadence_settings(flow):
             actor=flow.actor("csm"), flow_team=flow.flow_team, data={"slug": "x"}
         )
     assert refusal.value.field == "slug"
+
+
+@pytest.mark.parametrize("role", ["cpo", "architect", "po1", "sm1", "dev1", "stakeholder"])
+def test_only_the_csm_keeps_the_cadence_settings_saying_so(flow, role):
+    with pytest.raises(PermissionRefused) as refused:
+        services.flow_team_update(
+            actor=flow.actor(role), flow_team=flow.flow_team, data={"sprint_length_weeks": 3}
+        )
+    assert str(refused.value) == "the CSM keeps the Flow Team's cadence settings"
+    assert FlowTeam.objects.get(pk=flow.flow_team.pk).sprint_length_weeks == 2
+
+
+def test_another_flow_teams_csm_is_refused_naming_the_flow_team(flow, foreign):
+    with pytest.raises(RuleViolation) as refused:
+        services.flow_team_update(
+            actor=foreign.actor("csm"), flow_team=flow.flow_team, data={"name": "Taken over"}
+        )
+    assert refused.value.detail == {"flow_team": ["not your Flow Team"]}
+    assert FlowTeam.objects.get(pk=flow.flow_team.pk).name == flow.flow_team.name
+
+
+def test_the_first_field_the_csm_may_not_write_is_refused_by_name(flow):
+    with pytest.raises(RuleViolation) as refused:
+        services.flow_team_update(
+            actor=flow.actor("csm"),
+            flow_team=flow.flow_team,
+            data={"slug": "x", "name": "New", "cadence_anchor": flow.flow_team.cadence_anchor},
+        )
+    assert refused.value.detail == {"cadence_anchor": ["unknown or read-only field"]}
+    fresh = FlowTeam.objects.get(pk=flow.flow_team.pk)
+    assert (fresh.slug, fresh.name) == (flow.flow_team.slug, flow.flow_team.name)
+
+
+def test_a_blank_name_is_refused_saying_so_and_a_name_is_written(flow):
+    with pytest.raises(RuleViolation) as refused:
+        services.flow_team_update(
+            actor=flow.actor("csm"), flow_team=flow.flow_team, data={"name": "  "}
+        )
+    assert refused.value.detail == {"name": ["name the Flow Team"]}
+    assert FlowTeam.objects.get(pk=flow.flow_team.pk).name == flow.flow_team.name
+    services.flow_team_update(
+        actor=flow.actor("csm"), flow_team=flow.flow_team, data={"name": "Payments"}
+    )
+    assert FlowTeam.objects.get(pk=flow.flow_team.pk).name == "Payments"
+
+
+@pytest.mark.parametrize("weeks", [1, 5])
+def test_a_flow_sprint_of_other_than_2_3_or_4_weeks_is_refused_saying_so(flow, weeks):
+    with pytest.raises(RuleViolation) as refused:
+        services.flow_team_update(
+            actor=flow.actor("csm"), flow_team=flow.flow_team, data={"sprint_length_weeks": weeks}
+        )
+    assert refused.value.detail == {"sprint_length_weeks": ["a Flow Sprint lasts 2, 3 or 4 weeks"]}
+    assert FlowTeam.objects.get(pk=flow.flow_team.pk).sprint_length_weeks == 2
+
+
+def test_a_flow_sprint_lasts_2_3_or_4_weeks(flow):
+    for weeks in (4, 3, 2):
+        services.flow_team_update(
+            actor=flow.actor("csm"), flow_team=flow.flow_team, data={"sprint_length_weeks": weeks}
+        )
+        assert FlowTeam.objects.get(pk=flow.flow_team.pk).sprint_length_weeks == weeks

@@ -3,7 +3,7 @@ from django.db import IntegrityError
 
 from sem.errors import RuleViolation
 from teams import services
-from teams.models import Membership, RoleAssignment, ScrumTeam, User
+from teams.models import ApiToken, FlowTeam, Membership, RoleAssignment, ScrumTeam, User
 from tests.teams.factories import FlowTeamFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -47,8 +47,9 @@ def test_second_cpo_is_refused_naming_the_role(flow):
 
 def test_second_po_of_a_team_is_refused(flow):
     membership = Membership.objects.get(user=flow.dev1)
-    with pytest.raises(RuleViolation, match="already has a Product Owner"):
+    with pytest.raises(RuleViolation) as refusal:
         services.role_assign(membership=membership, role="po", scrum_team=flow.scrum_teams[0])
+    assert refusal.value.detail == {"role": ["this Scrum Team already has a Product Owner"]}
 
 
 def test_a_po_may_also_be_the_architect(flow):
@@ -59,12 +60,24 @@ def test_a_po_may_also_be_the_architect(flow):
 
 def test_team_role_needs_a_team_of_the_same_flow_team(flow, foreign):
     membership = Membership.objects.get(user=flow.dev1)
-    with pytest.raises(RuleViolation, match="names its Scrum Team"):
+    before = set(membership.roles.values_list("role", "scrum_team"))
+    with pytest.raises(RuleViolation) as refusal:
         services.role_assign(membership=membership, role="developer")
-    with pytest.raises(RuleViolation, match="not in this Flow Team"):
+    assert refusal.value.detail == {"scrum_team": ["a team role names its Scrum Team"]}
+    with pytest.raises(RuleViolation) as refusal:
         services.role_assign(
             membership=membership, role="developer", scrum_team=foreign.scrum_teams[0]
         )
+    assert refusal.value.detail == {"scrum_team": ["the Scrum Team is not in this Flow Team"]}
+    with pytest.raises(RuleViolation) as refusal:
+        services.role_assign(
+            membership=membership, role="architect", scrum_team=flow.scrum_teams[0]
+        )
+    assert refusal.value.detail == {"scrum_team": ["a Flow role belongs to no Scrum Team"]}
+    with pytest.raises(RuleViolation) as refusal:
+        services.role_assign(membership=membership, role="tester")
+    assert refusal.value.detail == {"role": ["unknown role 'tester'"]}
+    assert set(membership.roles.values_list("role", "scrum_team")) == before
 
 
 def test_flow_team_create_validates_inputs():
@@ -72,12 +85,25 @@ def test_flow_team_create_validates_inputs():
         services.flow_team_create(
             name="X", slug="x", cadence_anchor="2026-01-05", sprint_length_weeks=5
         )
-    assert refusal.value.field == "sprint_length_weeks"
+    assert refusal.value.detail == {"sprint_length_weeks": ["a Flow Sprint lasts 2, 3 or 4 weeks"]}
     with pytest.raises(RuleViolation) as refusal:
         services.flow_team_create(
             name="X", slug="x", cadence_anchor="2026-01-05", timezone="Mars/Olympus"
         )
     assert refusal.value.field == "timezone"
+    for weekdays in ([], [0, 7], [-1]):
+        with pytest.raises(RuleViolation) as refusal:
+            services.flow_team_create(
+                name="X", slug="x", cadence_anchor="2026-01-05", working_weekdays=weekdays
+            )
+        assert refusal.value.detail == {
+            "working_days": ["name at least one weekday, 0 (Monday) to 6"]
+        }
+    services.flow_team_create(name="X", slug="x", cadence_anchor="2026-01-05")
+    with pytest.raises(RuleViolation) as refusal:
+        services.flow_team_create(name="Y", slug="x", cadence_anchor="2026-01-05")
+    assert refusal.value.detail == {"slug": ["this slug is taken"]}
+    assert list(FlowTeam.objects.filter(slug="x").values_list("name", flat=True)) == ["X"]
 
 
 def test_user_create_stores_the_email_lowercased_with_the_password_and_name():
@@ -231,3 +257,18 @@ def test_api_token_revoke_refuses_a_token_already_revoked(flow):
     assert refusal.value.detail == {"token": ["no such active token"]}
     token.refresh_from_db()
     assert token.revoked_at == first
+
+
+def test_a_token_is_named_in_1_to_80_characters_saying_so(flow):
+    for name in ("", "   "):
+        with pytest.raises(RuleViolation) as refusal:
+            services.api_token_create(user=flow.dev1, name=name)
+        assert refusal.value.detail == {"name": ["name the token (what uses it)"]}
+    with pytest.raises(RuleViolation) as refusal:
+        services.api_token_create(user=flow.dev1, name="x" * 81)
+    assert refusal.value.detail == {"name": ["at most 80 characters"]}
+    token, secret = services.api_token_create(user=flow.dev1, name=f" {'x' * 80} ")
+    assert (token.name, token.prefix, secret[:3]) == ("x" * 80, secret[:10], "sf_")
+    assert list(ApiToken.objects.filter(user=flow.dev1).values_list("name", flat=True)) == [
+        "x" * 80
+    ]
