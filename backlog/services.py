@@ -245,6 +245,9 @@ def product_goal_close(*, actor: Actor, goal: ProductGoal, status: str) -> Produ
     _own(actor, goal)
     if status not in (ProductGoal.Status.ACHIEVED, ProductGoal.Status.ABANDONED):
         raise RuleViolation("a Product Goal closes as achieved or abandoned", field="status")
+    # Under the Flow Team's lock, as product_goal_update: neither writes over the other.
+    FlowTeam.objects.select_for_update().get(pk=goal.flow_team_id)
+    goal = ProductGoal.objects.get(pk=goal.pk)
     goal.status = status
     goal.save(update_fields=["status", "updated_at"])
     live_bump(roadmap_live_key(goal.flow_team_id))

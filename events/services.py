@@ -121,10 +121,19 @@ def cadence_roll(*, flow_team: FlowTeam, today=None, horizon: int = flow_service
     return {**result, **{f"events_{k}": v for k, v in totals.items()}}
 
 
-@transaction.atomic
-def event_move(*, actor: Actor, event: Event, starts_at, duration_minutes: int | None = None):
+def _scheduled(actor: Actor, event: Event) -> Event:
+    """The event as it is now, locked, once the actor may change the schedule: a page read
+    earlier may show an event that was cancelled or finished since."""
     if not can_facilitate(actor):
         raise PermissionRefused("the CSM keeps the event schedule")
+    if event.flow_team_id != actor.flow_team_id:
+        raise NotFound("no such event in your Flow Team")
+    return Event.objects.select_for_update().get(pk=event.pk)
+
+
+@transaction.atomic
+def event_move(*, actor: Actor, event: Event, starts_at, duration_minutes: int | None = None):
+    event = _scheduled(actor, event)
     if event.state in (Event.State.DONE, Event.State.CANCELLED):
         raise RuleViolation("a finished or cancelled event cannot move", field="starts_at")
     if duration_minutes is not None and not 5 <= duration_minutes <= 480:
@@ -139,8 +148,9 @@ def event_move(*, actor: Actor, event: Event, starts_at, duration_minutes: int |
 
 @transaction.atomic
 def event_cancel(*, actor: Actor, event: Event) -> Event:
-    if not can_facilitate(actor):
-        raise PermissionRefused("the CSM keeps the event schedule")
+    event = _scheduled(actor, event)
+    if event.state == Event.State.DONE:
+        raise RuleViolation("a finished event cannot be cancelled", field="state")
     event.state = Event.State.CANCELLED
     event.rescheduled_by_hand = True
     event.save(update_fields=["state", "rescheduled_by_hand", "updated_at"])

@@ -9,7 +9,7 @@ from events.models import Event
 from events.services import cadence_roll, event_cancel, event_move, event_start
 from flow import services
 from flow.models import FlowSprint, SprintCommitment, TeamSprint
-from sem.errors import PermissionRefused, RuleViolation
+from sem.errors import NotFound, PermissionRefused, RuleViolation
 
 pytestmark = pytest.mark.django_db
 D = datetime.date
@@ -286,3 +286,46 @@ def test_work_rolled_back_enqueues_nothing(flow, django_capture_on_commit_callba
     with django_capture_on_commit_callbacks() as callbacks, transaction.atomic():
         cadence_tick()
     assert len(callbacks) == 1  # the same work, committed, enqueues one roll
+
+
+def test_a_move_from_a_page_read_before_the_cancel_is_refused_and_moves_nothing(flow):
+    cadence_roll(flow_team=flow.flow_team, today=D(2026, 1, 5))
+    read_earlier = Event.objects.get(flow_sprint__number=2, kind="review")
+    event_cancel(actor=flow.actor("csm"), event=Event.objects.get(pk=read_earlier.pk))
+    with pytest.raises(RuleViolation) as refused:
+        event_move(
+            actor=flow.actor("csm"),
+            event=read_earlier,
+            starts_at=read_earlier.starts_at + datetime.timedelta(hours=1),
+        )
+    assert refused.value.detail == {"starts_at": ["a finished or cancelled event cannot move"]}
+    review = Event.objects.get(pk=read_earlier.pk)
+    assert (review.state, review.starts_at) == ("cancelled", read_earlier.starts_at)
+
+
+def test_a_finished_event_is_not_cancelled_saying_so(flow):
+    cadence_roll(flow_team=flow.flow_team, today=D(2026, 1, 5))
+    read_earlier = Event.objects.get(flow_sprint__number=2, kind="review")
+    Event.objects.filter(pk=read_earlier.pk).update(state="done")
+    with pytest.raises(RuleViolation) as refused:
+        event_cancel(actor=flow.actor("csm"), event=read_earlier)
+    assert refused.value.detail == {"state": ["a finished event cannot be cancelled"]}
+    assert Event.objects.get(pk=read_earlier.pk).state == "done"
+
+
+def test_another_flow_teams_event_is_neither_moved_nor_cancelled(flow, foreign):
+    cadence_roll(flow_team=foreign.flow_team, today=D(2026, 1, 5))
+    theirs = Event.objects.get(flow_team=foreign.flow_team, flow_sprint__number=2, kind="review")
+    csm = flow.actor("csm")
+    for change in (
+        lambda: event_move(actor=csm, event=theirs, starts_at=theirs.starts_at),
+        lambda: event_cancel(actor=csm, event=theirs),
+    ):
+        with pytest.raises(NotFound, match="^no such event in your Flow Team$"):
+            change()
+    after = Event.objects.get(pk=theirs.pk)
+    assert (after.state, after.starts_at, after.rescheduled_by_hand) == (
+        "scheduled",
+        theirs.starts_at,
+        False,
+    )
