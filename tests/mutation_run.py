@@ -20,10 +20,12 @@ import sys
 from pathlib import Path
 
 import libcst as cst
+import mutmut.__main__ as mutmut_main
 from mutmut.__main__ import cli
 from mutmut.mutation import file_mutation
 from mutmut.mutation.file_mutation import MutationVisitor
 from mutmut.runners.harness import PytestRunner
+from mutmut.workers.isolation import ForkRunner
 
 from tests import mutation_results, template_db
 
@@ -104,9 +106,33 @@ def run_in_stages() -> None:
     PytestRunner.run_tests = in_stages
 
 
+def clean_run_once() -> None:
+    """Skip mutmut's clean run of the whole suite when its stats pass just ran it.
+
+    Without saved stats, mutmut first runs every test to see which functions each reaches,
+    and stops unless that run passed; it then runs every test again, unmutated, as its
+    "clean run": ten minutes of a two-core machine spent learning nothing new. Where the
+    stats were loaded from an earlier run instead, the clean run still runs."""
+    collect = mutmut_main.run_stats_collection
+    run_clean = ForkRunner.run_clean_tests
+    full_suite_passed = False
+
+    def stats_collection(runner, tests=None):
+        nonlocal full_suite_passed
+        collect(runner, tests)  # exits the process unless the tests passed
+        full_suite_passed = full_suite_passed or tests is None
+
+    def clean_tests(self, tests):
+        return 0 if full_suite_passed else run_clean(self, tests)
+
+    mutmut_main.run_stats_collection = stats_collection
+    ForkRunner.run_clean_tests = clean_tests
+
+
 if __name__ == "__main__":
     mutate_atomic_functions()
     run_in_stages()
+    clean_run_once()
     if sys.argv[1:2] == ["run"]:
         # The verdicts of the last run (tests/mutation_results.json), where mutants/ has none.
         mutation_results.restore(Path("mutants"))

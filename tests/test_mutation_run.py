@@ -1,12 +1,14 @@
 """The mutation run mutates the ``@transaction.atomic`` services that mutmut alone skips,
 keeps their decorator on the trampoline, and still skips every other decorator."""
 
+import mutmut.__main__ as mutmut_main
 import pytest
 from mutmut.mutation import file_mutation
 from mutmut.mutation.file_mutation import MutationVisitor, mutate_file_contents
 from mutmut.runners.harness import PytestRunner
+from mutmut.workers.isolation import ForkRunner
 
-from tests.mutation_run import mutate_atomic_functions, run_in_stages
+from tests.mutation_run import clean_run_once, mutate_atomic_functions, run_in_stages
 
 SOURCE = """
 import functools
@@ -117,3 +119,22 @@ def test_a_few_tests_are_one_session_and_the_clean_run_is_left_whole(sessions):
     sessions.clear()
     assert PytestRunner.run_tests(None, mutant_name="m", tests=[f"t{n}" for n in range(25)]) == 0
     assert sessions == [[f"t{n}" for n in range(25)]]
+
+
+def test_the_clean_run_is_skipped_only_after_a_full_stats_pass(monkeypatch):
+    """The stats pass that ran the whole suite green stands for mutmut's clean run; stats
+    loaded from an earlier run, topped up for new tests only, do not."""
+    collected, cleaned = [], []
+    monkeypatch.setattr(mutmut_main, "run_stats_collection", lambda r, t=None: collected.append(t))
+    monkeypatch.setattr(
+        ForkRunner, "run_clean_tests", lambda self, tests: cleaned.append(tests) or 3
+    )
+    clean_run_once()
+
+    assert ForkRunner.run_clean_tests(None, ["a"]) == 3
+    mutmut_main.run_stats_collection(None, ["new"])
+    assert ForkRunner.run_clean_tests(None, ["b"]) == 3
+    mutmut_main.run_stats_collection(None)
+    assert ForkRunner.run_clean_tests(None, ["c"]) == 0
+    assert collected == [["new"], None]
+    assert cleaned == [["a"], ["b"]]
