@@ -614,6 +614,8 @@ def test_wsjf_apply_writes_ranks_in_one_statement(flow, django_assert_num_querie
         )
         for t, p, n in [("A", 3, 2), ("C", 4, 3), ("D", 2, 4)]
     ]
+    # Every epic the statement ranked was updated at the moment the log names.
+    assert set(Epic.objects.values_list("updated_at", flat=True)) == {rows[0].at}
     assert live(flow) == before + 1
 
 
