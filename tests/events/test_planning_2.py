@@ -207,6 +207,49 @@ def test_the_cpo_drafts_and_a_stale_draft_keeps_the_text_and_names_who(p2):
     assert "has-error" in empty.content.decode()
 
 
+def test_a_draft_is_stamped_and_each_one_counts_a_version(p2, clock):
+    draft = functools.partial(services.flow_sprint_goal_draft, actor=p2.ns.actor("cpo"))
+    draft(flow_sprint=p2.sprint, text="Pay", expected_version=0)
+    clock.shift(datetime.timedelta(minutes=5))
+    sprint = draft(flow_sprint=p2.sprint, text="Pay in one step", expected_version=1)
+    stored = FlowSprint.objects.get(pk=p2.sprint.pk)
+    for read in (sprint, stored):
+        assert (read.goal_draft, read.goal_version, read.goal_drafted_by) == (
+            "Pay in one step",
+            2,
+            p2.ns.cpo,
+        )
+        assert read.goal_drafted_at == NOW + datetime.timedelta(minutes=5)
+
+
+def test_drafting_refusals_word_for_word_and_nothing_written(p2, foreign):
+    def refused(exception, actor, **changes):
+        FlowSprint.objects.filter(pk=p2.sprint.pk).update(**changes)
+        with pytest.raises(exception) as caught:
+            services.flow_sprint_goal_draft(
+                actor=actor, flow_sprint=p2.sprint, text="Ours", expected_version=0
+            )
+        stored = FlowSprint.objects.get(pk=p2.sprint.pk)
+        assert (stored.goal_draft, stored.goal_drafted_at) == ("", None)
+        return caught.value
+
+    cpo = p2.ns.actor("cpo")
+    assert str(refused(PermissionRefused, p2.ns.actor("csm"))) == (
+        "the CPO drafts the Flow Sprint Goal"
+    )
+    # Another Flow Team's CPO may draft goals, but not this Flow Team's.
+    assert refused(RuleViolation, foreign.actor("cpo")).detail == {
+        "flow_sprint": ["the Flow Sprint is not in this Flow Team"]
+    }
+    conflict = refused(VersionConflict, cpo, goal_version=3)
+    assert conflict.current_version == 3
+    assert refused(RuleViolation, cpo, goal_version=0, goal_confirmed_at=NOW).detail == {
+        "goal": ["the CSM has confirmed this Flow Sprint Goal"]
+    }
+    closed = refused(RuleViolation, cpo, goal_confirmed_at=None, state=FlowSprint.State.CLOSED)
+    assert closed.detail == {"goal": ["this Flow Sprint is closed"]}
+
+
 def test_confirming_needs_a_draft_and_the_draft_read(p2):
     csm = p2.ns.actor("csm")
     with pytest.raises(RuleViolation) as refused:
