@@ -26,10 +26,9 @@ def asked_range(data: dict, start: date | None, end: date | None) -> tuple[date,
     """The range asked for, the default filling the side not given: one day when only one
     side was given beyond the other side's default."""
     default_start, default_end = default_range(data)
-    if start is None:
-        start = end if end is not None and end < default_start else default_start
-    if end is None:
-        end = start if start > default_end else default_end
+    start = default_start if start is None else start
+    end = max(start, default_end) if end is None else end
+    # An end before the start (given, or the default start) makes the range the end's day.
     return min(start, end), end
 
 

@@ -32,7 +32,9 @@ def test_a_po_or_sm_cannot_move_a_risk_out_of_their_register(flow, who, target):
     to = flow.scrum_teams[target] if target is not None else None
     with pytest.raises(RuleViolation) as refusal:
         services.risk_update(actor=flow.actor(who), risk=risk, data={"scrum_team": to})
-    assert refusal.value.field == "scrum_team"
+    assert refusal.value.detail == {
+        "scrum_team": ["you may only move a risk into a register you keep (your own team's)"]
+    }
     fresh = Risk.objects.get(pk=risk.pk)
     assert (fresh.scrum_team, fresh.version) == (one, 1)
 
@@ -46,8 +48,45 @@ def test_the_csm_moves_a_risk_between_registers(flow):
     assert (moved.scrum_team, moved.version) == (two, 2)
     # The same PO keeps editing within their own register.
     services.risk_update(actor=flow.actor("po2"), risk=moved, data={"roam": "owned"})
-    with pytest.raises(PermissionRefused):
+    with pytest.raises(PermissionRefused) as refused:
         services.risk_update(actor=flow.actor("po1"), risk=moved, data={"roam": "accepted"})
+    assert str(refused.value) == "only the CPO, CSM, Architect, or the team's PO and SM edit it"
+    assert Risk.objects.get(pk=risk.pk).roam == "owned"
+
+
+def test_a_risk_write_names_the_first_field_it_may_not_write_and_writes_nothing(flow):
+    risk = services.risk_create(actor=flow.actor("cpo"), title="Vendor late")
+    with pytest.raises(RuleViolation) as refused:
+        services.risk_update(
+            actor=flow.actor("cpo"),
+            risk=risk,
+            data={"version": 9, "created_at": None, "title": "Vendor very late"},
+        )
+    assert refused.value.detail == {"created_at": ["unknown or read-only field"]}
+    fresh = Risk.objects.get(pk=risk.pk)
+    assert (fresh.title, fresh.version) == ("Vendor late", 1)
+
+
+def test_a_risk_with_a_plan_is_mitigated_without_writing_the_plan_again(flow):
+    cpo = flow.actor("cpo")
+    planned = services.risk_create(actor=cpo, title="Vendor late", mitigation="Second vendor")
+    done = services.risk_update(actor=cpo, risk=planned, data={"roam": "mitigated"})
+    assert (done.roam, done.mitigation) == ("mitigated", "Second vendor")
+    unplanned = services.risk_create(actor=cpo, title="Key person leaves")
+    with pytest.raises(RuleViolation) as refused:
+        services.risk_update(actor=cpo, risk=unplanned, data={"roam": "mitigated"})
+    assert refused.value.detail == {"mitigation": ["a mitigated risk has a mitigation plan"]}
+    assert Risk.objects.get(pk=unplanned.pk).roam == "open"
+
+
+def test_a_goal_is_trimmed_and_holds_up_to_its_limit():
+    assert services.goal_text(" " + "g" * 2000 + "\n", name="the goal") == "g" * 2000
+    with pytest.raises(RuleViolation) as refused:
+        services.goal_text("g" * 2001, name="the goal")
+    assert refused.value.detail == {"goal": ["at most 2000 characters (this has 2001)"]}
+    with pytest.raises(RuleViolation) as refused:
+        services.goal_text(" \t", name="the goal")
+    assert refused.value.detail == {"goal": ["write the goal"]}
 
 
 def test_a_stale_risk_write_is_a_conflict(flow):
