@@ -1,5 +1,9 @@
+from datetime import timedelta
+from types import SimpleNamespace
+
 import pytest
 from django.db import IntegrityError
+from django.utils import timezone
 
 from sem.errors import RuleViolation
 from teams import services
@@ -257,6 +261,25 @@ def test_api_token_revoke_refuses_a_token_already_revoked(flow):
     assert refusal.value.detail == {"token": ["no such active token"]}
     token.refresh_from_db()
     assert token.revoked_at == first
+
+
+def test_a_use_recorded_while_the_token_is_revoked_stays_its_last_use(flow, monkeypatch):
+    """The token page shows "Last used", and after the revoke nothing writes it again: a
+    script's request recorded between the revoke's read and its write must not be written
+    back over (the revoke writes revoked_at alone)."""
+    token, _ = services.api_token_create(user=flow.dev1, name="CI")
+    used = timezone.now().replace(microsecond=0)
+
+    def now_after_a_use():
+        # The revoke asks the time between its read and its write: the use lands there, as
+        # api_token_authenticate records it.
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=used)
+        return used + timedelta(seconds=1)
+
+    monkeypatch.setattr(services, "timezone", SimpleNamespace(now=now_after_a_use))
+    services.api_token_revoke(user=flow.dev1, token_id=token.pk)
+    token.refresh_from_db()
+    assert (token.last_used_at, token.revoked_at) == (used, used + timedelta(seconds=1))
 
 
 def test_a_token_is_named_in_1_to_80_characters_saying_so(flow):
