@@ -544,6 +544,20 @@ def test_epic_rank_move_refuses_another_flow_teams_milestone(flow, foreign):
     assert Epic.objects.get(pk=e.pk).version == 1
 
 
+@pytest.mark.parametrize("side", ["after", "before"])
+def test_epic_rank_move_refuses_another_flow_teams_epic_as_neighbour(flow, foreign, side):
+    theirs = epic(foreign)
+    e = epic(flow)
+    version, rows = live(flow), RoadmapChange.objects.count()
+    refused(
+        lambda: services.epic_rank_move(actor=flow.actor("cpo"), epic=e, **{side: theirs}),
+        side,
+        "that epic is not in this Flow Team",
+    )
+    assert Epic.objects.get(pk=e.pk).version == 1
+    assert (RoadmapChange.objects.count(), live(flow)) == (rows, version)
+
+
 # --- rank by WSJF ---------------------------------------------------------------------
 
 
