@@ -533,6 +533,28 @@ def test_epic_rank_move_into_another_milestone_is_one_row_and_one_bump(
     assert Epic.objects.get(pk=a.pk).milestone_id is None
 
 
+def test_an_epic_moved_or_edited_moves_this_flow_teams_roadmap_and_planning_board_once(
+    flow, foreign
+):
+    # Flow Sprint Planning 1 lists the epics teams claim, in roadmap order.
+    keys = [
+        services.roadmap_live_key(flow.flow_team.pk),
+        services.planning_live_key(flow.flow_team.pk),
+        services.roadmap_live_key(foreign.flow_team.pk),
+        services.planning_live_key(foreign.flow_team.pk),
+    ]
+    a, b = epic(flow, "A"), epic(flow, "B")
+    epic(foreign, "Theirs")
+    for change in (
+        lambda: services.epic_rank_move(actor=flow.actor("cpo"), epic=b, before=a),
+        lambda: services.epic_update(actor=flow.actor("cpo"), epic=a, data={"title": "A2"}),
+    ):
+        before = live_versions(keys)
+        change()
+        after = live_versions(keys)
+        assert [after[k] - before[k] for k in keys] == [1, 1, 0, 0]
+
+
 def test_epic_rank_move_refuses_another_flow_teams_milestone(flow, foreign):
     theirs = milestone(foreign)
     e = epic(flow)
