@@ -23,16 +23,23 @@ def test_sixteenth_scrum_team_is_refused_with_a_message():
     assert ScrumTeam.objects.filter(flow_team=flow_team).count() == 15
 
 
-def test_hundred_fifty_first_member_is_refused_with_a_message():
+def test_hundred_fifty_first_member_is_refused_with_a_message_until_a_seat_is_freed():
     flow_team = FlowTeamFactory()
-    users = [UserFactory(password=None) for _ in range(151)]
+    users = [UserFactory(password=None) for _ in range(153)]
     for user in users[:150]:
         services.member_add(flow_team=flow_team, user=user)
+    full = {"user": ["a Flow Team has at most 150 members; remove someone first"]}
     with pytest.raises(RuleViolation) as refusal:
         services.member_add(flow_team=flow_team, user=users[150])
-    assert refusal.value.field == "user"
-    assert "at most 150 members" in refusal.value.detail["user"][0]
+    assert refusal.value.detail == full
     assert Membership.objects.filter(flow_team=flow_team).count() == 150
+    # Seats 1 and 7 freed (seat 150 still taken): the next members get them, lowest first.
+    Membership.objects.filter(flow_team=flow_team, seat__in=[1, 7]).delete()
+    seats = [services.member_add(flow_team=flow_team, user=u).seat for u in users[150:152]]
+    assert seats == [1, 7]
+    with pytest.raises(RuleViolation) as refusal:
+        services.member_add(flow_team=flow_team, user=users[152])
+    assert refusal.value.detail == full
 
 
 def test_member_add_is_idempotent(flow):
