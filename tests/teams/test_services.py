@@ -26,17 +26,18 @@ def test_sixteenth_scrum_team_is_refused_with_a_message():
 def test_hundred_fifty_first_member_is_refused_with_a_message_until_a_seat_is_freed():
     flow_team = FlowTeamFactory()
     users = [UserFactory(password=None) for _ in range(153)]
-    for user in users[:150]:
-        services.member_add(flow_team=flow_team, user=user)
+    # Each takes the seat after the highest: 1 to 150 in turn.
+    seated = [services.member_add(flow_team=flow_team, user=u).seat for u in users[:150]]
+    assert seated == list(range(1, 151))
     full = {"user": ["a Flow Team has at most 150 members; remove someone first"]}
     with pytest.raises(RuleViolation) as refusal:
         services.member_add(flow_team=flow_team, user=users[150])
     assert refusal.value.detail == full
     assert Membership.objects.filter(flow_team=flow_team).count() == 150
-    # Seats 1 and 7 freed (seat 150 still taken): the next members get them, lowest first.
-    Membership.objects.filter(flow_team=flow_team, seat__in=[1, 7]).delete()
+    # Seats 1 and 149 freed (150 still taken): the next members get them, lowest first.
+    Membership.objects.filter(flow_team=flow_team, seat__in=[1, 149]).delete()
     seats = [services.member_add(flow_team=flow_team, user=u).seat for u in users[150:152]]
-    assert seats == [1, 7]
+    assert seats == [1, 149]
     with pytest.raises(RuleViolation) as refusal:
         services.member_add(flow_team=flow_team, user=users[152])
     assert refusal.value.detail == full
