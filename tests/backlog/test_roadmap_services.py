@@ -12,7 +12,8 @@ from backlog.models import Epic, Milestone, ProductGoal, RoadmapChange
 from backlog.ranking import GAP
 from sem.errors import PermissionRefused, RuleViolation, VersionConflict
 from sem.live import live_versions
-from teams.models import WebhookDelivery
+from teams import services as team_services
+from teams.models import Membership, WebhookDelivery
 from teams.webhooks import webhook_subscriptions
 from tests.teams.factories import WebhookEndpointFactory
 
@@ -555,15 +556,40 @@ def test_an_epic_moved_or_edited_moves_this_flow_teams_roadmap_and_planning_boar
         assert [after[k] - before[k] for k in keys] == [1, 1, 0, 0]
 
 
-def test_epic_rank_move_refuses_another_flow_teams_milestone(flow, foreign):
+def test_epic_rank_move_and_update_refuse_another_flow_teams_milestone(flow, foreign):
     theirs = milestone(foreign)
     e = epic(flow)
-    refused(
-        lambda: services.epic_rank_move(actor=flow.actor("cpo"), epic=e, milestone=theirs),
-        "milestone",
-        "the milestone is not in this Flow Team",
+    cpo = flow.actor("cpo")
+    for call in (
+        lambda: services.epic_rank_move(actor=cpo, epic=e, milestone=theirs),
+        lambda: services.epic_update(actor=cpo, epic=e, data={"milestone": theirs}),
+    ):
+        refused(call, "milestone", "the milestone is not in this Flow Team")
+    fresh = Epic.objects.get(pk=e.pk)
+    assert (fresh.version, fresh.milestone_id) == (1, None)
+
+
+def test_a_cpo_who_is_also_the_architect_edits_both_kinds_of_field(flow, foreign):
+    """Each role adds its fields; the union is the call's own, so another CPO afterwards
+    still may not assess feasibility."""
+    team_services.role_revoke(
+        membership=Membership.objects.get(user=flow.architect), role="architect"
     )
-    assert Epic.objects.get(pk=e.pk).version == 1
+    team_services.role_assign(membership=Membership.objects.get(user=flow.cpo), role="architect")
+    e = epic(flow)
+    done = services.epic_update(
+        actor=flow.actor("cpo"), epic=e, data={"title": "Billing v2", "feasibility": "concerns"}
+    )
+    assert (done.title, done.feasibility) == ("Billing v2", "concerns")
+    theirs = epic(foreign)
+    refused(
+        lambda: services.epic_update(
+            actor=foreign.actor("cpo"), epic=theirs, data={"feasibility": "feasible"}
+        ),
+        "feasibility",
+        "your role may not change this field",
+    )
+    assert Epic.objects.get(pk=theirs.pk).feasibility == "unassessed"
 
 
 @pytest.mark.parametrize("side", ["after", "before"])
