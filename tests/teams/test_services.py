@@ -1,4 +1,4 @@
-from datetime import timedelta
+from datetime import date, timedelta
 from types import SimpleNamespace
 
 import pytest
@@ -90,6 +90,32 @@ def test_team_role_needs_a_team_of_the_same_flow_team(flow, foreign):
         services.role_assign(membership=membership, role="tester")
     assert refusal.value.detail == {"role": ["unknown role 'tester'"]}
     assert set(membership.roles.values_list("role", "scrum_team")) == before
+
+
+def test_flow_team_create_defaults_to_two_week_sprints_in_utc_monday_to_friday():
+    made = services.flow_team_create(name="X", slug="x", cadence_anchor=date(2026, 1, 5))
+    fresh = FlowTeam.objects.get(pk=made.pk)
+    assert (fresh.sprint_length_weeks, fresh.timezone, fresh.working_weekdays) == (
+        2,
+        "UTC",
+        [0, 1, 2, 3, 4],
+    )
+    # 3 and 4 weeks are Flow Sprints too; a weekday named twice is one working day.
+    for weeks in (3, 4):
+        made = services.flow_team_create(
+            name=f"Y{weeks}",
+            slug=f"y{weeks}",
+            cadence_anchor=date(2026, 1, 5),
+            sprint_length_weeks=weeks,
+            timezone="Asia/Tokyo",
+            working_weekdays=[6, 0, 6],
+        )
+        fresh = FlowTeam.objects.get(pk=made.pk)
+        assert (fresh.sprint_length_weeks, fresh.timezone, fresh.working_weekdays) == (
+            weeks,
+            "Asia/Tokyo",
+            [0, 6],
+        )
 
 
 def test_flow_team_create_validates_inputs():
