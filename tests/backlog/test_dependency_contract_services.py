@@ -392,6 +392,23 @@ def test_only_a_standing_counter_proposal_in_an_open_sprint_is_accepted_saying_s
     assert (dependency.contract, dependency.needed_by_id) == ("countered", sprints[3].pk)
 
 
+def test_a_counter_proposal_whose_flow_sprint_is_gone_is_none_to_accept(flow, sprints, dependency):
+    """The proposed sprint's foreign key is SET_NULL: deleted, it leaves the contract
+    countered with nothing proposed, which is refused as no counter-proposal (not as a
+    missing Flow Sprint the requester never had to name)."""
+    services.dependency_counter(
+        actor=flow.actor("po2"), dependency=dependency, flow_sprint=sprints[4]
+    )
+    FlowSprint.objects.filter(pk=sprints[4].pk).delete()
+    dependency.refresh_from_db()
+    assert (dependency.contract, dependency.proposed_sprint_id) == ("countered", None)
+    with pytest.raises(RuleViolation) as refused:
+        services.dependency_accept(actor=flow.actor("po1"), dependency=dependency)
+    assert refused.value.detail == {"contract": ["there is no counter-proposal to accept"]}
+    assert Dependency.objects.get(pk=dependency.pk).version == dependency.version
+    assert [kind for kind, *_ in steps(dependency)] == ["raised", "countered"]
+
+
 def test_raising_a_dependency_names_two_items_of_this_flow_team_saying_so(flow, foreign, sprints):
     po1 = flow.actor("po1")
     ours = StoryFactory(scrum_team=flow.scrum_teams[0])

@@ -59,6 +59,48 @@ def test_touching_neighbours_rebalance_in_one_statement_keeping_order(flow):
     assert len(set(ranks)) == 4
 
 
+def test_a_story_dropped_back_in_its_place_is_not_its_own_neighbour(flow):
+    """Dropped after the story just above it (or before the one just below), it takes the
+    midpoint of those two: the sliver between a neighbour and its own old rank is no gap
+    to fill, and no renumbering of the list is needed (one row written)."""
+    team = flow.scrum_teams[0]
+    above, moved, below = (StoryFactory(scrum_team=team, rank=r) for r in (GAP, GAP + 1, 3 * GAP))
+    for rank, where in ((GAP + 1, {"after": above}), (3 * GAP - 1, {"before": below})):
+        Story.objects.filter(pk=moved.pk).update(rank=rank)
+        moved.refresh_from_db()
+        with CaptureQueriesContext(connection) as ctx:
+            services.story_rank_move(actor=flow.actor("po1"), story=moved, **where)
+        assert len(writes(ctx.captured_queries, "backlog_story")) == 1
+        assert list(
+            Story.objects.filter(scrum_team=team).order_by("rank").values_list("pk", "rank")
+        ) == [(above.pk, GAP), (moved.pk, 2 * GAP), (below.pk, 3 * GAP)]
+
+
+def test_the_only_story_of_a_team_moved_to_the_top_takes_the_first_rank(flow):
+    only = StoryFactory(scrum_team=flow.scrum_teams[0], rank=5 * GAP)
+    moved = services.story_rank_move(actor=flow.actor("po1"), story=only)
+    assert moved.rank == Story.objects.get(pk=only.pk).rank == GAP
+
+
+@pytest.mark.parametrize("high", [3, 4])
+def test_a_gap_of_two_still_takes_the_whole_midpoint_in_one_row(flow, high):
+    """Between ranks 1 and 3 (or 4) there is room: the move takes 2, an integer as stored
+    (what the caller and the webhooks get back), and renumbers nothing."""
+    team = flow.scrum_teams[0]
+    first, second, moved = (StoryFactory(scrum_team=team, rank=r) for r in (1, high, 10))
+    with CaptureQueriesContext(connection) as ctx:
+        done = services.story_rank_move(actor=flow.actor("po1"), story=moved, after=first)
+    assert len(writes(ctx.captured_queries, "backlog_story")) == 1
+    assert (done.rank, type(done.rank)) == (2, int)
+    assert list(
+        Story.objects.filter(scrum_team=team).order_by("rank").values_list("pk", "rank")
+    ) == [
+        (first.pk, 1),
+        (moved.pk, 2),
+        (second.pk, high),
+    ]
+
+
 def test_rank_move_bumps_version_and_respects_rights(flow, stories):
     moved = services.story_rank_move(actor=flow.actor("po1"), story=stories[3])
     assert moved.version == 2

@@ -12,7 +12,8 @@ from backlog.models import Epic, Milestone, ProductGoal, RoadmapChange
 from backlog.ranking import GAP
 from sem.errors import PermissionRefused, RuleViolation, VersionConflict
 from sem.live import live_versions
-from teams.models import WebhookDelivery
+from teams import services as team_services
+from teams.models import Membership, WebhookDelivery
 from teams.webhooks import webhook_subscriptions
 from tests.teams.factories import WebhookEndpointFactory
 
@@ -533,15 +534,76 @@ def test_epic_rank_move_into_another_milestone_is_one_row_and_one_bump(
     assert Epic.objects.get(pk=a.pk).milestone_id is None
 
 
-def test_epic_rank_move_refuses_another_flow_teams_milestone(flow, foreign):
+def test_an_epic_moved_or_edited_moves_this_flow_teams_roadmap_and_planning_board_once(
+    flow, foreign
+):
+    # Flow Sprint Planning 1 lists the epics teams claim, in roadmap order.
+    keys = [
+        services.roadmap_live_key(flow.flow_team.pk),
+        services.planning_live_key(flow.flow_team.pk),
+        services.roadmap_live_key(foreign.flow_team.pk),
+        services.planning_live_key(foreign.flow_team.pk),
+    ]
+    a, b = epic(flow, "A"), epic(flow, "B")
+    epic(foreign, "Theirs")
+    for change in (
+        lambda: services.epic_rank_move(actor=flow.actor("cpo"), epic=b, before=a),
+        lambda: services.epic_update(actor=flow.actor("cpo"), epic=a, data={"title": "A2"}),
+    ):
+        before = live_versions(keys)
+        change()
+        after = live_versions(keys)
+        assert [after[k] - before[k] for k in keys] == [1, 1, 0, 0]
+
+
+def test_epic_rank_move_and_update_refuse_another_flow_teams_milestone(flow, foreign):
     theirs = milestone(foreign)
     e = epic(flow)
+    cpo = flow.actor("cpo")
+    for call in (
+        lambda: services.epic_rank_move(actor=cpo, epic=e, milestone=theirs),
+        lambda: services.epic_update(actor=cpo, epic=e, data={"milestone": theirs}),
+    ):
+        refused(call, "milestone", "the milestone is not in this Flow Team")
+    fresh = Epic.objects.get(pk=e.pk)
+    assert (fresh.version, fresh.milestone_id) == (1, None)
+
+
+def test_a_cpo_who_is_also_the_architect_edits_both_kinds_of_field(flow, foreign):
+    """Each role adds its fields; the union is the call's own, so another CPO afterwards
+    still may not assess feasibility."""
+    team_services.role_revoke(
+        membership=Membership.objects.get(user=flow.architect), role="architect"
+    )
+    team_services.role_assign(membership=Membership.objects.get(user=flow.cpo), role="architect")
+    e = epic(flow)
+    done = services.epic_update(
+        actor=flow.actor("cpo"), epic=e, data={"title": "Billing v2", "feasibility": "concerns"}
+    )
+    assert (done.title, done.feasibility) == ("Billing v2", "concerns")
+    theirs = epic(foreign)
     refused(
-        lambda: services.epic_rank_move(actor=flow.actor("cpo"), epic=e, milestone=theirs),
-        "milestone",
-        "the milestone is not in this Flow Team",
+        lambda: services.epic_update(
+            actor=foreign.actor("cpo"), epic=theirs, data={"feasibility": "feasible"}
+        ),
+        "feasibility",
+        "your role may not change this field",
+    )
+    assert Epic.objects.get(pk=theirs.pk).feasibility == "unassessed"
+
+
+@pytest.mark.parametrize("side", ["after", "before"])
+def test_epic_rank_move_refuses_another_flow_teams_epic_as_neighbour(flow, foreign, side):
+    theirs = epic(foreign)
+    e = epic(flow)
+    version, rows = live(flow), RoadmapChange.objects.count()
+    refused(
+        lambda: services.epic_rank_move(actor=flow.actor("cpo"), epic=e, **{side: theirs}),
+        side,
+        "that epic is not in this Flow Team",
     )
     assert Epic.objects.get(pk=e.pk).version == 1
+    assert (RoadmapChange.objects.count(), live(flow)) == (rows, version)
 
 
 # --- rank by WSJF ---------------------------------------------------------------------

@@ -1,7 +1,8 @@
 import pytest
+from django.utils import timezone
 
 from backlog import services
-from backlog.models import Blocker, Epic, StateChange, Story, Task
+from backlog.models import AcceptanceCriterion, Blocker, Epic, StateChange, Story, Task
 from backlog.services import planning_live_key
 from sem.errors import PermissionRefused, RuleViolation, VersionConflict
 from sem.live import live_versions
@@ -338,6 +339,30 @@ def test_a_done_storys_criterion_is_unchecked_only_after_reopening_saying_so(flo
     assert story.criteria.get(pk=criterion.pk).checked
     # Checking it again changes nothing that matters and is allowed.
     services.criterion_check(actor=flow.actor("dev1"), criterion=criterion, checked=True)
+
+
+def test_checking_a_criterion_names_who_and_when_and_unchecking_clears_both(flow, story):
+    criterion = story.criteria.first()
+    before = timezone.now()
+    services.criterion_check(actor=flow.actor("dev1"), criterion=criterion, checked=True)
+    row = AcceptanceCriterion.objects.get(pk=criterion.pk)
+    assert (row.checked, row.checked_by) == (True, flow.dev1)
+    assert before <= row.checked_at <= timezone.now()
+    services.criterion_check(actor=flow.actor("sm1"), criterion=row, checked=False)
+    row.refresh_from_db()
+    assert (row.checked, row.checked_by, row.checked_at) == (False, None, None)
+
+
+def test_checking_a_criterion_writes_the_check_alone(flow, story):
+    """A criterion is never rewritten (the admin refuses a new text): whatever else the
+    caller's copy of it holds is not written."""
+    criterion = story.criteria.first()
+    criterion.text = "Rewritten"
+    services.criterion_check(actor=flow.actor("dev1"), criterion=criterion, checked=True)
+    assert list(story.criteria.values_list("text", "checked")) == [
+        ("CSV has every column", True),
+        ("Totals match", False),
+    ]
 
 
 def test_a_story_is_created_in_a_scrum_team_of_this_flow_team_by_its_team_or_the_cpo(flow, foreign):

@@ -44,6 +44,7 @@ EXPECTED = {
     "can_confirm_flow_sprint_goal": {"csm"},
     "can_see_events": set(PEOPLE) - {"stakeholder", "nobody"},
     "can_refresh_metrics": set(PEOPLE) - {"stakeholder", "nobody"},
+    "can_manage_sos_actions": {"csm", "po", "sm", "architect+po"},
 }
 EXPECTED_FOR_TEAM = {
     "can_write_register": {"cpo", "csm", "architect", "po", "sm", "architect+po"},
@@ -52,6 +53,7 @@ EXPECTED_FOR_TEAM = {
     "can_write_sos_report": {"csm", "po", "sm", "architect+po"},
     "can_claim_epic": {"cpo", "csm", "po", "sm", "architect+po"},
     "can_plan_team_sprint": {"po", "sm", "architect+po"},
+    "can_prioritise_improvements": {"po", "sm", "architect+po"},
 }
 # Of another team, a team role gives nothing.
 EXPECTED_FOR_OTHER_TEAM = {
@@ -61,6 +63,7 @@ EXPECTED_FOR_OTHER_TEAM = {
     "can_write_sos_report": {"csm"},
     "can_claim_epic": {"cpo", "csm"},
     "can_plan_team_sprint": set(),
+    "can_prioritise_improvements": set(),
 }
 
 
@@ -81,6 +84,24 @@ def test_team_predicates_for_ones_own_and_another_team(person, predicate):
 def test_the_register_without_a_team_is_the_flow_roles():
     allowed = {name for name, who in PEOPLE.items() if p.can_write_register(who, None)}
     assert allowed == {"cpo", "csm", "architect", "architect+po"}
+
+
+def test_the_flow_backlogs_improvements_are_ordered_by_the_csm_and_the_cpo():
+    allowed = {name for name, who in PEOPLE.items() if p.can_prioritise_improvements(who, None)}
+    assert allowed == {"cpo", "csm"}
+
+
+@pytest.mark.parametrize("scrum_team_id", [None, TEAM])
+def test_an_improvement_is_closed_by_its_owner_or_whoever_orders_its_backlog(scrum_team_id):
+    orders = {n for n, who in PEOPLE.items() if p.can_prioritise_improvements(who, scrum_team_id)}
+    assert orders == ({"cpo", "csm"} if scrum_team_id is None else {"po", "sm", "architect+po"})
+    for owner_id, allowed in ((ME.pk, set(PEOPLE)), (99, orders), (None, orders)):
+        closes = {
+            name
+            for name, who in PEOPLE.items()
+            if p.can_close_improvement(who, owner_id=owner_id, scrum_team_id=scrum_team_id)
+        }
+        assert closes == allowed, owner_id
 
 
 def test_a_stakeholder_in_a_scrum_team_sees_every_event():

@@ -1,5 +1,9 @@
+from datetime import date, timedelta
+from types import SimpleNamespace
+
 import pytest
 from django.db import IntegrityError
+from django.utils import timezone
 
 from sem.errors import RuleViolation
 from teams import services
@@ -19,16 +23,24 @@ def test_sixteenth_scrum_team_is_refused_with_a_message():
     assert ScrumTeam.objects.filter(flow_team=flow_team).count() == 15
 
 
-def test_hundred_fifty_first_member_is_refused_with_a_message():
+def test_hundred_fifty_first_member_is_refused_with_a_message_until_a_seat_is_freed():
     flow_team = FlowTeamFactory()
-    users = [UserFactory(password=None) for _ in range(151)]
-    for user in users[:150]:
-        services.member_add(flow_team=flow_team, user=user)
+    users = [UserFactory(password=None) for _ in range(153)]
+    # Each takes the seat after the highest: 1 to 150 in turn.
+    seated = [services.member_add(flow_team=flow_team, user=u).seat for u in users[:150]]
+    assert seated == list(range(1, 151))
+    full = {"user": ["a Flow Team has at most 150 members; remove someone first"]}
     with pytest.raises(RuleViolation) as refusal:
         services.member_add(flow_team=flow_team, user=users[150])
-    assert refusal.value.field == "user"
-    assert "at most 150 members" in refusal.value.detail["user"][0]
+    assert refusal.value.detail == full
     assert Membership.objects.filter(flow_team=flow_team).count() == 150
+    # Seats 1 and 149 freed (150 still taken): the next members get them, lowest first.
+    Membership.objects.filter(flow_team=flow_team, seat__in=[1, 149]).delete()
+    seats = [services.member_add(flow_team=flow_team, user=u).seat for u in users[150:152]]
+    assert seats == [1, 149]
+    with pytest.raises(RuleViolation) as refusal:
+        services.member_add(flow_team=flow_team, user=users[152])
+    assert refusal.value.detail == full
 
 
 def test_member_add_is_idempotent(flow):
@@ -78,6 +90,32 @@ def test_team_role_needs_a_team_of_the_same_flow_team(flow, foreign):
         services.role_assign(membership=membership, role="tester")
     assert refusal.value.detail == {"role": ["unknown role 'tester'"]}
     assert set(membership.roles.values_list("role", "scrum_team")) == before
+
+
+def test_flow_team_create_defaults_to_two_week_sprints_in_utc_monday_to_friday():
+    made = services.flow_team_create(name="X", slug="x", cadence_anchor=date(2026, 1, 5))
+    fresh = FlowTeam.objects.get(pk=made.pk)
+    assert (fresh.sprint_length_weeks, fresh.timezone, fresh.working_weekdays) == (
+        2,
+        "UTC",
+        [0, 1, 2, 3, 4],
+    )
+    # 3 and 4 weeks are Flow Sprints too; a weekday named twice is one working day.
+    for weeks in (3, 4):
+        made = services.flow_team_create(
+            name=f"Y{weeks}",
+            slug=f"y{weeks}",
+            cadence_anchor=date(2026, 1, 5),
+            sprint_length_weeks=weeks,
+            timezone="Asia/Tokyo",
+            working_weekdays=[6, 0, 6],
+        )
+        fresh = FlowTeam.objects.get(pk=made.pk)
+        assert (fresh.sprint_length_weeks, fresh.timezone, fresh.working_weekdays) == (
+            weeks,
+            "Asia/Tokyo",
+            [0, 6],
+        )
 
 
 def test_flow_team_create_validates_inputs():
@@ -257,6 +295,25 @@ def test_api_token_revoke_refuses_a_token_already_revoked(flow):
     assert refusal.value.detail == {"token": ["no such active token"]}
     token.refresh_from_db()
     assert token.revoked_at == first
+
+
+def test_a_use_recorded_while_the_token_is_revoked_stays_its_last_use(flow, monkeypatch):
+    """The token page shows "Last used", and after the revoke nothing writes it again: a
+    script's request recorded between the revoke's read and its write must not be written
+    back over (the revoke writes revoked_at alone)."""
+    token, _ = services.api_token_create(user=flow.dev1, name="CI")
+    used = timezone.now().replace(microsecond=0)
+
+    def now_after_a_use():
+        # The revoke asks the time between its read and its write: the use lands there, as
+        # api_token_authenticate records it.
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=used)
+        return used + timedelta(seconds=1)
+
+    monkeypatch.setattr(services, "timezone", SimpleNamespace(now=now_after_a_use))
+    services.api_token_revoke(user=flow.dev1, token_id=token.pk)
+    token.refresh_from_db()
+    assert (token.last_used_at, token.revoked_at) == (used, used + timedelta(seconds=1))
 
 
 def test_a_token_is_named_in_1_to_80_characters_saying_so(flow):
