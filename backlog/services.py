@@ -63,19 +63,21 @@ EPIC_TRANSITIONS = {
 }
 
 # Fields of a story, by who may write them (domain.md "Who may do what").
-STORY_PLANNING_FIELDS = {"title", "as_a", "i_want", "so_that", "kind", "points", "epic"}
-STORY_WORK_FIELDS = {"assignee"}
-EPIC_ROADMAP_FIELDS = {
-    "title",
-    "description",
-    "acceptance_conditions",
-    "milestone",
-    "business_value",
-    "time_criticality",
-    "risk_reduction",
-    "job_size",
-}
-EPIC_ARCHITECT_FIELDS = {"feasibility", "feasibility_note"}
+STORY_PLANNING_FIELDS = frozenset({"title", "as_a", "i_want", "so_that", "kind", "points", "epic"})
+STORY_WORK_FIELDS = frozenset({"assignee"})
+EPIC_ROADMAP_FIELDS = frozenset(
+    {
+        "title",
+        "description",
+        "acceptance_conditions",
+        "milestone",
+        "business_value",
+        "time_criticality",
+        "risk_reduction",
+        "job_size",
+    }
+)
+EPIC_ARCHITECT_FIELDS = frozenset({"feasibility", "feasibility_note"})
 # Which kind of roadmap change an edited epic field is recorded as.
 EPIC_FIELD_KIND = {
     "business_value": RoadmapChange.Kind.RESCORED,
