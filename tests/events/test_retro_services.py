@@ -382,3 +382,76 @@ def test_a_card_is_deleted_by_its_author_at_collect_only_and_its_board_follows(f
         "text": ["the retro is at “Group”; this is done at collect cards"]
     }
     assert list(RetroCard.objects.values_list("text", flat=True)) == ["b"]
+
+
+def _settings(event):
+    board = Retrospective.objects.get(event=event)
+    return board.format, board.votes_per_person, board.anonymous
+
+
+def test_only_the_facilitator_configures_the_retro_and_its_board_follows(flow, retros):
+    team, _ = retros
+    retro.retro_ensure(event=team)
+    # Participants of the retro who do not run it: joining is not enough.
+    for key in ("dev1", "po1"):
+        with pytest.raises(PermissionRefused) as refused:
+            retro.retro_configure(
+                actor=flow.actor(key), event=team, format="msg", votes_per_person=7, anonymous=True
+            )
+        assert str(refused.value) == "the retro's facilitator does this"
+    assert _settings(team) == ("ssc", 3, False)
+    key = retro_selectors.retro_live_key(team.pk)
+    before = live_versions([key])[key]
+    retro.retro_configure(
+        actor=flow.actor("sm1"), event=team, format="msg", votes_per_person=7, anonymous=True
+    )
+    assert _settings(team) == ("msg", 7, True)
+    assert live_versions([key])[key] == before + 1
+
+
+def test_retro_settings_take_1_to_20_dots_and_a_format_offered_refusing_word_for_word(flow, retros):
+    team, _ = retros
+    sm = flow.actor("sm1")
+    # Both edges are accepted.
+    for dots in (1, 20):
+        retro.retro_configure(
+            actor=sm, event=team, format="4ls", votes_per_person=dots, anonymous=False
+        )
+        assert _settings(team) == ("4ls", dots, False)
+    refusals = [
+        ({"format": "xyz", "votes_per_person": 5},
+         {"format": ["choose one of the formats offered"]}),
+        ({"format": "ssc", "votes_per_person": 0},
+         {"votes_per_person": ["between 1 and 20 dots per person"]}),
+        ({"format": "ssc", "votes_per_person": 21},
+         {"votes_per_person": ["between 1 and 20 dots per person"]}),
+    ]  # fmt: skip
+    for settings, detail in refusals:
+        with pytest.raises(RuleViolation) as refused:
+            retro.retro_configure(actor=sm, event=team, anonymous=True, **settings)
+        assert refused.value.detail == detail
+    assert _settings(team) == ("4ls", 20, False)
+
+
+def test_once_cards_are_written_only_the_dots_change_and_only_while_collecting(flow, retros):
+    team, _ = retros
+    sm = flow.actor("sm1")
+    retro.card_add(actor=flow.actor("dev1"), event=team, column=0, text="Pair more")
+    cards_written = {"format": ["cards are already written: format and anonymity stay as they are"]}
+    for format, anonymous in (("msg", False), ("ssc", True)):
+        with pytest.raises(RuleViolation) as refused:
+            retro.retro_configure(
+                actor=sm, event=team, format=format, votes_per_person=3, anonymous=anonymous
+            )
+        assert refused.value.detail == cards_written
+    retro.retro_configure(actor=sm, event=team, format="ssc", votes_per_person=9, anonymous=False)
+    assert _settings(team) == ("ssc", 9, False)
+    to_phase(flow, team, "group")
+    with pytest.raises(RuleViolation) as refused:
+        retro.retro_configure(
+            actor=sm, event=team, format="ssc", votes_per_person=4, anonymous=False
+        )
+    assert refused.value.detail == {
+        "format": ["the retro is at “Group”; this is done at collect cards"]
+    }
+    assert _settings(team) == ("ssc", 9, False)
