@@ -417,19 +417,20 @@ def test_a_re_vote_follows_a_reveal_of_an_open_round_and_refusals_say_why(flow, 
     assert PokerRound.objects.count() == 2
 
 
-def test_checking_and_removing_a_criterion_bump_this_refinements_screen(flow, ref):
+def test_adding_checking_and_removing_a_criterion_bump_this_refinements_screen(flow, ref):
     dev = flow.actor("dev1")
+    key = poker.refinement_live_key(ref.event.pk)
+    before = live_versions([key])[key]
     criterion = poker.refinement_criterion_add(
         actor=dev, event=ref.event, story_id=ref.story.pk, text="Invoice PDF attached"
     )
-    key = poker.refinement_live_key(ref.event.pk)
-    before = live_versions([key])[key]
+    assert live_versions([key])[key] == before + 1
     poker.refinement_criterion_check(
         actor=dev, event=ref.event, criterion_id=criterion.pk, checked=True
     )
-    assert live_versions([key])[key] == before + 1
-    poker.refinement_criterion_delete(actor=dev, event=ref.event, criterion_id=criterion.pk)
     assert live_versions([key])[key] == before + 2
+    poker.refinement_criterion_delete(actor=dev, event=ref.event, criterion_id=criterion.pk)
+    assert live_versions([key])[key] == before + 3
 
 
 def test_an_agreement_is_refused_before_the_reveal_and_after_the_round_saying_so(flow, ref):
