@@ -455,3 +455,42 @@ def test_once_cards_are_written_only_the_dots_change_and_only_while_collecting(f
         "format": ["the retro is at “Group”; this is done at collect cards"]
     }
     assert _settings(team) == ("ssc", 9, False)
+
+
+def test_dots_are_cast_at_vote_on_this_boards_cards_and_counted_per_person_and_board(flow, retros):
+    team, flow_retro = retros
+    dev, po, sm = flow.actor("dev1"), flow.actor("po1"), flow.actor("sm1")
+    retro.retro_configure(actor=sm, event=team, format="ssc", votes_per_person=1, anonymous=False)
+    card = retro.card_add(actor=dev, event=team, column=0, text="ours")
+    elsewhere = retro.card_add(actor=sm, event=flow_retro, column=0, text="the flow retro's")
+    to_phase(flow, team, "group")
+    with pytest.raises(RuleViolation) as refused:
+        retro.vote_cast(actor=dev, event=team, card_id=card.pk)
+    assert refused.value.detail == {"vote": ["the retro is at “Group”; this is done at vote"]}
+    retro.retro_phase(actor=sm, event=team, to="vote")
+    to_phase(flow, flow_retro, "vote")
+    # A card of another board is not on this one, even for someone who sits in both.
+    with pytest.raises(NotFound) as refused:
+        retro.vote_cast(actor=sm, event=team, card_id=elsewhere.pk)
+    assert str(refused.value) == "no such card on this board"
+    assert not RetroVote.objects.exists()
+    # One dot each: the SM's dot on the flow retro and the developer's here use none of
+    # the PO's or the SM's one dot on this board.
+    retro.vote_cast(actor=sm, event=flow_retro, card_id=elsewhere.pk)
+    retro.vote_cast(actor=dev, event=team, card_id=card.pk)
+    retro.vote_cast(actor=po, event=team, card_id=card.pk)
+    retro.vote_cast(actor=sm, event=team, card_id=card.pk)
+    with pytest.raises(RuleViolation) as refused:
+        retro.vote_cast(actor=dev, event=team, card_id=card.pk)
+    assert refused.value.detail == {
+        "vote": ["you have used all your 1 dots; take one back to move it"]
+    }
+    votes = sorted(RetroVote.objects.values_list("card_id", "voter_id"))
+    assert votes == sorted(
+        [
+            (elsewhere.pk, flow.sm1.pk),
+            (card.pk, flow.dev1.pk),
+            (card.pk, flow.po1.pk),
+            (card.pk, flow.sm1.pk),
+        ]
+    )
