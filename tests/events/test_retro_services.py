@@ -222,24 +222,47 @@ def test_a_dot_on_a_grouped_card_counts_for_its_group(flow, retros):
     assert RetroVote.objects.get().card_id == a.pk
 
 
-def test_action_items_need_owner_and_due_date(flow, retros):
+def test_action_items_need_text_an_owner_of_the_flow_team_and_a_due_date_not_past(
+    flow, foreign, retros
+):
     team, _ = retros
-    dev = flow.actor("dev1")
-    with pytest.raises(RuleViolation):
-        retro.action_add(
-            actor=dev, event=team, text="x", owner_id=flow.dev1.pk, due_date=NOW.date()
-        )
-    to_phase(flow, team, "discuss")
-    due = NOW.date() + datetime.timedelta(days=7)
-    for owner, when, field in [(None, due, "owner"), (flow.dev1.pk, None, "due_date")]:
-        with pytest.raises(RuleViolation) as refused:
-            retro.action_add(actor=dev, event=team, text="Fix CI", owner_id=owner, due_date=when)
-        assert field in refused.value.detail
+    dev, today = flow.actor("dev1"), NOW.date()
+    due = today + datetime.timedelta(days=7)
     with pytest.raises(RuleViolation) as refused:
-        retro.action_add(actor=dev, event=team, text="x", owner_id=999999, due_date=due)
-    assert "owner" in refused.value.detail
-    retro.action_add(actor=dev, event=team, text="Fix CI", owner_id=flow.sm1.pk, due_date=due)
-    assert ActionItem.objects.get(event=team).owner == flow.sm1
+        retro.action_add(actor=dev, event=team, text="x", owner_id=flow.sm1.pk, due_date=due)
+    assert refused.value.detail == {
+        "text": ["the retro is at “Collect cards”; this is done at discuss and act"]
+    }
+    to_phase(flow, team, "discuss")
+    members = "choose an owner from the Flow Team's members"
+    refusals = [
+        ("  ", flow.sm1.pk, due, {"text": ["write something first"]}),
+        ("a" * 301, flow.sm1.pk, due, {"text": ["at most 300 characters (this has 301)"]}),
+        ("Fix CI", None, due, {"owner": ["choose who owns it"]}),
+        ("Fix CI", 999999, due, {"owner": [members]}),
+        # A person of another Flow Team is no owner here.
+        ("Fix CI", foreign.users["sm1"].pk, due, {"owner": [members]}),
+        ("Fix CI", flow.sm1.pk, None, {"due_date": ["give a due date"]}),
+        ("Fix CI", flow.sm1.pk, today - datetime.timedelta(days=1),
+         {"due_date": ["the due date is in the past"]}),
+    ]  # fmt: skip
+    for text, owner, when, detail in refusals:
+        with pytest.raises(RuleViolation) as refused:
+            retro.action_add(actor=dev, event=team, text=text, owner_id=owner, due_date=when)
+        assert refused.value.detail == detail
+    assert not ActionItem.objects.exists()
+    # At the edges: 300 characters, due today; the board follows.
+    key = retro_selectors.retro_live_key(team.pk)
+    before = live_versions([key])[key]
+    retro.action_add(actor=dev, event=team, text="a" * 300, owner_id=flow.sm1.pk, due_date=today)
+    assert live_versions([key])[key] == before + 1
+    action = ActionItem.objects.get()
+    assert (action.event, action.text, action.owner, action.due_date) == (
+        team,
+        "a" * 300,
+        flow.sm1,
+        today,
+    )
 
 
 def test_the_previous_retros_open_actions_are_reviewed_first_and_closed_there(flow, clock, retros):
