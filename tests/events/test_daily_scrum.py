@@ -193,6 +193,11 @@ def test_note_refusals_say_why_word_for_word_and_write_nothing(flow, board):
         with pytest.raises(RuleViolation) as refused:
             save(**{**note(today="t"), name: "n" * 2001})
         assert refused.value.detail == {name: ["at most 2000 characters (this has 2001)"]}
+    with pytest.raises(RuleViolation) as refused:
+        save(yesterday=" ", today="\n", impediments="")
+    assert refused.value.detail == {
+        "today": ["write what you did yesterday, will do today, or what is in your way"]
+    }
     assert not DailyScrumNote.objects.exists()
     kept = save(yesterday="y" * 2000, today="t" * 2000, impediments="i" * 2000)
     assert [len(t) for t in (kept.yesterday, kept.today, kept.impediments)] == [2000] * 3
