@@ -70,15 +70,31 @@ def test_another_flow_teams_retro_is_not_found(flow, foreign, retros):
 def test_phases_move_one_step_and_never_back_to_collect(flow, retros):
     team, _ = retros
     sm = flow.actor("sm1")
+
+    def one_step(at):
+        return {
+            "phase": [
+                f"the retro is at “{at}”: it moves one step at a time, "
+                "and revealed cards are never hidden again"
+            ]
+        }
+
     with pytest.raises(RuleViolation) as refused:
         retro.retro_phase(actor=sm, event=team, to="vote")
-    assert "one step at a time" in str(refused.value.detail["phase"])
+    assert refused.value.detail == one_step("Collect cards")
+    with pytest.raises(RuleViolation) as refused:
+        retro.retro_phase(actor=sm, event=team, to="later")
+    assert refused.value.detail == {"phase": ["choose a phase of the retro"]}
+    key = retro_selectors.retro_live_key(team.pk)
+    before = live_versions([key])[key]
     retro.retro_phase(actor=sm, event=team, to="group")
-    with pytest.raises(RuleViolation):
+    with pytest.raises(RuleViolation) as refused:
         retro.retro_phase(actor=sm, event=team, to="collect")
+    assert refused.value.detail == one_step("Group")
     retro.retro_phase(actor=sm, event=team, to="vote")
     retro.retro_phase(actor=sm, event=team, to="group")
     assert Retrospective.objects.get(event=team).phase == "group"
+    assert live_versions([key])[key] == before + 3
 
 
 def test_cards_name_column_and_text_and_only_the_author_changes_them(flow, retros):
