@@ -230,6 +230,17 @@ def test_bad_values_name_their_field(flow, ref):
     assert not PokerVote.objects.exists()
 
 
+def test_a_story_is_split_only_from_an_epic_of_this_flow_team(flow, foreign, ref):
+    theirs = backlog_services.epic_create(actor=foreign.actor("cpo"), title="Their epic")
+    for epic_id in (theirs.pk, 10**8):
+        with pytest.raises(RuleViolation) as refused:
+            poker.refinement_story_add(
+                actor=flow.actor("dev1"), event=ref.event, epic_id=epic_id, title="Split"
+            )
+        assert refused.value.detail == {"epic": ["choose an epic of this Flow Team"]}
+    assert not Story.objects.filter(title="Split").exists()
+
+
 def test_a_story_added_under_an_epic_belongs_to_the_team_and_bumps_the_screen(flow, ref):
     key = poker.refinement_live_key(ref.event.pk)
     before = live_versions([key])[key]
