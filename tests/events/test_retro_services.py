@@ -100,12 +100,20 @@ def test_phases_move_one_step_and_never_back_to_collect(flow, retros):
 def test_cards_name_column_and_text_and_only_the_author_changes_them(flow, retros):
     team, _ = retros
     dev, po = flow.actor("dev1"), flow.actor("po1")
-    with pytest.raises(RuleViolation) as refused:
-        retro.card_add(actor=dev, event=team, column=3, text="x")
-    assert "column" in refused.value.detail
+    # Start / Stop / Continue: columns 0 to 2.
+    for column in (-1, 3):
+        with pytest.raises(RuleViolation) as refused:
+            retro.card_add(actor=dev, event=team, column=column, text="x")
+        assert refused.value.detail == {"column": ["choose one of the board's columns"]}
     with pytest.raises(RuleViolation) as refused:
         retro.card_add(actor=dev, event=team, column=0, text="   ")
-    assert "text" in refused.value.detail
+    assert refused.value.detail == {"text": ["write something first"]}
+    assert not RetroCard.objects.exists()
+    key = retro_selectors.retro_live_key(team.pk)
+    before = live_versions([key])[key]
+    last = retro.card_add(actor=dev, event=team, column=2, text="Keep pairing")
+    assert (last.column, last.text, last.author) == (2, "Keep pairing", flow.dev1)
+    assert live_versions([key])[key] == before + 1
     card = retro.card_add(actor=dev, event=team, column=0, text="Pair more")
     with pytest.raises(PermissionRefused):
         retro.card_edit(actor=po, event=team, card_id=card.pk, column=1, text="mine now")
