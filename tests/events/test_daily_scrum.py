@@ -4,6 +4,7 @@ started items against the team's cycle-time percentiles, the timer, the live pol
 of Scrums draft, and the same queries for a small and a large board."""
 
 import datetime
+import functools
 import re
 
 import pytest
@@ -16,7 +17,7 @@ from events.daily import selectors as daily_selectors
 from events.daily import services as daily
 from events.models import DailyScrumNote, Event, ScrumOfScrumsReport
 from events.services import sos_reports_ensure
-from sem.errors import NotFound, PermissionRefused
+from sem.errors import NotFound, PermissionRefused, RuleViolation
 from tests.events.daily_setup import HX, PERCENTILES, client_of, daily_board
 from tests.events.factories import EventFactory, TeamEventFactory
 
@@ -180,6 +181,33 @@ def test_no_notes_once_the_daily_scrum_is_over(flow, board):
     response = client_of(flow.dev1).post(url(board, "note/"), note(today="late"), **HX)
     assert response.status_code == 400 and "state:" in response.content.decode()
     assert not DailyScrumNote.objects.exists()
+
+
+def test_note_refusals_say_why_word_for_word_and_write_nothing(flow, board):
+    save = functools.partial(daily.daily_note_save, actor=flow.actor("dev1"), event=board.event)
+    with pytest.raises(PermissionRefused) as refused:
+        save(person_id=flow.sm1.pk, yesterday="", today="x", impediments="")
+    assert str(refused.value) == "you write only your own note"
+    # 2,000 characters is the most a part of the note holds.
+    for name in ("yesterday", "today", "impediments"):
+        with pytest.raises(RuleViolation) as refused:
+            save(**{**note(today="t"), name: "n" * 2001})
+        assert refused.value.detail == {name: ["at most 2000 characters (this has 2001)"]}
+    with pytest.raises(RuleViolation) as refused:
+        save(yesterday=" ", today="\n", impediments="")
+    assert refused.value.detail == {
+        "today": ["write what you did yesterday, will do today, or what is in your way"]
+    }
+    assert not DailyScrumNote.objects.exists()
+    kept = save(yesterday="y" * 2000, today="t" * 2000, impediments="i" * 2000)
+    assert [len(t) for t in (kept.yesterday, kept.today, kept.impediments)] == [2000] * 3
+    for state in ("done", "cancelled"):
+        Event.objects.filter(pk=board.event.pk).update(state=state)
+        board.event.refresh_from_db()
+        with pytest.raises(RuleViolation) as refused:
+            save(yesterday="", today="late", impediments="")
+        assert refused.value.detail == {"state": [f"this Daily Scrum is {state}"]}
+    assert DailyScrumNote.objects.get().today == "t" * 2000
 
 
 def test_who_has_not_spoken_yet_and_who_is_next(flow, board):

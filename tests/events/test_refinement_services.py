@@ -230,6 +230,17 @@ def test_bad_values_name_their_field(flow, ref):
     assert not PokerVote.objects.exists()
 
 
+def test_a_story_is_split_only_from_an_epic_of_this_flow_team(flow, foreign, ref):
+    theirs = backlog_services.epic_create(actor=foreign.actor("cpo"), title="Their epic")
+    for epic_id in (theirs.pk, 10**8):
+        with pytest.raises(RuleViolation) as refused:
+            poker.refinement_story_add(
+                actor=flow.actor("dev1"), event=ref.event, epic_id=epic_id, title="Split"
+            )
+        assert refused.value.detail == {"epic": ["choose an epic of this Flow Team"]}
+    assert not Story.objects.filter(title="Split").exists()
+
+
 def test_a_story_added_under_an_epic_belongs_to_the_team_and_bumps_the_screen(flow, ref):
     key = poker.refinement_live_key(ref.event.pk)
     before = live_versions([key])[key]
@@ -417,19 +428,20 @@ def test_a_re_vote_follows_a_reveal_of_an_open_round_and_refusals_say_why(flow, 
     assert PokerRound.objects.count() == 2
 
 
-def test_checking_and_removing_a_criterion_bump_this_refinements_screen(flow, ref):
+def test_adding_checking_and_removing_a_criterion_bump_this_refinements_screen(flow, ref):
     dev = flow.actor("dev1")
+    key = poker.refinement_live_key(ref.event.pk)
+    before = live_versions([key])[key]
     criterion = poker.refinement_criterion_add(
         actor=dev, event=ref.event, story_id=ref.story.pk, text="Invoice PDF attached"
     )
-    key = poker.refinement_live_key(ref.event.pk)
-    before = live_versions([key])[key]
+    assert live_versions([key])[key] == before + 1
     poker.refinement_criterion_check(
         actor=dev, event=ref.event, criterion_id=criterion.pk, checked=True
     )
-    assert live_versions([key])[key] == before + 1
-    poker.refinement_criterion_delete(actor=dev, event=ref.event, criterion_id=criterion.pk)
     assert live_versions([key])[key] == before + 2
+    poker.refinement_criterion_delete(actor=dev, event=ref.event, criterion_id=criterion.pk)
+    assert live_versions([key])[key] == before + 3
 
 
 def test_an_agreement_is_refused_before_the_reveal_and_after_the_round_saying_so(flow, ref):

@@ -70,26 +70,50 @@ def test_another_flow_teams_retro_is_not_found(flow, foreign, retros):
 def test_phases_move_one_step_and_never_back_to_collect(flow, retros):
     team, _ = retros
     sm = flow.actor("sm1")
+
+    def one_step(at):
+        return {
+            "phase": [
+                f"the retro is at “{at}”: it moves one step at a time, "
+                "and revealed cards are never hidden again"
+            ]
+        }
+
     with pytest.raises(RuleViolation) as refused:
         retro.retro_phase(actor=sm, event=team, to="vote")
-    assert "one step at a time" in str(refused.value.detail["phase"])
+    assert refused.value.detail == one_step("Collect cards")
+    with pytest.raises(RuleViolation) as refused:
+        retro.retro_phase(actor=sm, event=team, to="later")
+    assert refused.value.detail == {"phase": ["choose a phase of the retro"]}
+    key = retro_selectors.retro_live_key(team.pk)
+    before = live_versions([key])[key]
     retro.retro_phase(actor=sm, event=team, to="group")
-    with pytest.raises(RuleViolation):
+    with pytest.raises(RuleViolation) as refused:
         retro.retro_phase(actor=sm, event=team, to="collect")
+    assert refused.value.detail == one_step("Group")
     retro.retro_phase(actor=sm, event=team, to="vote")
     retro.retro_phase(actor=sm, event=team, to="group")
     assert Retrospective.objects.get(event=team).phase == "group"
+    assert live_versions([key])[key] == before + 3
 
 
 def test_cards_name_column_and_text_and_only_the_author_changes_them(flow, retros):
     team, _ = retros
     dev, po = flow.actor("dev1"), flow.actor("po1")
-    with pytest.raises(RuleViolation) as refused:
-        retro.card_add(actor=dev, event=team, column=3, text="x")
-    assert "column" in refused.value.detail
+    # Start / Stop / Continue: columns 0 to 2.
+    for column in (-1, 3):
+        with pytest.raises(RuleViolation) as refused:
+            retro.card_add(actor=dev, event=team, column=column, text="x")
+        assert refused.value.detail == {"column": ["choose one of the board's columns"]}
     with pytest.raises(RuleViolation) as refused:
         retro.card_add(actor=dev, event=team, column=0, text="   ")
-    assert "text" in refused.value.detail
+    assert refused.value.detail == {"text": ["write something first"]}
+    assert not RetroCard.objects.exists()
+    key = retro_selectors.retro_live_key(team.pk)
+    before = live_versions([key])[key]
+    last = retro.card_add(actor=dev, event=team, column=2, text="Keep pairing")
+    assert (last.column, last.text, last.author) == (2, "Keep pairing", flow.dev1)
+    assert live_versions([key])[key] == before + 1
     card = retro.card_add(actor=dev, event=team, column=0, text="Pair more")
     with pytest.raises(PermissionRefused):
         retro.card_edit(actor=po, event=team, card_id=card.pk, column=1, text="mine now")
@@ -222,24 +246,47 @@ def test_a_dot_on_a_grouped_card_counts_for_its_group(flow, retros):
     assert RetroVote.objects.get().card_id == a.pk
 
 
-def test_action_items_need_owner_and_due_date(flow, retros):
+def test_action_items_need_text_an_owner_of_the_flow_team_and_a_due_date_not_past(
+    flow, foreign, retros
+):
     team, _ = retros
-    dev = flow.actor("dev1")
-    with pytest.raises(RuleViolation):
-        retro.action_add(
-            actor=dev, event=team, text="x", owner_id=flow.dev1.pk, due_date=NOW.date()
-        )
-    to_phase(flow, team, "discuss")
-    due = NOW.date() + datetime.timedelta(days=7)
-    for owner, when, field in [(None, due, "owner"), (flow.dev1.pk, None, "due_date")]:
-        with pytest.raises(RuleViolation) as refused:
-            retro.action_add(actor=dev, event=team, text="Fix CI", owner_id=owner, due_date=when)
-        assert field in refused.value.detail
+    dev, today = flow.actor("dev1"), NOW.date()
+    due = today + datetime.timedelta(days=7)
     with pytest.raises(RuleViolation) as refused:
-        retro.action_add(actor=dev, event=team, text="x", owner_id=999999, due_date=due)
-    assert "owner" in refused.value.detail
-    retro.action_add(actor=dev, event=team, text="Fix CI", owner_id=flow.sm1.pk, due_date=due)
-    assert ActionItem.objects.get(event=team).owner == flow.sm1
+        retro.action_add(actor=dev, event=team, text="x", owner_id=flow.sm1.pk, due_date=due)
+    assert refused.value.detail == {
+        "text": ["the retro is at “Collect cards”; this is done at discuss and act"]
+    }
+    to_phase(flow, team, "discuss")
+    members = "choose an owner from the Flow Team's members"
+    refusals = [
+        ("  ", flow.sm1.pk, due, {"text": ["write something first"]}),
+        ("a" * 301, flow.sm1.pk, due, {"text": ["at most 300 characters (this has 301)"]}),
+        ("Fix CI", None, due, {"owner": ["choose who owns it"]}),
+        ("Fix CI", 999999, due, {"owner": [members]}),
+        # A person of another Flow Team is no owner here.
+        ("Fix CI", foreign.users["sm1"].pk, due, {"owner": [members]}),
+        ("Fix CI", flow.sm1.pk, None, {"due_date": ["give a due date"]}),
+        ("Fix CI", flow.sm1.pk, today - datetime.timedelta(days=1),
+         {"due_date": ["the due date is in the past"]}),
+    ]  # fmt: skip
+    for text, owner, when, detail in refusals:
+        with pytest.raises(RuleViolation) as refused:
+            retro.action_add(actor=dev, event=team, text=text, owner_id=owner, due_date=when)
+        assert refused.value.detail == detail
+    assert not ActionItem.objects.exists()
+    # At the edges: 300 characters, due today; the board follows.
+    key = retro_selectors.retro_live_key(team.pk)
+    before = live_versions([key])[key]
+    retro.action_add(actor=dev, event=team, text="a" * 300, owner_id=flow.sm1.pk, due_date=today)
+    assert live_versions([key])[key] == before + 1
+    action = ActionItem.objects.get()
+    assert (action.event, action.text, action.owner, action.due_date) == (
+        team,
+        "a" * 300,
+        flow.sm1,
+        today,
+    )
 
 
 def test_the_previous_retros_open_actions_are_reviewed_first_and_closed_there(flow, clock, retros):
@@ -382,3 +429,115 @@ def test_a_card_is_deleted_by_its_author_at_collect_only_and_its_board_follows(f
         "text": ["the retro is at “Group”; this is done at collect cards"]
     }
     assert list(RetroCard.objects.values_list("text", flat=True)) == ["b"]
+
+
+def _settings(event):
+    board = Retrospective.objects.get(event=event)
+    return board.format, board.votes_per_person, board.anonymous
+
+
+def test_only_the_facilitator_configures_the_retro_and_its_board_follows(flow, retros):
+    team, _ = retros
+    retro.retro_ensure(event=team)
+    # Participants of the retro who do not run it: joining is not enough.
+    for key in ("dev1", "po1"):
+        with pytest.raises(PermissionRefused) as refused:
+            retro.retro_configure(
+                actor=flow.actor(key), event=team, format="msg", votes_per_person=7, anonymous=True
+            )
+        assert str(refused.value) == "the retro's facilitator does this"
+    assert _settings(team) == ("ssc", 3, False)
+    key = retro_selectors.retro_live_key(team.pk)
+    before = live_versions([key])[key]
+    retro.retro_configure(
+        actor=flow.actor("sm1"), event=team, format="msg", votes_per_person=7, anonymous=True
+    )
+    assert _settings(team) == ("msg", 7, True)
+    assert live_versions([key])[key] == before + 1
+
+
+def test_retro_settings_take_1_to_20_dots_and_a_format_offered_refusing_word_for_word(flow, retros):
+    team, _ = retros
+    sm = flow.actor("sm1")
+    # Both edges are accepted.
+    for dots in (1, 20):
+        retro.retro_configure(
+            actor=sm, event=team, format="4ls", votes_per_person=dots, anonymous=False
+        )
+        assert _settings(team) == ("4ls", dots, False)
+    refusals = [
+        ({"format": "xyz", "votes_per_person": 5},
+         {"format": ["choose one of the formats offered"]}),
+        ({"format": "ssc", "votes_per_person": 0},
+         {"votes_per_person": ["between 1 and 20 dots per person"]}),
+        ({"format": "ssc", "votes_per_person": 21},
+         {"votes_per_person": ["between 1 and 20 dots per person"]}),
+    ]  # fmt: skip
+    for settings, detail in refusals:
+        with pytest.raises(RuleViolation) as refused:
+            retro.retro_configure(actor=sm, event=team, anonymous=True, **settings)
+        assert refused.value.detail == detail
+    assert _settings(team) == ("4ls", 20, False)
+
+
+def test_once_cards_are_written_only_the_dots_change_and_only_while_collecting(flow, retros):
+    team, _ = retros
+    sm = flow.actor("sm1")
+    retro.card_add(actor=flow.actor("dev1"), event=team, column=0, text="Pair more")
+    cards_written = {"format": ["cards are already written: format and anonymity stay as they are"]}
+    for format, anonymous in (("msg", False), ("ssc", True)):
+        with pytest.raises(RuleViolation) as refused:
+            retro.retro_configure(
+                actor=sm, event=team, format=format, votes_per_person=3, anonymous=anonymous
+            )
+        assert refused.value.detail == cards_written
+    retro.retro_configure(actor=sm, event=team, format="ssc", votes_per_person=9, anonymous=False)
+    assert _settings(team) == ("ssc", 9, False)
+    to_phase(flow, team, "group")
+    with pytest.raises(RuleViolation) as refused:
+        retro.retro_configure(
+            actor=sm, event=team, format="ssc", votes_per_person=4, anonymous=False
+        )
+    assert refused.value.detail == {
+        "format": ["the retro is at “Group”; this is done at collect cards"]
+    }
+    assert _settings(team) == ("ssc", 9, False)
+
+
+def test_dots_are_cast_at_vote_on_this_boards_cards_and_counted_per_person_and_board(flow, retros):
+    team, flow_retro = retros
+    dev, po, sm = flow.actor("dev1"), flow.actor("po1"), flow.actor("sm1")
+    retro.retro_configure(actor=sm, event=team, format="ssc", votes_per_person=1, anonymous=False)
+    card = retro.card_add(actor=dev, event=team, column=0, text="ours")
+    elsewhere = retro.card_add(actor=sm, event=flow_retro, column=0, text="the flow retro's")
+    to_phase(flow, team, "group")
+    with pytest.raises(RuleViolation) as refused:
+        retro.vote_cast(actor=dev, event=team, card_id=card.pk)
+    assert refused.value.detail == {"vote": ["the retro is at “Group”; this is done at vote"]}
+    retro.retro_phase(actor=sm, event=team, to="vote")
+    to_phase(flow, flow_retro, "vote")
+    # A card of another board is not on this one, even for someone who sits in both.
+    with pytest.raises(NotFound) as refused:
+        retro.vote_cast(actor=sm, event=team, card_id=elsewhere.pk)
+    assert str(refused.value) == "no such card on this board"
+    assert not RetroVote.objects.exists()
+    # One dot each: the SM's dot on the flow retro and the developer's here use none of
+    # the PO's or the SM's one dot on this board.
+    retro.vote_cast(actor=sm, event=flow_retro, card_id=elsewhere.pk)
+    retro.vote_cast(actor=dev, event=team, card_id=card.pk)
+    retro.vote_cast(actor=po, event=team, card_id=card.pk)
+    retro.vote_cast(actor=sm, event=team, card_id=card.pk)
+    with pytest.raises(RuleViolation) as refused:
+        retro.vote_cast(actor=dev, event=team, card_id=card.pk)
+    assert refused.value.detail == {
+        "vote": ["you have used all your 1 dots; take one back to move it"]
+    }
+    votes = sorted(RetroVote.objects.values_list("card_id", "voter_id"))
+    assert votes == sorted(
+        [
+            (elsewhere.pk, flow.sm1.pk),
+            (card.pk, flow.dev1.pk),
+            (card.pk, flow.po1.pk),
+            (card.pk, flow.sm1.pk),
+        ]
+    )

@@ -553,3 +553,118 @@ def test_the_csm_records_the_outputs_without_ending_unless_asked_and_the_screen_
     assert live_versions([key])[key] == before + 1
     assert recorded.state == Event.objects.get(pk=rev.pk).state == "running"
     assert recorded.recorded_outputs["feedback"] == "No feedback."
+
+
+# --- Word for word, at the services ---------------------------------------------------------
+
+
+def test_feedback_names_one_story_shown_or_one_epic_of_the_flow_team_word_for_word(
+    flow, foreign, rev
+):
+    story = sprint_story(rev, flow.scrum_teams[0], "Pay by card")
+    unfinished = sprint_story(rev, flow.scrum_teams[0], "Not yet", state="in_progress")
+    epic = an_epic(flow)
+    add = functools.partial(review.feedback_add, actor=flow.actor("stakeholder"), event=rev)
+    one_of_them = {"about": ["choose the story or the epic it is about"]}
+    assert refusal(lambda: add(text="x")) == one_of_them
+    assert refusal(lambda: add(text="x", story_id=story.pk, epic_id=epic.pk)) == one_of_them
+    assert refusal(lambda: add(text="x", story_id=unfinished.pk)) == {
+        "about": ["choose one of the stories shown at this review"]
+    }
+    theirs = an_epic(foreign, "Their epic")
+    assert refusal(lambda: add(text="x", epic_id=theirs.pk)) == {
+        "about": ["choose an epic of this Flow Team"]
+    }
+    assert not ReviewFeedback.objects.exists()
+    key = review.review_live_key(rev.pk)
+    before = live_versions([key])[key]
+    on_story, on_epic = add(text="s", story_id=story.pk), add(text="e", epic_id=epic.pk)
+    assert live_versions([key])[key] == before + 2
+    assert (on_story.story, on_story.epic, on_epic.story, on_epic.epic) == (
+        story,
+        None,
+        None,
+        epic,
+    )
+    event_start(actor=flow.actor("csm"), event=rev)
+    event_end(actor=flow.actor("csm"), event=rev)
+    rev.refresh_from_db()
+    assert refusal(lambda: add(text="late", story_id=story.pk)) == {
+        "text": ["the review is done; it is a record now"]
+    }
+    assert ReviewFeedback.objects.count() == 2
+
+
+def test_feedback_becomes_a_story_titled_by_its_text_up_to_200_characters(flow, foreign, rev):
+    epic = an_epic(flow)
+    cpo = flow.actor("cpo")
+    add = functools.partial(review.feedback_add, actor=cpo, event=rev, epic_id=epic.pk)
+    to_story = functools.partial(review.feedback_to_story, actor=cpo, event=rev)
+    note = add(text="Load-test\n  the export")
+    assert refusal(lambda: to_story(feedback_id=note.pk)) == {
+        "scrum_team": ["choose the team whose backlog takes it"]
+    }
+    assert refusal(
+        lambda: to_story(feedback_id=note.pk, scrum_team_id=foreign.scrum_teams[0].pk)
+    ) == {"scrum_team": ["choose a Scrum Team of this Flow Team"]}
+    # A note of another review is not found at this one.
+    other = review_event(flow, number=2)
+    elsewhere = review.feedback_add(actor=cpo, event=other, text="later", epic_id=epic.pk)
+    for feedback_id in (elsewhere.pk, 10**8):
+        with pytest.raises(NotFound) as missing:
+            to_story(feedback_id=feedback_id, scrum_team_id=flow.scrum_teams[0].pk)
+        assert str(missing.value) == "no such feedback at this review"
+    assert not Story.objects.filter(title__contains="export").exists()
+    key = review.review_live_key(rev.pk)
+    before = live_versions([key])[key]
+    made = to_story(feedback_id=note.pk, scrum_team_id=flow.scrum_teams[0].pk)
+    assert live_versions([key])[key] == before + 1
+    assert (made.title, made.i_want, made.so_that, made.epic, made.scrum_team) == (
+        "Load-test the export",
+        "Load-test\n  the export",
+        "we act on the review's feedback",
+        epic,
+        flow.scrum_teams[0],
+    )
+    assert refusal(lambda: to_story(feedback_id=note.pk)) == {
+        "feedback": ["already turned into the story “Load-test the export”"]
+    }
+    # 200 characters make a title as they are; one more is cut to 199 and an ellipsis.
+    team = flow.scrum_teams[0].pk
+    exact = to_story(feedback_id=add(text="t" * 200).pk, scrum_team_id=team)
+    longer = to_story(feedback_id=add(text="u" * 201).pk, scrum_team_id=team)
+    assert (exact.title, longer.title) == ("t" * 200, "u" * 199 + "…")
+
+
+def test_the_goal_outcome_refusals_say_why_word_for_word_and_a_met_goal_needs_no_note(flow, rev):
+    csm = flow.actor("csm")
+    record = functools.partial(review.goal_outcome_record, actor=csm, event=rev)
+    assert refusal(lambda: record(outcome="maybe", note="")) == {
+        "outcome": ["choose met, partly met or not met"]
+    }
+    for outcome in ("partly", "not_met"):
+        assert refusal(lambda outcome=outcome: record(outcome=outcome, note=" ")) == {
+            "note": ["say what was not reached, and why"]
+        }
+    assert refusal(lambda: record(outcome="met", note="n" * 2001)) == {
+        "note": ["at most 2000 characters (this has 2001)"]
+    }
+    assert FlowSprint.objects.get(pk=rev.flow_sprint_id).goal_outcome == ""
+    key = review.review_live_key(rev.pk)
+    before = live_versions([key])[key]
+    record(outcome="not_met", note="n" * 2000)
+    record(outcome="met", note="")
+    assert live_versions([key])[key] == before + 2
+    sprint = FlowSprint.objects.get(pk=rev.flow_sprint_id)
+    assert (sprint.goal_outcome, sprint.goal_outcome_note, sprint.goal_outcome_by) == (
+        "met",
+        "",
+        flow.csm,
+    )
+    assert sprint.goal_outcome_at == NOW
+    event_start(actor=csm, event=rev)
+    event_end(actor=csm, event=rev)
+    rev.refresh_from_db()
+    assert refusal(lambda: record(outcome="partly", note="late")) == {
+        "outcome": ["the review is done; it is a record now"]
+    }
