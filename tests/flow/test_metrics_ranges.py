@@ -65,6 +65,7 @@ def test_a_side_not_asked_for_is_the_default_and_one_side_beyond_the_other_is_on
     ("start", "end", "days"),
     [
         (FIRST - timedelta(days=9), FIRST, [FIRST]),  # ends on the first day: that day
+        (FIRST, FIRST + timedelta(days=1), [FIRST, FIRST + timedelta(days=1)]),
         (AS_OF, AS_OF + timedelta(days=9), [AS_OF]),  # starts today: today
         (FIRST - timedelta(days=9), FIRST - timedelta(days=1), []),  # before the history
         (AS_OF + timedelta(days=1), AS_OF + timedelta(days=9), []),  # after today
@@ -92,3 +93,32 @@ def test_a_stored_row_that_does_not_match_its_columns_fails_loudly():
     broken["aging"]["rows"] = [[2, "in_progress"]]
     with pytest.raises(ValueError, match="zip"):
         report.build(broken)
+
+
+def sprint(number: int, start: date, ratio: float | None) -> dict:
+    return {
+        "number": number,
+        "start": start.isoformat(),
+        "end": (start + timedelta(days=13)).isoformat(),
+        "predictability": {"ratio": ratio},
+        "distribution": {"feature": number, "defect": 0, "debt": 0, "risk": 0},
+    }
+
+
+def test_a_range_holds_the_sprints_it_overlaps_each_told_whether_it_was_predictable():
+    data = history()
+    data["sprints"] = [
+        sprint(1, date(2026, 2, 16), 0.9),  # ends the day before the range
+        sprint(2, date(2026, 3, 2), 0.9),  # ends on the range's first day
+        sprint(3, date(2026, 3, 16), 0.5),
+        sprint(4, date(2026, 3, 30), None),  # starts on the range's last day
+        sprint(5, date(2026, 4, 13), 0.9),  # starts the day after
+    ]
+    built = report.build(data, date(2026, 3, 15), date(2026, 3, 30))
+    assert [(s["number"], s["predictable"]) for s in built["sprints"]] == [
+        (2, True),
+        (3, False),
+        (4, None),
+    ]
+    assert built["sprints"][0]["predictability"] == {"ratio": 0.9}
+    assert [s["number"] for s in built["distribution"]["sprints"]] == [2, 3, 4]
