@@ -122,3 +122,13 @@ def test_a_range_holds_the_sprints_it_overlaps_each_told_whether_it_was_predicta
     ]
     assert built["sprints"][0]["predictability"] == {"ratio": 0.9}
     assert [s["number"] for s in built["distribution"]["sprints"]] == [2, 3, 4]
+
+
+def test_each_when_answer_of_the_forecast_is_also_given_as_a_date():
+    data = history()
+    how_many = {"kind": "how_many", "date": "2026-07-10", "counts": {"50": 4, "85": 2}}
+    data["forecast"]["questions"] = [{"kind": "when", "days": {"50": 3, "85": None}}, how_many]
+    assert report.build(data)["forecast"]["questions"] == [
+        {"kind": "when", "days": {"50": 3, "85": None}, "dates": {"50": "2026-07-03", "85": None}},
+        how_many,
+    ]
