@@ -132,3 +132,43 @@ def test_each_when_answer_of_the_forecast_is_also_given_as_a_date():
         {"kind": "when", "days": {"50": 3, "85": None}, "dates": {"50": "2026-07-03", "85": None}},
         how_many,
     ]
+
+
+def test_flow_efficiency_counts_the_stories_that_spent_time_in_flow():
+    data = history()
+    data["finished"]["rows"] = [
+        [1, "feature", "2026-06-01", 1, 2, 3.0, 4.0],
+        [2, "defect", "2026-06-02", 1, 1, 1.04, 2.06],
+        [3, "debt", "2026-06-03", 1, 1, 5.0, 0.0],  # no span: left out, not 5 h of 0
+    ]
+    assert report.build(data)["flow_efficiency"] == {
+        "ratio": 0.6667,
+        "active_hours": 4.0,
+        "span_hours": 6.1,
+        "items": 2,
+    }
+    data["finished"]["rows"] = [data["finished"]["rows"][2]]
+    assert report.build(data)["flow_efficiency"] == {
+        "ratio": None,
+        "active_hours": 0,
+        "span_hours": 0,
+        "items": 0,
+    }
+
+
+def test_the_forecast_answers_when_and_how_many_only_what_was_asked():
+    stored = {"as_of": "2026-03-10", "forecast": {"how_many": {"50": [1, 2, 4], "85": [0, 1, 2]}}}
+    assert report.answer(stored, items=2, by=date(2026, 3, 12)) == {
+        "when": {"items": 2, "dates": {"50": "2026-03-12", "85": "2026-03-13"}},
+        "how_many": {"date": "2026-03-12", "counts": {"50": 2, "85": 1}},
+    }
+    assert report.answer(stored, by=date(2026, 3, 11)) == {
+        "how_many": {"date": "2026-03-11", "counts": {"50": 1, "85": 0}}
+    }
+    assert report.answer(stored, items=4) == {
+        "when": {"items": 4, "dates": {"50": "2026-03-13", "85": None}}
+    }
+    assert report.answer(stored) == {}
+    # Nothing finished to resample: no table, no answer.
+    empty = {"as_of": "2026-03-10", "forecast": {"how_many": None}}
+    assert report.answer(empty, items=2, by=date(2026, 3, 12)) == {}
