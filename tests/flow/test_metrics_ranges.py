@@ -134,13 +134,19 @@ def test_each_when_answer_of_the_forecast_is_also_given_as_a_date():
     ]
 
 
-def test_flow_efficiency_counts_the_stories_that_spent_time_in_flow():
+def test_flow_efficiency_counts_the_stories_that_spent_time_in_flow_and_each_kind_is_counted():
     data = history()
     data["finished"]["rows"] = [
         [1, "feature", "2026-06-01", 1, 2, 3.0, 4.0],
         [2, "defect", "2026-06-02", 1, 1, 1.04, 2.06],
         [3, "debt", "2026-06-03", 1, 1, 5.0, 0.0],  # no span: left out, not 5 h of 0
     ]
+    assert report.build(data)["distribution"]["total"] == {
+        "feature": 1,
+        "defect": 1,
+        "debt": 1,
+        "risk": 0,
+    }
     assert report.build(data)["flow_efficiency"] == {
         "ratio": 0.6667,
         "active_hours": 4.0,

@@ -118,7 +118,7 @@ def test_forecast_is_a_row_per_day_of_its_horizon_from_tomorrow():
 
 
 def test_an_unknown_chart_has_no_table():
-    with pytest.raises(KeyError):
+    with pytest.raises(KeyError, match="burndown"):
         report.table(REPORT, "burndown")
     assert set(report.CHARTS) == {
         "cycle-time", "throughput", "wip", "cumulative-flow", "aging", "sprints",
