@@ -15,7 +15,9 @@ mutant.
 Run as mutmut itself: ``uv run python -m tests.mutation_run run [MUTANTS]`` (``make
 mutation``)."""
 
+import functools
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -28,6 +30,8 @@ from mutmut.runners.harness import PytestRunner
 from mutmut.workers.isolation import ForkRunner
 
 from tests import mutation_results, template_db
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def _is_transaction_atomic(decorator: cst.BaseExpression) -> bool:
@@ -82,6 +86,52 @@ def mutate_atomic_functions() -> None:
 STAGES = (25, 250)
 
 
+def _function_names(mutant_name: str) -> tuple[str, str]:
+    """The mutated function's name and the name a test file would mention it by:
+    ``backlog.services.x_story_create__mutmut_3`` -> (``story_create``, ``story_create``);
+    a method, ``sem.middleware.xǁApiBodyLimitMiddlewareǁ__call__`` -> (``call``,
+    ``ApiBodyLimitMiddleware``)."""
+    mangled = mutant_name.rpartition("__mutmut_")[0].rpartition(".")[2]
+    if "ǁ" in mangled:
+        _, owner, method = mangled.split("ǁ")
+        return method.strip("_"), owner
+    name = mangled.removeprefix("x_")
+    return name.strip("_"), name
+
+
+@functools.cache
+def _files_mentioning(name: str) -> frozenset[str]:
+    return frozenset(
+        path.relative_to(ROOT).as_posix()
+        for path in (ROOT / "tests").rglob("test_*.py")
+        if re.search(rf"\b{re.escape(name)}\b", path.read_text())
+    )
+
+
+def closest_first(mutant_name: str, tests: list[str]) -> list[str]:
+    """A mutant's tests, those about its function first: the tests named after it, then
+    the rest of the test files that mention it, then its app's other tests, then every
+    other test that reaches it; within each, mutmut's order (fastest first).
+
+    A service that fixtures call reaches far: ``role_assign`` is reached by 2,101 tests,
+    and its 25 fastest, the first session, are in 8 files of which 3 tests are the teams
+    app's; other apps' tests call it only to set up, and miss most of what a mutant
+    breaks. The same tests still decide: only their order changes."""
+    function, mentioned_as = _function_names(mutant_name)
+    words = f"_{function}_"
+    mentioning = _files_mentioning(mentioned_as)
+    app_tests = f"tests/{mutant_name.split('.')[0]}/"
+
+    def distance(test: str) -> int:
+        if words in "_" + re.sub(r"[/.:\[\]-]", "_", test) + "_":
+            return 0
+        if test.partition("::")[0] in mentioning:
+            return 1
+        return 2 if test.startswith(app_tests) else 3
+
+    return sorted(tests, key=distance)
+
+
 def run_in_stages() -> None:
     """Run a mutant's tests in growing sessions, stopping at the first that fails.
 
@@ -96,6 +146,7 @@ def run_in_stages() -> None:
         tests = list(tests)
         if mutant_name is None or not tests:
             return run_tests(self, mutant_name=mutant_name, tests=tests)
+        tests = closest_first(mutant_name, tests)
         bounds = [0, *(n for n in STAGES if n < len(tests)), len(tests)]
         for start, end in zip(bounds, bounds[1:], strict=False):
             exit_code = run_tests(self, mutant_name=mutant_name, tests=tests[start:end])

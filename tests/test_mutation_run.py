@@ -8,7 +8,12 @@ from mutmut.mutation.file_mutation import MutationVisitor, mutate_file_contents
 from mutmut.runners.harness import PytestRunner
 from mutmut.workers.isolation import ForkRunner
 
-from tests.mutation_run import clean_run_once, mutate_atomic_functions, run_in_stages
+from tests.mutation_run import (
+    clean_run_once,
+    closest_first,
+    mutate_atomic_functions,
+    run_in_stages,
+)
 
 SOURCE = """
 import functools
@@ -119,6 +124,38 @@ def test_a_few_tests_are_one_session_and_the_clean_run_is_left_whole(sessions):
     sessions.clear()
     assert PytestRunner.run_tests(None, mutant_name="m", tests=[f"t{n}" for n in range(25)]) == 0
     assert sessions == [[f"t{n}" for n in range(25)]]
+
+
+def test_a_mutants_tests_about_its_function_run_first():
+    # mutmut's order, fastest first, within each distance; these files are the suite's own:
+    # test_roadmap_services.py calls role_assign, test_views.py and test_stories.py do not.
+    other_app = "tests/api/test_stories.py::test_a"
+    own_app = "tests/teams/test_views.py::test_b"
+    mentions = "tests/backlog/test_roadmap_services.py::test_c"
+    named = "tests/events/test_x.py::test_role_assign_refuses[a-b]"
+    later_other_app = "tests/api/test_stories.py::test_d"
+    tests = [other_app, own_app, mentions, named, later_other_app]
+    assert closest_first("teams.services.x_role_assign__mutmut_7", tests) == [
+        named,
+        mentions,
+        own_app,
+        other_app,
+        later_other_app,
+    ]
+    # a method is named by its own name and mentioned by its class's
+    method = "sem.middleware.xǁControlCharacterMiddlewareǁ_first_refused__mutmut_2"
+    assert closest_first(method, ["tests/x.py::test_y", "tests/x.py::test_first_refused"]) == [
+        "tests/x.py::test_first_refused",
+        "tests/x.py::test_y",
+    ]
+
+
+def test_the_sessions_take_the_closest_tests_first(sessions):
+    tests = [f"tests/api/test_stories.py::test_{n}" for n in range(30)]
+    tests[27] = "tests/teams/test_services.py::test_role_assign_is_idempotent"
+    PytestRunner.run_tests(None, mutant_name="teams.services.x_role_assign__mutmut_1", tests=tests)
+    assert sessions[0][0] == tests[27]
+    assert sessions[0][1:] == tests[:24]
 
 
 def test_the_clean_run_is_skipped_only_after_a_full_stats_pass(monkeypatch):
