@@ -8,7 +8,7 @@ import datetime
 import pytest
 
 from backlog import selectors, services
-from backlog.models import Epic, Milestone, ProductGoal, RoadmapChange
+from backlog.models import Epic, Milestone, ProductGoal, RoadmapChange, StateChange
 from backlog.ranking import GAP
 from sem.errors import PermissionRefused, RuleViolation, VersionConflict
 from sem.live import live_versions
@@ -491,6 +491,24 @@ def test_epic_create_and_change_log_each_kind(flow):
         "state": ({"state": "funnel"}, {"state": "ready"}),
     }
     assert live(flow) == before + 1
+
+
+def test_an_epics_change_records_who_moved_it_and_logs_its_milestone_by_id(
+    flow, django_assert_num_queries
+):
+    cpo = flow.actor("cpo")
+    m1, m2 = milestone(flow, "M1"), milestone(flow, "M2")
+    e = Epic.objects.get(pk=epic(flow, acceptance_conditions="Invoices go out", milestone=m1).pk)
+    # Savepoint, lock, update, change log, live bump, state change, release: the change log
+    # compares milestones by id, and reading either milestone would be one query more.
+    with django_assert_num_queries(7):
+        services.epic_change(actor=cpo, epic=e, data={"milestone": m2}, to_state="ready")
+    assert changes(epic=e, kind="moved") == [("moved", {"milestone": m1.pk}, {"milestone": m2.pk})]
+    assert list(
+        StateChange.objects.filter(epic=e, to_state="ready").values_list(
+            "from_state", "to_state", "by"
+        )
+    ) == [("funnel", "ready", cpo.user.pk)]
 
 
 def test_epic_update_writes_only_on_the_version_it_was_given(flow):

@@ -138,7 +138,7 @@ def test_flow_efficiency_counts_the_stories_that_spent_time_in_flow_and_each_kin
     data = history()
     data["finished"]["rows"] = [
         [1, "feature", "2026-06-01", 1, 2, 3.0, 4.0],
-        [2, "defect", "2026-06-02", 1, 1, 1.04, 2.06],
+        [2, "defect", "2026-06-02", 1, 1, 1.24, 2.06],
         [3, "debt", "2026-06-03", 1, 1, 5.0, 0.0],  # no span: left out, not 5 h of 0
     ]
     assert report.build(data)["distribution"]["total"] == {
@@ -148,8 +148,8 @@ def test_flow_efficiency_counts_the_stories_that_spent_time_in_flow_and_each_kin
         "risk": 0,
     }
     assert report.build(data)["flow_efficiency"] == {
-        "ratio": 0.6667,
-        "active_hours": 4.0,
+        "ratio": 0.6997,  # 4.24 h of 6.06 h, hours to a tenth
+        "active_hours": 4.2,
         "span_hours": 6.1,
         "items": 2,
     }
