@@ -22,6 +22,7 @@ import http.client
 import ipaddress
 import json
 import logging
+import os
 import secrets
 import socket
 import ssl
@@ -236,6 +237,19 @@ def webhook_emit_many(
 
 _background: ThreadPoolExecutor | None = None
 _background_lock = threading.Lock()
+_in_background: set[Future] = set()
+
+
+def _forget_background_in_child() -> None:
+    """A forked process (gunicorn --preload, Celery's prefork pool, the mutation run)
+    inherits the pool's bookkeeping but none of its threads: handed a delivery, the copy
+    would queue it for threads that do not exist, and wait for ever on the parent's jobs.
+    The child starts with no pool, as a fresh process does."""
+    global _background, _background_lock, _in_background
+    _background, _background_lock, _in_background = None, threading.Lock(), set()
+
+
+os.register_at_fork(after_in_child=_forget_background_in_child)
 
 
 def _background_senders() -> ThreadPoolExecutor:
@@ -265,9 +279,6 @@ def webhook_dispatch(*, delivery_id: int) -> Future | None:
         return job
     webhook_deliver.delay(delivery_id)
     return None
-
-
-_in_background: set[Future] = set()
 
 
 def webhook_background_wait(timeout: float | None = None) -> bool:

@@ -3,6 +3,7 @@
 import hashlib
 import hmac
 import json
+import os
 import socket
 import threading
 import time
@@ -472,3 +473,26 @@ def test_a_slow_receiver_delays_no_write(settings):
     finally:
         hook.release.set()
         hook.close()
+
+
+def test_a_forked_process_sends_in_background_with_its_own_threads():
+    """gunicorn --preload and Celery's prefork pool fork a process whose background pool
+    may have started: the child has none of its threads, and must neither wait for the
+    parent's deliveries nor queue its own for threads that do not exist."""
+    release = threading.Event()
+    held = webhooks._background_senders().submit(release.wait, 10)
+    webhooks._in_background.add(held)
+    pid = os.fork()
+    if pid == 0:  # the child: it reports through its exit code, never through pytest
+        try:
+            sent = webhooks._background_senders().submit(lambda: "sent").result(timeout=5)
+            ok = webhooks.webhook_background_wait(timeout=5) and sent == "sent"
+        except BaseException:
+            ok = False
+        os._exit(0 if ok else 1)
+    try:
+        _, status = os.waitpid(pid, 0)
+    finally:
+        release.set()
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert webhooks.webhook_background_wait(timeout=5)
