@@ -6,6 +6,7 @@ import pytest
 from mutmut.mutation import file_mutation
 from mutmut.mutation.file_mutation import MutationVisitor, mutate_file_contents
 from mutmut.runners.harness import PytestRunner
+from mutmut.state import state as mutmut_state
 from mutmut.workers.isolation import ForkRunner
 
 from tests.mutation_run import (
@@ -13,6 +14,7 @@ from tests.mutation_run import (
     closest_first,
     mutate_atomic_functions,
     run_in_stages,
+    stats_time_setup,
 )
 
 SOURCE = """
@@ -156,6 +158,34 @@ def test_the_sessions_take_the_closest_tests_first(sessions):
     PytestRunner.run_tests(None, mutant_name="teams.services.x_role_assign__mutmut_1", tests=tests)
     assert sessions[0][0] == tests[27]
     assert sessions[0][1:] == tests[:24]
+
+
+def test_the_stats_pass_times_a_tests_setup_and_teardown_too(monkeypatch):
+    """mutmut hands a mutant its tests by the time its stats pass gave them; a fixture that
+    starts a server is time the test costs every mutant it runs for."""
+
+    class StatsCollector:  # mutmut's own plugin, by its name
+        pass
+
+    given = []
+    monkeypatch.setattr(
+        PytestRunner, "execute_pytest", lambda self, params, **kwargs: given.append(kwargs)
+    )
+    stats_time_setup()
+    PytestRunner.execute_pytest(None, ["-x"])
+    PytestRunner.execute_pytest(None, ["-x"], plugins=[collector := StatsCollector()])
+    assert given[0] == {}
+    assert given[1]["plugins"][0] is collector
+    setup_time = given[1]["plugins"][1]
+
+    durations = {"tests/t.py::test_slow_fixture": 0.25}
+    monkeypatch.setattr(mutmut_state(), "duration_by_test", durations)
+    item = type("Item", (), {"nodeid": "tests/t.py::test_slow_fixture"})
+    for when, took in (("setup", 40.0), ("call", 9.0), ("teardown", 0.5)):
+        setup_time.pytest_runtest_makereport(
+            item, type("Call", (), {"when": when, "duration": took})
+        )
+    assert durations == {"tests/t.py::test_slow_fixture": 40.75}
 
 
 def test_the_clean_run_is_skipped_only_after_a_full_stats_pass(monkeypatch):
