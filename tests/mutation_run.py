@@ -22,7 +22,6 @@ import sys
 from pathlib import Path
 
 import libcst as cst
-import mutmut.__main__ as mutmut_main
 from mutmut.__main__ import cli
 from mutmut.mutation import file_mutation
 from mutmut.mutation.file_mutation import MutationVisitor
@@ -184,26 +183,33 @@ def stats_time_setup() -> None:
     PytestRunner.execute_pytest = execute_pytest
 
 
-def clean_run_once() -> None:
-    """Skip mutmut's clean run of the whole suite when its stats pass just ran it.
+def clean_run_forked() -> None:
+    """mutmut's clean run, the whole suite unmutated, in forked children as every mutant's
+    tests will run, split over two children (the machine's two cores).
 
-    Without saved stats, mutmut first runs every test to see which functions each reaches,
-    and stops unless that run passed; it then runs every test again, unmutated, as its
-    "clean run": ten minutes of a two-core machine spent learning nothing new. Where the
-    stats were loaded from an earlier run instead, the clean run still runs."""
-    collect = mutmut_main.run_stats_collection
-    run_clean = ForkRunner.run_clean_tests
-    full_suite_passed = False
-
-    def stats_collection(runner, tests=None):
-        nonlocal full_suite_passed
-        collect(runner, tests)  # exits the process unless the tests passed
-        full_suite_passed = full_suite_passed or tests is None
+    mutmut runs its stats pass, and its clean run, in its own process, then forks a child
+    per mutant. What only a fork breaks passed both and failed under every mutant: the
+    webhooks' background pool, started in the stats pass, had no threads in a child, and
+    the slow-receiver test failed there after 30 s, a kill for every mutant it reached. A
+    clean run in a fork fails the run before any mutant instead."""
 
     def clean_tests(self, tests):
-        return 0 if full_suite_passed else run_clean(self, tests)
+        tests = sorted(tests or mutmut_state().duration_by_test)
+        children = []
+        for share in (tests[0::2], tests[1::2]):
+            if not share:
+                continue
+            pid = os.fork()
+            if pid == 0:
+                code = 1
+                try:
+                    code = self.test_runner.run_tests(mutant_name=None, tests=share)
+                finally:
+                    os._exit(code)
+            children.append(pid)
+        codes = [os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) for pid in children]
+        return next((code for code in codes if code), 0)
 
-    mutmut_main.run_stats_collection = stats_collection
     ForkRunner.run_clean_tests = clean_tests
 
 
@@ -211,7 +217,7 @@ if __name__ == "__main__":
     mutate_atomic_functions()
     run_in_stages()
     stats_time_setup()
-    clean_run_once()
+    clean_run_forked()
     if sys.argv[1:2] == ["run"]:
         # The verdicts of the last run (tests/mutation_results.json), where mutants/ has none.
         mutation_results.restore(Path("mutants"))

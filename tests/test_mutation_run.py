@@ -1,7 +1,8 @@
 """The mutation run mutates the ``@transaction.atomic`` services that mutmut alone skips,
 keeps their decorator on the trampoline, and still skips every other decorator."""
 
-import mutmut.__main__ as mutmut_main
+import os
+
 import pytest
 from mutmut.mutation import file_mutation
 from mutmut.mutation.file_mutation import MutationVisitor, mutate_file_contents
@@ -10,7 +11,7 @@ from mutmut.state import state as mutmut_state
 from mutmut.workers.isolation import ForkRunner
 
 from tests.mutation_run import (
-    clean_run_once,
+    clean_run_forked,
     closest_first,
     mutate_atomic_functions,
     run_in_stages,
@@ -188,20 +189,22 @@ def test_the_stats_pass_times_a_tests_setup_and_teardown_too(monkeypatch):
     assert durations == {"tests/t.py::test_slow_fixture": 40.75}
 
 
-def test_the_clean_run_is_skipped_only_after_a_full_stats_pass(monkeypatch):
-    """The stats pass that ran the whole suite green stands for mutmut's clean run; stats
-    loaded from an earlier run, topped up for new tests only, do not."""
-    collected, cleaned = [], []
-    monkeypatch.setattr(mutmut_main, "run_stats_collection", lambda r, t=None: collected.append(t))
-    monkeypatch.setattr(
-        ForkRunner, "run_clean_tests", lambda self, tests: cleaned.append(tests) or 3
-    )
-    clean_run_once()
+def test_the_clean_run_runs_every_test_in_two_forked_children(monkeypatch, tmp_path):
+    """Each child writes down its process and its tests; a test named "fails" fails."""
 
-    assert ForkRunner.run_clean_tests(None, ["a"]) == 3
-    mutmut_main.run_stats_collection(None, ["new"])
-    assert ForkRunner.run_clean_tests(None, ["b"]) == 3
-    mutmut_main.run_stats_collection(None)
-    assert ForkRunner.run_clean_tests(None, ["c"]) == 0
-    assert collected == [["new"], None]
-    assert cleaned == [["a"], ["b"]]
+    class Runner:
+        def run_tests(self, *, mutant_name, tests):
+            (tmp_path / str(os.getpid())).write_text("\n".join(tests))
+            return 1 if "fails" in tests else 0
+
+    monkeypatch.setattr(mutmut_state(), "duration_by_test", {f"t{n}": 0.1 for n in range(5)})
+    clean_run_forked()
+    runner = type("ForkRunner", (), {"test_runner": Runner()})()
+
+    assert ForkRunner.run_clean_tests(runner, []) == 0  # none given: the whole suite
+    shares = {int(f.name): f.read_text().split("\n") for f in tmp_path.iterdir()}
+    assert os.getpid() not in shares and len(shares) == 2
+    assert sorted(t for share in shares.values() for t in share) == [f"t{n}" for n in range(5)]
+
+    assert ForkRunner.run_clean_tests(runner, ["a", "fails", "b"]) == 1
+    assert ForkRunner.run_clean_tests(runner, ["a"]) == 0
