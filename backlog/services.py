@@ -1112,7 +1112,8 @@ def story_rank_move(
 ) -> Story:
     """Move a story in its team's backlog. The list (Scrum Team row) is locked first, then
     the story: its version is checked under the lock, so of concurrent moves that read the
-    same version exactly one lands."""
+    same version exactly one lands. Another Flow Team's story is refused before any lock."""
+    _own(actor, story)
     ScrumTeam.objects.select_for_update().get(pk=story.scrum_team_id)
     story = _locked_story(story, actor)
     _check_version(story, expected_version)

@@ -6,6 +6,8 @@ Flow Teams. Each refusal is a NotFound, as the interfaces answer, and writes not
 import datetime
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from backlog import services
 from backlog.models import AcceptanceCriterion, Epic, Milestone, ProductGoal, Story, Task
@@ -140,3 +142,17 @@ def test_the_refusal_names_the_kind_of_item(flow, theirs):
         services.milestone_close(actor=flow.actor("cpo"), milestone=theirs["milestone"])
     with pytest.raises(NotFound, match="^no such story in your Flow Team$"):
         services.story_rank_move(actor=flow.actor("cpo"), story=theirs["story"])
+
+
+@pytest.mark.parametrize("name", CALLS)
+def test_another_flow_teams_item_is_refused_before_any_row_is_read_or_locked(flow, theirs, name):
+    """The refusal needs only the item the interface looked up: no lock on another Flow
+    Team's rows, not even for the rolled-back moment before it."""
+    role, call = CALLS[name]
+    actor = flow.actor(role)
+    with CaptureQueriesContext(connection) as queries, pytest.raises(NotFound):
+        call(actor, theirs)
+    reads = [
+        q["sql"] for q in queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE", "ROLLBACK"))
+    ]
+    assert reads == []
