@@ -12,6 +12,7 @@ from django.core.servers.basehttp import ThreadedWSGIServer
 from django.test.testcases import LiveServerThread
 from hypothesis import settings as hypothesis_settings
 
+from sem.api import KnownQueryParametersMixin
 from teams import services as team_services
 from teams.models import Role
 from teams.selectors import actor_for
@@ -118,6 +119,15 @@ def fresh_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def cold_process_caches():
+    """Each test meets the API's per-process cache of known query parameters empty, as a
+    new process does. Filled by an earlier test, it hid the code that fills it: the
+    mutation run forks each mutant's tests from a process that had run the whole suite,
+    and a mutant of that code changed nothing there."""
+    KnownQueryParametersMixin._known_cache.clear()
 
 
 @pytest.fixture
