@@ -328,6 +328,23 @@ def test_only_the_cpo_and_the_team_write_criteria_saying_so(flow, story, who):
     assert story.criteria.count() == 2
 
 
+def test_criteria_added_one_by_one_are_numbered_from_1_and_an_empty_one_is_refused(flow):
+    story = services.story_create(
+        actor=flow.actor("po1"), scrum_team=flow.scrum_teams[0], title="Import invoices"
+    )
+    dev1 = flow.actor("dev1")
+    with pytest.raises(RuleViolation) as refused:
+        services.criterion_add(actor=dev1, story=story, text="  \n ")
+    assert refused.value.detail == {"text": ["write the criterion"]}
+    assert not story.criteria.exists()
+    for text in ("  Reads CSV ", "Skips duplicates"):
+        services.criterion_add(actor=dev1, story=story, text=text)
+    assert list(story.criteria.order_by("position").values_list("position", "text")) == [
+        (1, "Reads CSV"),
+        (2, "Skips duplicates"),
+    ]
+
+
 def test_a_done_storys_criterion_is_unchecked_only_after_reopening_saying_so(flow, story):
     story = move(flow, story, "in_progress")
     check_all(flow, story)

@@ -636,6 +636,36 @@ def test_feedback_becomes_a_story_titled_by_its_text_up_to_200_characters(flow, 
     assert (exact.title, longer.title) == ("t" * 200, "u" * 199 + "…")
 
 
+def test_a_refused_click_reads_the_note_with_its_story_or_epic_in_one_query(
+    flow, foreign, rev, django_assert_num_queries
+):
+    """The note is read (and locked) together with the story or epic it is about: a
+    refusal costs the same few queries whichever it is."""
+    story = sprint_story(rev, flow.scrum_teams[0], "Pay by card", epic=an_epic(flow))
+    on_story = review.feedback_add(
+        actor=flow.actor("stakeholder"), event=rev, text="Split it", story_id=story.pk
+    )
+    on_epic = review.feedback_add(
+        actor=flow.actor("stakeholder"), event=rev, text="Load-test it", epic_id=story.epic_id
+    )
+    stakeholder, cpo = flow.actor("stakeholder"), flow.actor("cpo")
+    # A savepoint; the note with its story; the story's epic; the team; undo, release.
+    with django_assert_num_queries(6), pytest.raises(PermissionRefused) as refused:
+        review.feedback_to_story(actor=stakeholder, event=rev, feedback_id=on_story.pk)
+    assert str(refused.value) == "the CPO and Team 1's people add stories to its backlog"
+    # A savepoint; the note with its epic; the team; undo, release.
+    with django_assert_num_queries(5):
+        assert refusal(
+            lambda: review.feedback_to_story(
+                actor=cpo,
+                event=rev,
+                feedback_id=on_epic.pk,
+                scrum_team_id=foreign.scrum_teams[0].pk,
+            )
+        ) == {"scrum_team": ["choose a Scrum Team of this Flow Team"]}
+    assert not Story.objects.filter(title__in=["Split it", "Load-test it"]).exists()
+
+
 def test_the_goal_outcome_refusals_say_why_word_for_word_and_a_met_goal_needs_no_note(flow, rev):
     csm = flow.actor("csm")
     record = functools.partial(review.goal_outcome_record, actor=csm, event=rev)
