@@ -120,11 +120,10 @@ def feedback_to_story(
     if feedback is None:
         raise NotFound("no such feedback at this review")
     if feedback.backlog_story_id is not None:
-        made = Story.objects.filter(pk=feedback.backlog_story_id).first()
-        raise RuleViolation(
-            f"already turned into the story “{made.title if made else 'a deleted story'}”",
-            field="feedback",
-        )
+        # The story is there: deleting it first sets this row's link to null, which waits
+        # for the lock held on the row here.
+        made = Story.objects.values_list("title", flat=True).get(pk=feedback.backlog_story_id)
+        raise RuleViolation(f"already turned into the story “{made}”", field="feedback")
     if feedback.story is not None:
         team_id, epic = feedback.story.scrum_team_id, feedback.story.epic
     else:
