@@ -141,6 +141,10 @@ def test_parts_say_which_changed_and_anything_else_sends_the_whole_region():
     assert live_parts_changed(before[:1], seen) is None
     for garbage in ["", "x", "a.b", "a:1.a:2", ":::"]:
         assert live_parts_changed(before, garbage) is None
+    # An id ends at the first colon: a digest that is not one is only that part changed.
+    assert live_parts_changed(before, f"a:{live_digest('1')}.b:x:y") == ["b"]
+    # A region with no parts, shown empty: nothing to send.
+    assert live_parts_changed([], "") == []
 
 
 def test_a_part_replaces_its_namesake_out_of_band():
