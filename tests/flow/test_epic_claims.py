@@ -90,8 +90,9 @@ def test_who_claims_for_team_1(planning, who, allowed):
         services.epic_claim(actor=planning.actor(who), **claim)
         assert EpicClaim.objects.count() == 1
     else:
-        with pytest.raises(PermissionRefused):
+        with pytest.raises(PermissionRefused) as forbidden:
             services.epic_claim(actor=planning.actor(who), **claim)
+        assert str(forbidden.value) == "only the team's PO and SM, the CPO or the CSM claim epics"
         assert EpicClaim.objects.count() == 0
 
 
@@ -99,13 +100,24 @@ def test_claims_refuse_foreign_epics_closed_sprints_and_finished_epics(planning,
     po1 = planning.actor("po1")
     team = planning.scrum_teams[0]
     other = backlog_services.epic_create(actor=foreign.actor("cpo"), title="Theirs")
-    with pytest.raises(RuleViolation) as refused:
-        services.epic_claim(actor=po1, epic=other, scrum_team=team, flow_sprint=planning.sprints[0])
-    assert "epic" in refused.value.detail
+    ours = {"epic": planning.epic, "scrum_team": team, "flow_sprint": planning.sprints[0]}
+    theirs = {
+        "epic": other,
+        "scrum_team": foreign.scrum_teams[0],
+        "flow_sprint": FlowSprint(flow_team=foreign.flow_team, number=1),
+    }
+    for field, name in (
+        ("epic", "epic"),
+        ("scrum_team", "scrum team"),
+        ("flow_sprint", "flow sprint"),
+    ):
+        with pytest.raises(RuleViolation) as refused:
+            services.epic_claim(actor=po1, **{**ours, field: theirs[field]})
+        assert refused.value.detail == {field: [f"the {name} is not in this Flow Team"]}
     closed = FlowSprint.objects.filter(flow_team=planning.flow_team, state="closed").first()
     with pytest.raises(RuleViolation) as refused:
         services.epic_claim(actor=po1, epic=planning.epic, scrum_team=team, flow_sprint=closed)
-    assert "flow_sprint" in refused.value.detail
+    assert refused.value.detail == {"flow_sprint": [f"Flow Sprint {closed.number} is closed"]}
     backlog_services.epic_change(
         actor=planning.actor("cpo"), epic=planning.epic, data={}, to_state="cancelled"
     )
