@@ -197,6 +197,34 @@ def test_filters_and_ordering_have_enums_and_refuse_other_values(schema, world):
     assert enums > 20
 
 
+def test_every_page_and_ordering_parameter_says_what_it_is(schema):
+    """A generated client's docs are the schema's words: a page's fields, and what
+    ``?ordering=`` takes (optional, as every query parameter)."""
+    pages = [
+        c for c in schema["components"]["schemas"].values() if "results" in c.get("properties", {})
+    ]
+    assert len(pages) > 15
+    for page in pages:
+        assert page["description"] == (
+            "A page of results: `count` in all, links to the `next` and `previous` pages "
+            "(null at either end), and this page's `results`."
+        )
+    orderings = [
+        parameter
+        for _path, method, operation in operations(schema)
+        for parameter in operation.get("parameters", [])
+        if parameter["name"] == "ordering"
+    ]
+    assert len(orderings) > 5
+    for parameter in orderings:
+        assert (parameter["in"], parameter["required"], parameter["description"]) == (
+            "query",
+            False,
+            "Sort by this field, descending with a leading `-`; a comma-separated list of "
+            "them sorts by each in turn. Anything else is a 400.",
+        )
+
+
 def test_a_role_refused_a_write_hears_403_before_any_precondition(schema, world):
     stakeholder = world("stakeholder")
     cpo = world("cpo")
