@@ -616,8 +616,11 @@ def test_a_story_is_ranked_by_the_cpo_or_its_team_next_to_one_neighbour_of_its_t
     assert refused.value.detail == {"before": ["rank among the stories of the same Scrum Team"]}
     order = list(Story.objects.filter(scrum_team=a.scrum_team).order_by("rank"))
     assert (order, Story.objects.get(pk=c.pk).version) == ([a, b, c], 1)
+    key = planning_live_key(flow.flow_team.pk)
+    before = live_versions([key])[key]
     services.story_rank_move(actor=flow.actor("cpo"), story=c, after=a)
     assert list(Story.objects.filter(scrum_team=a.scrum_team).order_by("rank")) == [a, c, b]
+    assert live_versions([key])[key] == before + 1  # the team's backlog on every screen
 
 
 def test_a_story_past_the_backlog_keeps_its_estimate_saying_so(flow, story):
