@@ -63,8 +63,16 @@ def test_teams_claim_an_epic_for_a_sprint_and_several_teams_may_claim_it(plannin
             scrum_team=planning.scrum_teams[0],
             flow_sprint=sprint,
         )
-    assert "already" in refused.value.detail["epic"][0]
+    assert refused.value.detail == {
+        "epic": [f"Team 1 has claimed “Invoicing” for Flow Sprint {sprint.number} already"]
+    }
     assert EpicClaim.objects.count() == 2
+    # The same team: another epic for that sprint, and that epic for the next sprint.
+    billing = backlog_services.epic_create(actor=planning.actor("cpo"), title="Billing")
+    claim = {"actor": planning.actor("po1"), "scrum_team": planning.scrum_teams[0]}
+    services.epic_claim(**claim, epic=billing, flow_sprint=sprint)
+    services.epic_claim(**claim, epic=planning.epic, flow_sprint=planning.sprints[2])
+    assert EpicClaim.objects.filter(scrum_team=planning.scrum_teams[0]).count() == 3
 
 
 @pytest.mark.parametrize(
