@@ -19,9 +19,19 @@ from sem.errors import NotFound, PermissionRefused, RuleViolation, VersionConfli
 from sem.live import live_versions
 from tests.backlog.factories import StoryFactory
 from tests.conftest import build_flow_team
-from tests.events.factories import ActionItemFactory, DailyScrumNoteFactory, TeamEventFactory
+from tests.events.factories import (
+    ActionItemFactory,
+    DailyScrumNoteFactory,
+    EventFactory,
+    TeamEventFactory,
+)
 from tests.events.sos_helpers import NOW, PREVIOUS_START, sos_week
-from tests.flow.factories import RiskFactory, SprintCommitmentFactory, TeamSprintFactory
+from tests.flow.factories import (
+    FlowSprintFactory,
+    RiskFactory,
+    SprintCommitmentFactory,
+    TeamSprintFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -64,6 +74,40 @@ def test_a_finished_or_foreign_sos_gets_no_drafts(week, foreign):
     with pytest.raises(NotFound):
         services.sos_reports_ensure(actor=week.actor("stakeholder"), event=week.sos)
     assert not ScrumOfScrumsReport.objects.exists()
+
+
+def test_refusing_the_drafts_says_why(week, foreign):
+    for actor in (foreign.actor("csm"), week.actor("stakeholder")):
+        with pytest.raises(NotFound) as refused:
+            services.sos_reports_ensure(actor=actor, event=week.sos)
+        assert str(refused.value) == "no such Scrum of Scrums in your Flow Team"
+
+
+def test_teams_with_a_report_keep_it_whatever_the_ids(week, foreign):
+    # Other Flow Teams' reports first, so that report ids and Scrum Team ids differ.
+    foreign_sos = EventFactory(flow_sprint=FlowSprintFactory(flow_team=foreign.flow_team))
+    services.sos_reports_ensure(actor=foreign.actor("csm"), event=foreign_sos)
+    first = services.sos_reports_ensure(actor=week.actor("csm"), event=week.sos)
+    assert first == 3
+    assert services.sos_reports_ensure(actor=week.actor("csm"), event=week.sos) == 0
+    assert ScrumOfScrumsReport.objects.filter(event=week.sos).count() == 3
+
+
+def test_a_report_written_meanwhile_is_kept_and_the_rest_are_drafted(week, monkeypatch):
+    # Two first viewers at once: the other one's row lands between this one's read of
+    # the reports there are and its insert.
+    drafts = services.sos_drafts
+
+    def other_viewer_first(activity, missing):
+        ScrumOfScrumsReport.objects.create(
+            event=week.sos, scrum_team=week.scrum_teams[0], impediments="theirs"
+        )
+        return drafts(activity, missing)
+
+    monkeypatch.setattr(services, "sos_drafts", other_viewer_first)
+    services.sos_reports_ensure(actor=week.actor("csm"), event=week.sos)
+    assert report_of(week, 0).impediments == "theirs"
+    assert ScrumOfScrumsReport.objects.filter(event=week.sos).count() == 3
 
 
 def test_blocked_stories_and_blockers_cleared_since_go_to_impediments(week):
@@ -135,6 +179,23 @@ def test_steps_before_the_last_sos_are_left_out(week, clock):
     clock.move_to(NOW)
     services.sos_reports_ensure(actor=week.actor("csm"), event=week.sos)
     assert "Old" not in report_of(week, 0).dependencies
+
+
+def test_since_is_when_the_last_sos_really_began(week, clock):
+    # It began five days late, on 12 January: a step on the 10th is before it.
+    Event.objects.filter(pk=week.previous.pk).update(
+        started_at=datetime.datetime(2026, 1, 12, 9, 0, tzinfo=datetime.UTC),
+        ended_at=datetime.datetime(2026, 1, 12, 9, 40, tzinfo=datetime.UTC),
+    )
+    for day, title in ((10, "Before"), (13, "After")):
+        clock.move_to(datetime.datetime(2026, 1, day, 12, 0, tzinfo=datetime.UTC))
+        backlog_services.dependency_create(
+            actor=week.actor("po1"), source=story(week, 0, title), target=story(week, 1, "API")
+        )
+    clock.move_to(NOW)
+    services.sos_reports_ensure(actor=week.actor("csm"), event=week.sos)
+    assert "'After'" in report_of(week, 0).dependencies
+    assert "'Before'" not in report_of(week, 0).dependencies
 
 
 def test_new_risks_and_daily_scrum_impediments_go_to_their_team(week, clock):
@@ -290,6 +351,65 @@ def test_a_finished_sos_is_a_record(opened):
             actor=opened.actor("csm"), report=report_of(opened, 0), data={"impediments": "late"}
         )
     assert "state" in refused.value.detail
+
+
+def test_the_answers_refusals_say_why_word_for_word(opened, foreign):
+    report = report_of(opened, 0)
+    with pytest.raises(NotFound) as refused:
+        services.sos_report_update(actor=foreign.actor("csm"), report=report, data={})
+    assert str(refused.value) == "no such report in your Flow Team"
+    with pytest.raises(PermissionRefused) as refused:
+        services.sos_report_update(actor=opened.actor("po2"), report=report, data={})
+    assert str(refused.value) == "the CSM, or the team's PO or SM, answer for the team"
+    for data, detail in (
+        ({"version": 9}, {"version": ["unknown or read-only field"]}),
+        (
+            {"impediments": "x" * 5001},
+            {"impediments": ["at most 5000 characters (this has 5001)"]},
+        ),
+    ):
+        with pytest.raises(RuleViolation) as refused:
+            services.sos_report_update(actor=opened.actor("po1"), report=report, data=data)
+        assert refused.value.detail == detail
+    Event.objects.filter(pk=opened.sos.pk).update(state="cancelled")
+    with pytest.raises(RuleViolation) as refused:
+        services.sos_report_update(actor=opened.actor("csm"), report=report, data={})
+    assert refused.value.detail == {
+        "state": ["the Scrum of Scrums is cancelled; its answers are a record now"]
+    }
+
+
+def test_an_answer_of_5000_characters_is_kept_and_an_empty_one_clears_it(opened):
+    report = report_of(opened, 0)
+    services.sos_report_update(
+        actor=opened.actor("sm1"), report=report, data={"impediments": "x" * 5000}
+    )
+    assert report_of(opened, 0).impediments == "x" * 5000
+    for empty in ("", None):
+        written = services.sos_report_update(
+            actor=opened.actor("sm1"), report=report, data={"impediments": empty}
+        )
+        assert written.impediments == report_of(opened, 0).impediments == ""
+
+
+def test_the_answer_comes_back_as_saved_with_who_and_when(opened, clock):
+    clock.move_to(NOW + datetime.timedelta(minutes=7))
+    written = services.sos_report_update(
+        actor=opened.actor("po1"), report=report_of(opened, 0), data={"dependencies": " Bank late "}
+    )
+    fresh = report_of(opened, 0)
+    assert written.dependencies == fresh.dependencies == "Bank late"
+    assert written.submitted_by == fresh.submitted_by == opened.users["po1"]
+    assert written.updated_at == fresh.updated_at == NOW + datetime.timedelta(minutes=7)
+
+
+def test_an_answer_is_saved_in_five_queries(opened):
+    report = report_of(opened, 0)
+    actor = opened.actor("sm1")
+    with CaptureQueriesContext(connection) as queries:
+        services.sos_report_update(actor=actor, report=report, data={"impediments": "x"})
+    # The report with its event (locked), the update, the live bump; SQLite's savepoint.
+    assert len(queries) == 5, [q["sql"] for q in queries]
 
 
 # --- Action items ---------------------------------------------------------------------------
