@@ -825,11 +825,11 @@ def _story_move(actor: Actor, story: Story, to_state: str) -> str:
         )
     if to_state == story.state:
         raise RuleViolation(f"the story is already {S(to_state).label.lower()}", field="state")
-    forward = STORY_ORDER.index(to_state) > STORY_ORDER.index(story.state)
-    if (forward and to_state != S.BACKLOG) or to_state == S.DONE:
+    # The backlog is first and done last: a forward move never goes to the backlog, and a
+    # move to done is always forward.
+    if STORY_ORDER.index(to_state) > STORY_ORDER.index(story.state):
         criteria, unchecked = _criteria_counts(story)
-        if forward and to_state != S.BACKLOG:
-            _definition_of_ready(story, criteria)
+        _definition_of_ready(story, criteria)
         if to_state == S.DONE:
             _definition_of_done(story, unchecked)
     from_state, story.state = story.state, to_state

@@ -210,8 +210,8 @@ def api_not_found(request, *args, **kwargs):
 
 
 def _json_type(value) -> str:
-    if value is None:
-        return "null"
+    """The JSON type of a value that is not null (``strict_type_errors`` leaves null to the
+    field's own ``allow_null``)."""
     if isinstance(value, bool):
         return "true or false"
     if isinstance(value, int | float):

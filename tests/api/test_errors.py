@@ -153,6 +153,8 @@ def test_if_none_match_on_a_write_naming_the_current_version_is_412(api, story):
     [
         ({"title": 123}, "title", "must be a string, not a number"),
         ({"title": True}, "title", "must be a string, not true or false"),
+        ({"title": ["a"]}, "title", "must be a string, not a list"),
+        ({"title": {"a": 1}}, "title", "must be a string, not an object"),
         ({"points": "5"}, "points", "must be a whole number, not a string"),
         ({"points": 5.0}, "points", "must be a whole number, not a number"),
         ({"points": True}, "points", "must be a whole number, not true or false"),
@@ -174,6 +176,14 @@ def test_wrong_json_types_and_control_characters_are_refused_not_coerced(
     assert response.json()["errors"][field][0].startswith(reason)
     story.refresh_from_db()
     assert story.version == version
+
+
+def test_a_stale_if_match_is_a_412_naming_the_current_version(api, story):
+    response = _patch(api("po1"), story, {"title": "x"}, HTTP_IF_MATCH=f'"{story.version + 5}"')
+    assert response.status_code == 412
+    assert response.json()["detail"] == (
+        f"the object changed since you read it; its current version is {story.version}"
+    )
 
 
 def test_long_text_keeps_tabs_and_line_breaks(api, story):

@@ -1,4 +1,6 @@
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from backlog import services
@@ -104,6 +106,19 @@ def test_backward_move_reopens_and_same_state_is_refused(flow, story):
     with pytest.raises(RuleViolation) as refusal:
         move(flow, story, "in_progress")
     assert refusal.value.detail == {"state": ["the story is already in progress"]}
+
+
+def test_a_backward_move_needs_no_definition_and_reads_no_criteria(flow, story):
+    story = move(flow, story, "in_review")
+    # Its estimate and criteria gone since: moving it back still goes, reading neither.
+    Story.objects.filter(pk=story.pk).update(points=None)
+    AcceptanceCriterion.objects.filter(story=story).delete()
+    story = Story.objects.get(pk=story.pk)
+    with CaptureQueriesContext(connection) as queries:
+        story = move(flow, story, "ready")
+    assert history(story)[-1] == ("in_review", "ready")
+    criteria = AcceptanceCriterion._meta.db_table
+    assert not [q["sql"] for q in queries if criteria in q["sql"]]
 
 
 def test_skipping_forward_is_allowed_when_ready(flow, story):

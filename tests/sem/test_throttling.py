@@ -46,3 +46,12 @@ def test_a_window_over_the_limit_promises_no_retry_after(window):
     # leaving frees no request, so there is no time to promise (as DRF's own window)
     assert window(count=4, oldest=NOW - 20).wait() is None
     assert window(count=6, oldest=NOW - 20).wait() is None
+
+
+def test_a_scope_without_a_rate_lets_every_token_through(monkeypatch):
+    # No rate set for the API (THROTTLE_RATES "client": None): nothing is counted, and the
+    # lean PATCH by token goes through as every other request does.
+    monkeypatch.setattr(
+        PerClientThrottle, "THROTTLE_RATES", {**PerClientThrottle.THROTTLE_RATES, "client": None}
+    )
+    assert PerClientThrottle().allows_token("ab" * 32) is True
