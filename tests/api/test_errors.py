@@ -306,6 +306,27 @@ def test_unknown_or_out_of_range_query_parameters_are_refused_naming_them(
     assert name in response.json()["errors"]
 
 
+@pytest.mark.parametrize(
+    "path, ordering, status",
+    [
+        ("dependencies", "steps", 400),  # a list of steps: nothing to sort by
+        ("team-sprints", "commitments", 400),  # a list of commitments
+        ("milestones", "-points_done", 200),  # counted in the list's query
+        ("tasks", "story", 200),  # a foreign key, by its field's name
+        ("tasks", "-done", 200),
+    ],
+)
+def test_a_list_without_declared_orderings_sorts_by_what_the_database_can(
+    api, story, path, ordering, status
+):
+    response = api("dev1").get(f"/api/v1/{path}/", {"ordering": ordering})
+    assert response.status_code == status, response.content
+    if status == 400:
+        assert response.json()["errors"]["ordering"][0].startswith(
+            f"no field {ordering!r} to sort by; sort by one of: "
+        )
+
+
 def test_known_query_parameters_still_work(api, story):
     client = api("dev1")
     listed = client.get(URL, {"ordering": "-rank,id", "limit": "5", "format": "json"})

@@ -6,7 +6,7 @@ from django.utils import timezone
 from backlog import services
 from backlog.models import AcceptanceCriterion, Blocker, Epic, StateChange, Story, Task
 from backlog.services import planning_live_key
-from sem.errors import PermissionRefused, RuleViolation, VersionConflict
+from sem.errors import NotFound, PermissionRefused, RuleViolation, VersionConflict
 from sem.live import live_versions
 
 pytestmark = pytest.mark.django_db
@@ -119,6 +119,25 @@ def test_a_backward_move_needs_no_definition_and_reads_no_criteria(flow, story):
     assert history(story)[-1] == ("in_review", "ready")
     criteria = AcceptanceCriterion._meta.db_table
     assert not [q["sql"] for q in queries if criteria in q["sql"]]
+
+
+def test_a_moves_history_row_has_the_storys_own_time(flow, story):
+    story = move(flow, story, "ready")
+    row = StateChange.objects.get(story=story, to_state="ready")
+    assert row.at == Story.objects.get(pk=story.pk).updated_at == story.updated_at
+
+
+def test_a_change_to_a_story_deleted_meanwhile_is_not_found_saying_so(flow, story):
+    read = Story.objects.get(pk=story.pk)
+    Story.objects.filter(pk=story.pk).delete()
+    with pytest.raises(NotFound) as gone:
+        services.story_update(
+            actor=flow.actor("po1"),
+            story=read,
+            data={"title": "New"},
+            expected_version=read.version,
+        )
+    assert str(gone.value) == "the story is gone"
 
 
 def test_skipping_forward_is_allowed_when_ready(flow, story):

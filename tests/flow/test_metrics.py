@@ -238,6 +238,16 @@ def test_an_all_ones_history_finishes_n_items_in_exactly_n_days():
     assert simulation.chance_by(10, 10) == 1.0 and simulation.chance_by(9, 10) == 0.0
 
 
+def test_a_milestone_with_nothing_left_is_certain_and_one_with_no_day_left_has_no_chance():
+    simulation = forecast.simulate([1] * 60, horizon=100, seed=1)
+    # Every story of its epics done: certain, even on or after its last day.
+    assert [simulation.chance_by(day, 0) for day in (-3, 0, 5)] == [1.0, 1.0, 1.0]
+    # Stories left and its last day today or past: no chance.
+    assert [simulation.chance_by(day, 1) for day in (-3, 0)] == [0.0, 0.0]
+    # One story a day: one story tomorrow is certain.
+    assert simulation.chance_by(1, 1) == 1.0
+
+
 def test_when_answers_as_dates_from_the_snapshots_day_and_none_beyond_the_horizon():
     table = forecast.simulate([1] * 60, horizon=100, seed=1).how_many_table()
     stored = {"as_of": "2026-03-10", "forecast": {"how_many": table}}

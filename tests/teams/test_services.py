@@ -128,7 +128,7 @@ def test_flow_team_create_validates_inputs():
         services.flow_team_create(
             name="X", slug="x", cadence_anchor="2026-01-05", timezone="Mars/Olympus"
         )
-    assert refusal.value.field == "timezone"
+    assert refusal.value.detail == {"timezone": ["unknown timezone 'Mars/Olympus'"]}
     for weekdays in ([], [0, 7], [-1]):
         with pytest.raises(RuleViolation) as refusal:
             services.flow_team_create(
