@@ -9,6 +9,7 @@ from types import SimpleNamespace
 import pytest
 from django.conf import settings
 from django.core.servers.basehttp import ThreadedWSGIServer
+from django.db import connection
 from django.test.testcases import LiveServerThread
 from hypothesis import settings as hypothesis_settings
 
@@ -18,6 +19,14 @@ from teams.models import Role
 from teams.selectors import actor_for
 from tests import template_db
 from tests.teams.factories import FlowTeamFactory, UserFactory
+
+
+def pytest_runtest_setup(item):
+    """A test marked ``postgres`` needs PostgreSQL's row locks and real concurrent
+    connections: elsewhere it is skipped, before its database is set up."""
+    if item.get_closest_marker("postgres") and connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL row locks and real concurrent connections (CI runs it)")
+
 
 # CI draws the same examples every run (a red build is never a lucky draw) and keeps no
 # example database; locally, Hypothesis explores and remembers failures in .hypothesis/.

@@ -12,7 +12,6 @@ import urllib.error
 import urllib.request
 
 import pytest
-from django.db import connection
 
 from backlog import services
 from backlog.models import Dependency, Epic, Milestone, RoadmapChange, StateChange, Story
@@ -23,12 +22,6 @@ from teams.services import api_token_create
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 WRITERS = 10
-
-
-@pytest.fixture(autouse=True)
-def _needs_postgres():
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL row locks and real concurrent connections (CI runs it)")
 
 
 def request(url, method, token, body=None, etag=None):

@@ -3,7 +3,6 @@ reopen a goal together; exactly one goal is active and the other seven are told 
 never a database error (the Flow Team's row lock orders them before the check)."""
 
 import pytest
-from django.db import connection
 
 from backlog import services
 from backlog.models import ProductGoal
@@ -13,12 +12,6 @@ from tests.events.concurrency import at_once
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 CLICKS = 8
 ALREADY = "the Flow Team already has an active Product Goal; mark it achieved or abandoned first"
-
-
-@pytest.fixture(autouse=True)
-def _needs_postgres():
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL row locks and real concurrent connections (CI runs it)")
 
 
 def test_eight_goals_set_at_once_make_one_active_goal():

@@ -3,7 +3,6 @@ own PostgreSQL connection, click a dot together with three dots left; exactly th
 accepted and the other seven are refused saying so."""
 
 import pytest
-from django.db import connection
 
 from events.models import RetroVote
 from events.retro import services as retro
@@ -13,12 +12,6 @@ from tests.events.retro_setup import retro_events
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 CLICKS = 10
-
-
-@pytest.fixture(autouse=True)
-def _needs_postgres():
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL row locks and real concurrent connections (CI runs it)")
 
 
 def test_ten_concurrent_dots_with_three_left_accept_exactly_three():

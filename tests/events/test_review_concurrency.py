@@ -4,7 +4,6 @@ and the other seven are told what the feedback already became."""
 
 import pytest
 import time_machine
-from django.db import connection
 
 from backlog.models import Story
 from events.review import services as review
@@ -14,12 +13,6 @@ from tests.events.review_setup import NOW, review_event, sprint_story
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 CLICKS = 8
-
-
-@pytest.fixture(autouse=True)
-def _needs_postgres():
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL row locks and real concurrent connections (CI runs it)")
 
 
 def test_eight_concurrent_clicks_make_one_story():

@@ -3,17 +3,11 @@
 import threading
 
 import pytest
-from django.db import connection, connections, transaction
+from django.db import connections, transaction
 
 from sem.live import live_bump, live_versions
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(autouse=True)
-def _needs_postgres():
-    if connection.vendor != "postgresql":
-        pytest.skip("needs real concurrent connections (CI runs it on PostgreSQL)")
 
 
 def test_twenty_writers_bump_a_new_key_at_once():
