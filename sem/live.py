@@ -95,7 +95,9 @@ class LivePoll:
     seen: dict[str, int]
 
     def changed(self, versions: dict[str, int]) -> set[str]:
-        return {k for k in self.keys if versions.get(k, 0) != self.seen.get(k)}
+        """The keys whose version is not the one shown; ``versions`` is ``live_versions``
+        of these keys, which has every key (0 for one never bumped)."""
+        return {k for k in self.keys if versions[k] != self.seen.get(k)}
 
 
 def _salt(screen: str) -> str:

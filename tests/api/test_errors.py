@@ -5,8 +5,11 @@ import json
 
 import pytest
 from rest_framework.exceptions import ParseError
+from rest_framework.test import APIRequestFactory
 
+from sem.api import BIGGEST_NUMBER, single_version
 from sem.api_parsers import DepthLimitedJSONParser
+from tests.backlog.factories import StoryFactory
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/stories/"
@@ -184,6 +187,32 @@ def test_a_stale_if_match_is_a_412_naming_the_current_version(api, story):
     assert response.json()["detail"] == (
         f"the object changed since you read it; its current version is {story.version}"
     )
+
+
+@pytest.mark.parametrize("pk", ["abc", "1e3", "-1", str(BIGGEST_NUMBER + 1), "9" * 30])
+def test_a_patch_of_an_id_that_is_no_whole_number_the_database_holds_is_a_404(api, story, pk):
+    response = api("po1").patch(
+        f"{URL}{pk}/", {"title": "x"}, format="json", HTTP_IF_MATCH=f'"{story.version}"'
+    )
+    assert response.status_code == 404
+
+
+def test_a_story_with_the_biggest_id_is_found(api, story):
+    biggest = StoryFactory(id=BIGGEST_NUMBER, scrum_team=story.scrum_team)
+    response = api("po1").patch(
+        f"{URL}{biggest.pk}/", {"title": "Edited"}, format="json", HTTP_IF_MATCH='"1"'
+    )
+    assert response.status_code == 200, response.content
+    assert response.json()["title"] == "Edited"
+
+
+@pytest.mark.parametrize(
+    "header, version",
+    [('"3"', 3), (' "3" ', 3), (None, None), ("*", None), ('W/"3"', None), ('"3", "4"', None)],
+)
+def test_only_one_strong_if_match_tag_names_a_version_up_front(header, version):
+    headers = {} if header is None else {"If-Match": header}
+    assert single_version(APIRequestFactory().patch("/", headers=headers)) == version
 
 
 def test_long_text_keeps_tabs_and_line_breaks(api, story):

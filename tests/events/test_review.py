@@ -72,6 +72,25 @@ def test_the_demo_shows_done_stories_meeting_the_dod_by_team_in_the_csms_order(f
     assert "Pay by card" in html and "Half checked" not in html and "Still in review" not in html
 
 
+def test_the_demo_order_is_stored_from_one_and_refusals_say_why(flow, rev):
+    t1, t2, t3 = flow.scrum_teams
+    key = review.review_live_key(rev.pk)
+    before = live_versions([key])[key]
+    review.demo_order_set(actor=flow.actor("csm"), event=rev, team_ids=[t2.pk, t3.pk, t1.pk])
+    slots = ReviewDemoSlot.objects.filter(event=rev).order_by("position")
+    assert list(slots.values_list("position", "scrum_team")) == [(1, t2.pk), (2, t3.pk), (3, t1.pk)]
+    assert live_versions([key])[key] == before + 1
+    for team_ids in ([t1.pk, t2.pk], [t1.pk, t1.pk, t2.pk, t3.pk]):
+        with pytest.raises(RuleViolation) as refused:
+            review.demo_order_set(actor=flow.actor("csm"), event=rev, team_ids=team_ids)
+        assert refused.value.detail == {"order": ["give every Scrum Team of the Flow Team once"]}
+    Event.objects.filter(pk=rev.pk).update(state="done")
+    rev.refresh_from_db()
+    with pytest.raises(RuleViolation) as refused:
+        review.demo_order_set(actor=flow.actor("csm"), event=rev, team_ids=[t1.pk, t2.pk, t3.pk])
+    assert refused.value.detail == {"order": ["the review is done; it is a record now"]}
+
+
 def test_the_csm_moves_a_team_up_and_down_and_by_a_drag(flow, rev):
     t1, t2, t3 = flow.scrum_teams
     csm = client_of(flow.csm)
