@@ -248,6 +248,14 @@ def test_a_milestone_with_nothing_left_is_certain_and_one_with_no_day_left_has_n
     assert simulation.chance_by(1, 1) == 1.0
 
 
+def test_how_many_is_none_by_today_or_before_and_unknown_past_the_horizon():
+    table = forecast.simulate([1] * 60, horizon=100, seed=1).how_many_table()
+    none_done = dict.fromkeys(table, 0)
+    assert forecast.how_many(table, 0) == forecast.how_many(table, -5) == none_done
+    assert forecast.how_many(table, 100) == dict.fromkeys(table, 100)
+    assert forecast.how_many(table, 101) == dict.fromkeys(table)
+
+
 def test_when_answers_as_dates_from_the_snapshots_day_and_none_beyond_the_horizon():
     table = forecast.simulate([1] * 60, horizon=100, seed=1).how_many_table()
     stored = {"as_of": "2026-03-10", "forecast": {"how_many": table}}
