@@ -215,6 +215,25 @@ def test_only_one_strong_if_match_tag_names_a_version_up_front(header, version):
     assert single_version(APIRequestFactory().patch("/", headers=headers)) == version
 
 
+@pytest.mark.parametrize(
+    "since, errors",
+    [
+        ("2026-01-01T00:00:00+15:59", None),
+        ("2026-01-01T00:00:00-15:59", None),
+        ("2026-01-01T00:00:00", None),  # no offset at all
+        ("2026-01-01T00:00:00+16:00", ["the UTC offset must be within ±15:59"]),
+        ("2026-01-01T00:00:00-16:00", ["the UTC offset must be within ±15:59"]),
+    ],
+)
+def test_a_date_times_utc_offset_is_at_most_15_59_either_way(api, story, since, errors):
+    response = api("dev1").get(URL, {"updated_since": since})
+    if errors is None:
+        assert response.status_code == 200, response.content
+    else:
+        assert response.status_code == 400
+        assert response.json()["errors"] == {"updated_since": errors}
+
+
 def test_long_text_keeps_tabs_and_line_breaks(api, story):
     text = "to see\r\n\tevery column"
     response = _patch(api("po1"), story, {"i_want": text}, HTTP_IF_MATCH=f'"{story.version}"')
