@@ -534,15 +534,17 @@ class BoundedIsoDateTimeField(IsoDateTimeField):
         value = super().to_python(value)
         if value is None:
             return value
-        offset = value.utcoffset()
-        if offset is not None and abs(offset) > MAX_UTC_OFFSET:
+        # Always aware: Django gives a date-time without an offset the current time zone.
+        if abs(value.utcoffset()) > MAX_UTC_OFFSET:
             raise django_forms.ValidationError("the UTC offset must be within ±15:59")
+        # The database compares in UTC: a date-time at the ends of the calendar may fall
+        # outside it there (Python's datetime holds the years 1 to 9999 only).
         try:
-            in_utc = value.astimezone(dt.UTC) if offset is not None else value
+            value.astimezone(dt.UTC)
         except OverflowError:
-            in_utc = None
-        if in_utc is None or not 1 <= in_utc.year <= 9999:
-            raise django_forms.ValidationError("give a date-time between the years 1 and 9999")
+            raise django_forms.ValidationError(
+                "give a date-time between the years 1 and 9999"
+            ) from None
         return value
 
 

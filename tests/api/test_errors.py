@@ -223,9 +223,15 @@ def test_only_one_strong_if_match_tag_names_a_version_up_front(header, version):
         ("2026-01-01T00:00:00", None),  # no offset at all
         ("2026-01-01T00:00:00+16:00", ["the UTC offset must be within ±15:59"]),
         ("2026-01-01T00:00:00-16:00", ["the UTC offset must be within ±15:59"]),
+        ("0001-01-01T00:00:00Z", None),
+        ("9999-12-31T23:59:59Z", None),
+        ("0001-01-01T00:30:00+01:00", ["give a date-time between the years 1 and 9999"]),
+        ("9999-12-31T23:30:00-01:00", ["give a date-time between the years 1 and 9999"]),
     ],
 )
-def test_a_date_times_utc_offset_is_at_most_15_59_either_way(api, story, since, errors):
+def test_a_date_times_offset_is_at_most_15_59_and_it_is_in_the_calendar_in_utc(
+    api, story, since, errors
+):
     response = api("dev1").get(URL, {"updated_since": since})
     if errors is None:
         assert response.status_code == 200, response.content
