@@ -6,12 +6,14 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.test import RequestFactory
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 
 from sem.live import (
     LiveTokenExpired,
     LiveTokenInvalid,
     live_bump,
     live_fragment,
+    live_poll,
     live_poll_read,
     live_token,
     live_versions,
@@ -101,6 +103,38 @@ def test_a_token_of_another_screen_or_forged_is_invalid():
         _read(_token()[:-2] + "xx")
     with pytest.raises(LiveTokenInvalid):
         _read("")
+
+
+def test_a_poll_without_its_token_is_invalid():
+    with pytest.raises(LiveTokenInvalid):
+        live_poll_read(RequestFactory().get("/live/", {"v": "3"}), screen="event")
+
+
+def _poll(token, scope=5, regions=()):
+    request = RequestFactory().get("/live/", {"t": token, "v": "0"})
+    return live_poll(
+        request,
+        screen="event",
+        scope=scope,
+        on_change=lambda poll, versions: (list(regions), False, {"url": "/live/"}),
+    )
+
+
+def test_a_poll_answers_the_next_poll_then_each_changed_region_in_turn():
+    live_bump("event:5")
+    answer = _poll(_token(), regions=[mark_safe("<p>a</p>"), mark_safe("<p>b</p>")])
+    assert answer.status_code == 200
+    assert answer.content.decode().endswith('data-live="on"></div>\n<p>a</p><p>b</p>')
+
+
+def test_a_poll_for_another_object_is_not_found_and_a_forged_one_refused():
+    answer = _poll(_token(), scope=6)
+    assert (answer.status_code, answer.content.decode()) == (404, "not found")
+    answer = _poll(_token()[:-2] + "xx")
+    assert (answer.status_code, answer.content.decode()) == (
+        403,
+        "live token not valid for this screen",
+    )
 
 
 def test_a_token_expires_with_the_meeting():
