@@ -486,9 +486,8 @@ def flow_sprint_close(*, flow_sprint: FlowSprint) -> FlowSprint:
         team_sprint__flow_sprint=sprint, outcome=SprintCommitment.Outcome.OPEN
     )
     commitments.filter(story__state=Story.State.DONE).update(outcome=SprintCommitment.Outcome.DONE)
-    commitments.exclude(story__state=Story.State.DONE).update(
-        outcome=SprintCommitment.Outcome.CARRIED_OVER
-    )
+    # The query runs again: what is still open now is not done.
+    commitments.update(outcome=SprintCommitment.Outcome.CARRIED_OVER)
     figures = {}
     rows = SprintCommitment.objects.filter(team_sprint__flow_sprint=sprint).values_list(
         "team_sprint__scrum_team_id", "planned", "outcome", "points_at_planning"

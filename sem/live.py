@@ -128,16 +128,16 @@ def live_poll_read(request, *, screen: str) -> LivePoll:
         user_id, flow_team_id, scope = int(payload["u"]), int(payload["f"]), int(payload["s"])
         expires = int(payload["x"])
     except (signing.BadSignature, KeyError, TypeError, ValueError) as bad:
-        raise LiveTokenInvalid("the live token is not valid for this screen") from bad
+        raise LiveTokenInvalid from bad
     if timezone.now().timestamp() > expires:
-        raise LiveTokenExpired("the meeting is over")
-    try:
-        numbers = [int(n) for n in request.GET.get("v", "").split(".")]
-    except ValueError:
-        numbers = []
+        raise LiveTokenExpired
     # Versions that do not parse or do not match the keys count as "seen nothing":
     # the viewer then gets every region, which repairs the screen.
-    seen = dict(zip(keys, numbers, strict=True)) if len(numbers) == len(keys) else {}
+    try:
+        numbers = (int(n) for n in request.GET.get("v", "").split("."))
+        seen = dict(zip(keys, numbers, strict=True))
+    except ValueError:
+        seen = {}
     return LivePoll(user_id=user_id, flow_team_id=flow_team_id, scope=scope, keys=keys, seen=seen)
 
 

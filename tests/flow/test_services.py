@@ -3,8 +3,9 @@ import datetime
 import pytest
 from django.db import IntegrityError, transaction
 
+from backlog.models import Story
 from flow import services
-from flow.models import FlowSprint, Risk
+from flow.models import FlowSprint, Risk, SprintCommitment
 from sem.errors import PermissionRefused, RuleViolation, VersionConflict
 from tests.flow.factories import FlowSprintFactory, SprintCommitmentFactory, TeamSprintFactory
 
@@ -115,6 +116,52 @@ def closed_sprint(flow):
     team_sprint = TeamSprintFactory(flow_sprint=sprint, scrum_team=flow.scrum_teams[0])
     SprintCommitmentFactory(team_sprint=team_sprint, story__points=5)
     return services.flow_sprint_close(flow_sprint=sprint)
+
+
+def test_closing_settles_this_sprints_open_commitments_and_freezes_each_teams_points(flow):
+    one, two, _ = flow.scrum_teams
+    sprint = FlowSprintFactory(flow_team=flow.flow_team, number=1, state=FlowSprint.State.ACTIVE)
+    following = FlowSprintFactory(flow_team=flow.flow_team, number=2)
+    ts_one, ts_two = (TeamSprintFactory(flow_sprint=sprint, scrum_team=t) for t in (one, two))
+
+    def commit(team_sprint, title, points, done=False, **kwargs):
+        commitment = SprintCommitmentFactory(
+            team_sprint=team_sprint, story__title=title, story__points=points, **kwargs
+        )
+        if done:
+            Story.objects.filter(pk=commitment.story_id).update(state=Story.State.DONE)
+        return commitment
+
+    # Team one: two done stories add up, one done without points counts none, one not done
+    # is carried over, a story added mid-sprint (not planned) counts in no figure.
+    commit(ts_one, "done 3", 3, done=True)
+    commit(ts_one, "done 5", 5, done=True)
+    commit(ts_one, "done unestimated", None, done=True)
+    commit(ts_one, "open 8", 8)
+    commit(ts_one, "added done 2", 2, done=True, planned=False)
+    # Team two: a planned story without points, and one dropped before the close.
+    commit(ts_two, "open unestimated", None)
+    commit(ts_two, "dropped", 13, outcome=SprintCommitment.Outcome.DROPPED)
+    # The next sprint's commitment is not this close's to settle.
+    commit(TeamSprintFactory(flow_sprint=following, scrum_team=one), "next sprint", 5)
+
+    closed = services.flow_sprint_close(flow_sprint=sprint)
+
+    outcomes = dict(SprintCommitment.objects.values_list("story__title", "outcome"))
+    assert outcomes == {
+        "done 3": "done",
+        "done 5": "done",
+        "done unestimated": "done",
+        "open 8": "carried_over",
+        "added done 2": "done",
+        "open unestimated": "carried_over",
+        "dropped": "dropped",
+        "next sprint": "open",
+    }
+    assert FlowSprint.objects.get(pk=closed.pk).figures == {
+        str(one.pk): {"committed_points": 16, "done_points": 8},
+        str(two.pk): {"committed_points": 13, "done_points": 0},
+    }
 
 
 def test_closing_again_leaves_the_frozen_figures(flow, closed_sprint):

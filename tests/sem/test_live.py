@@ -3,6 +3,7 @@
 import datetime
 
 import pytest
+import time_machine
 from django.db import IntegrityError, transaction
 from django.test import RequestFactory
 from django.utils import timezone
@@ -140,6 +141,25 @@ def test_a_poll_for_another_object_is_not_found_and_a_forged_one_refused():
 def test_a_token_expires_with_the_meeting():
     with pytest.raises(LiveTokenExpired):
         _read(_token(expires_in=-1))
+
+
+def test_a_token_holds_through_its_last_second():
+    end = datetime.datetime(2026, 11, 27, 10, 0, tzinfo=datetime.UTC)
+    with time_machine.travel(end - datetime.timedelta(hours=1), tick=False):
+        token = _token(expires_in=3600)
+    with time_machine.travel(end, tick=False):
+        assert _read(token).scope == 5
+    after = end + datetime.timedelta(microseconds=1)
+    with time_machine.travel(after, tick=False), pytest.raises(LiveTokenExpired):
+        _read(token)
+
+
+def test_a_poll_without_versions_or_with_too_few_or_too_many_has_seen_nothing():
+    token = _token(keys=("event:5", "register:2"))
+    no_versions = live_poll_read(RequestFactory().get("/live/", {"t": token}), screen="event")
+    assert no_versions.seen == {}
+    assert _read(token, v="3").seen == {}
+    assert _read(token, v="3.4.5").seen == {}
 
 
 def test_a_fragment_renders_once_per_version_and_variant():
