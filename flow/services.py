@@ -3,7 +3,6 @@
 import json
 from datetime import timedelta
 
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -547,8 +546,9 @@ def metric_snapshots_compute(*, flow_team, as_of=None) -> dict:
         created, changed = [], []
         for number in [None, *inputs.teams]:
             team_id = teams.get(number)
-            # Through JSON once, so the comparison sees what the database gives back.
-            data = json.loads(json.dumps(snapshot.build(inputs, number), cls=DjangoJSONEncoder))
+            # Through JSON once, so the comparison sees what the database gives back (lists
+            # for tuples). build() gives JSON's own types only: anything else fails here.
+            data = json.loads(json.dumps(snapshot.build(inputs, number)))
             row = existing.get(team_id)
             if row is None:
                 created.append(

@@ -47,9 +47,9 @@ class Item:
             return None
         return (self.finish - self.created).days + 1
 
-    def age(self, today: date) -> int | None:
-        if self.start is None or self.finish is not None:
-            return None
+    def age(self, today: date) -> int:
+        """Days since a started, unfinished item started, both ends counted (the aging chart
+        asks it of those items only)."""
         return (today - self.start).days + 1
 
 

@@ -61,6 +61,19 @@ def test_a_snapshot_per_flow_team_and_scrum_team_and_a_second_run_writes_nothing
     assert writes(ctx) == []
 
 
+def test_each_day_keeps_its_own_snapshots(history):
+    flow_team = history.flow_team
+    first = services.metric_snapshots_compute(flow_team=flow_team, as_of=D(2026, 3, 9))
+    day_before = {s.pk: s.data for s in MetricSnapshot.objects.all()}
+    second = services.metric_snapshots_compute(flow_team=flow_team, as_of=D(2026, 3, 10))
+    assert (first["created"], second["created"], second["updated"]) == (4, 4, 0)
+    assert {s.pk: s.data for s in MetricSnapshot.objects.filter(pk__in=day_before)} == day_before
+    assert sorted(MetricSnapshot.objects.values_list("as_of", flat=True).distinct()) == [
+        D(2026, 3, 9),
+        D(2026, 3, 10),
+    ]
+
+
 def test_a_new_change_updates_only_the_snapshots_it_touches(history):
     flow_team = history.flow_team
     services.metric_snapshots_compute(flow_team=flow_team, as_of=D(2026, 3, 10))
