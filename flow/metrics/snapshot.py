@@ -11,7 +11,6 @@ from datetime import date, timedelta
 from flow.metrics import figures, forecast
 from flow.metrics.items import Item
 
-SCHEMA = 1
 TEAM_HORIZON = 182  # days of forecast; a Flow Team's reaches its last milestone
 MAX_HORIZON = 730
 TITLE_LENGTH = 80
@@ -60,7 +59,6 @@ def build(inputs: Inputs, team: int | None = None) -> dict:
     past = [s for s in inputs.sprints if s["start"] <= as_of]
     teams = inputs.teams if team is None else [team]
     return {
-        "schema": SCHEMA,
         "as_of": as_of.isoformat(),
         "timezone": inputs.timezone,
         "team": team,

@@ -137,7 +137,10 @@ def test_predictability_frozen_for_a_closed_sprint_live_for_the_open_one(flow):
     closed = FlowSprintFactory(
         flow_team=flow.flow_team, number=1, start=D(2026, 3, 2), end=D(2026, 3, 15),
         state=FlowSprint.State.CLOSED,
-        figures={str(one.pk): {"committed_points": 10, "done_points": 8}},
+        figures={
+            str(one.pk): {"committed_points": 10, "done_points": 8},
+            str(two.pk): {"committed_points": 6, "done_points": 6},
+        },
     )  # fmt: skip
     SprintCommitmentFactory(team_sprint=TeamSprintFactory(flow_sprint=closed, scrum_team=two))
     current = FlowSprintFactory(
@@ -154,11 +157,27 @@ def test_predictability_frozen_for_a_closed_sprint_live_for_the_open_one(flow):
     services.metric_snapshots_compute(flow_team=flow.flow_team, as_of=D(2026, 3, 20))
     first, second = snapshot(flow.flow_team)["sprints"]
     # The closed sprint's frozen figures win over its commitments' rows.
-    assert first["predictability"]["teams"] == {"1": {"committed": 10, "done": 8, "ratio": 0.8}}
+    assert first["predictability"]["teams"] == {
+        "1": {"committed": 10, "done": 8, "ratio": 0.8},
+        "2": {"committed": 6, "done": 6, "ratio": 1.0},
+    }
     assert second["predictability"]["teams"]["1"] == {"committed": 13, "done": 5, "ratio": 0.3846}
     assert second["velocity"] == {"1": 8, "2": 0, "3": 0}  # unplanned work done counts
     [when] = [q for q in snapshot(flow.flow_team)["forecast"]["questions"] if q["kind"] == "when"]
     assert when["items"] == 1  # the one committed story of sprint 2 not done
+    # A Scrum Team's own snapshot shows its own velocity and predictability only.
+    first, second = snapshot(flow.flow_team, one)["sprints"]
+    assert (first["velocity"], second["velocity"]) == ({"1": 0}, {"1": 8})
+    assert first["predictability"]["teams"] == {"1": {"committed": 10, "done": 8, "ratio": 0.8}}
+    assert (first["predictability"]["committed"], first["predictability"]["done"]) == (10, 8)
+
+
+def test_a_sprint_counts_from_its_first_day(flow):
+    for number, start in ((1, D(2026, 3, 2)), (2, D(2026, 3, 16))):
+        FlowSprintFactory(flow_team=flow.flow_team, number=number, start=start)  # 14 days
+    for day, shown in ((D(2026, 3, 15), [1]), (D(2026, 3, 16), [1, 2])):
+        services.metric_snapshots_compute(flow_team=flow.flow_team, as_of=day)
+        assert [s["number"] for s in snapshot(flow.flow_team, as_of=day)["sprints"]] == shown
 
 
 def test_milestone_chance_with_one_story_a_day(flow):
