@@ -71,16 +71,15 @@ def build(inputs: Inputs, team: int | None = None) -> dict:
             "columns": AGING_COLUMNS,
             "rows": [_aging_row(i, as_of) for i in sorted(aging, key=lambda i: i.start)],
         },
+        # The figures over the whole history that screens read as they are (the Daily Scrum,
+        # the Scrum of Scrums, improvement items); a range's own are report.build()'s.
         "cycle_time": figures.percentiles([i.cycle_time for i in finished]),
-        "lead_time": figures.percentiles([i.lead_time for i in finished]),
         "flow_efficiency": figures.flow_efficiency(finished),
-        "distribution": figures.distribution(finished),
         "daily": {
             "throughput": throughput,
             "wip": figures.daily_wip(items, first, as_of),
             "cfd": figures.cumulative_flow(items, first, as_of),
         },
-        "weekly": figures.weekly_sums(throughput, first),
         "sprints": figures.sprint_rows(items, past, inputs.predictability, teams),
         "forecast": _forecast(inputs, team, items, throughput),
     }

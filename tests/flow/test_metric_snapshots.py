@@ -132,6 +132,20 @@ def test_blocked_time_lowers_flow_efficiency(flow):
     }  # fmt: skip
 
 
+def test_a_finished_storys_hours_are_kept_to_a_tenth(flow):
+    story = story_with(
+        flow.scrum_teams[0], ("backlog", "2026-03-02", 0), ("in_progress", "2026-03-03", 0),
+        ("done", "2026-03-05", 0),
+    )  # fmt: skip
+    raised = local("2026-03-03", 12)
+    BlockerFactory(
+        story=story, raised_at=raised, cleared_at=raised + datetime.timedelta(hours=11, minutes=20)
+    )
+    services.metric_snapshots_compute(flow_team=flow.flow_team, as_of=D(2026, 3, 10))
+    [row] = snapshot(flow.flow_team)["finished"]["rows"]
+    assert (row[-2], row[-1]) == (36.7, 48.0)  # 36 h 40 min worked in 48 h
+
+
 def test_predictability_frozen_for_a_closed_sprint_live_for_the_open_one(flow):
     one, two, _ = flow.scrum_teams
     closed = FlowSprintFactory(
@@ -208,6 +222,9 @@ def test_milestone_chance_with_one_story_a_day(flow):
     # One a day from tomorrow: 7 by 8 March exactly; 3 by 3 March needs 3 days, has 2.
     assert chances == {milestone.name: (7, 1.0), late.name: (3, 0.0)}
     assert [m["epics_without_stories"] for m in forecast["milestones"]] == [0, 1]
+    # A Scrum Team's forecast is its own: no milestones (the Flow Team's), its own seed.
+    own = snapshot(flow.flow_team, team)["forecast"]
+    assert own["milestones"] == [] and own["seed"] != forecast["seed"]
 
 
 def test_todays_figures_forecast_from_finished_days_only(flow):
