@@ -25,6 +25,11 @@ WINDOW_DAYS = 60
 RELIABLE_FROM = 10  # finished items in the window
 
 
+def reliable(window: Sequence[int]) -> bool:
+    """Whether the window holds enough finished items for a forecast to lean on."""
+    return sum(window) >= RELIABLE_FROM
+
+
 @dataclass
 class Simulation:
     window: list[int]
@@ -36,10 +41,6 @@ class Simulation:
     @property
     def horizon(self) -> int:
         return self.cumulative.shape[1]
-
-    @property
-    def reliable(self) -> bool:
-        return sum(self.window) >= RELIABLE_FROM
 
     def how_many_table(self, ps: Sequence[int] = PERCENTILES) -> dict[str, list[int]]:
         """For each p, the count at least p % of trials reached by each day of the horizon."""

@@ -126,7 +126,7 @@ def _forecast(inputs: Inputs, team: int | None, items: list[Item], throughput: l
         "trials": forecast.TRIALS,
         "seed": seed,
         "horizon_days": horizon,
-        "reliable": sum(window) >= forecast.RELIABLE_FROM,
+        "reliable": forecast.reliable(window),
         "how_many": None,
         "questions": [],
         "milestones": [],

@@ -135,7 +135,7 @@ def test_blocked_time_lowers_flow_efficiency(flow):
 def test_a_finished_storys_hours_are_kept_to_a_tenth(flow):
     story = story_with(
         flow.scrum_teams[0], ("backlog", "2026-03-02", 0), ("in_progress", "2026-03-03", 0),
-        ("done", "2026-03-05", 0),
+        ("done", "2026-03-05", 1 / 6),
     )  # fmt: skip
     raised = local("2026-03-03", 12)
     BlockerFactory(
@@ -143,7 +143,7 @@ def test_a_finished_storys_hours_are_kept_to_a_tenth(flow):
     )
     services.metric_snapshots_compute(flow_team=flow.flow_team, as_of=D(2026, 3, 10))
     [row] = snapshot(flow.flow_team)["finished"]["rows"]
-    assert (row[-2], row[-1]) == (36.7, 48.0)  # 36 h 40 min worked in 48 h
+    assert (row[-2], row[-1]) == (36.8, 48.2)  # 36 h 50 min worked in 48 h 10 min
 
 
 def test_predictability_frozen_for_a_closed_sprint_live_for_the_open_one(flow):
@@ -206,6 +206,8 @@ def test_milestone_chance_with_one_story_a_day(flow):
         story_with(team, ("backlog", "2026-02-01"), epic=epic)
     late = MilestoneFactory(flow_team=flow.flow_team, start=D(2026, 2, 1), end=D(2026, 3, 3))
     late_epic = EpicFactory(flow_team=flow.flow_team, milestone=late)
+    # A milestone that ends on the day of the figures is past: no chance is asked of it.
+    MilestoneFactory(flow_team=flow.flow_team, start=D(2026, 2, 1), end=D(2026, 3, 1))
     EpicFactory(flow_team=flow.flow_team, milestone=late)  # no stories yet
     for _ in range(3):
         story_with(team, ("backlog", "2026-02-01"), epic=late_epic)
@@ -236,8 +238,41 @@ def test_todays_figures_forecast_from_finished_days_only(flow):
         story_with(team, ("backlog", day, 8), ("done", day, 9))
     with time_machine.travel(local("2026-03-02", 9), tick=False):
         services.metric_snapshots_compute(flow_team=flow.flow_team)
-        window = snapshot(flow.flow_team, as_of=D(2026, 3, 2))["forecast"]["window"]
-    assert window == {"start": "2026-02-20", "end": "2026-03-01", "days": 10, "finished": 10}
+        stored = snapshot(flow.flow_team, as_of=D(2026, 3, 2))["forecast"]
+    assert stored["window"] == {
+        "start": "2026-02-20",
+        "end": "2026-03-01",
+        "days": 10,
+        "finished": 10,
+    }
+    assert stored["reliable"]  # ten finished: just enough
+
+
+def test_the_forecast_asks_about_the_sprint_of_the_day_and_the_two_ending_after_it(flow):
+    team = flow.scrum_teams[0]
+    for n in range(20):
+        day = (D(2026, 2, 20) + datetime.timedelta(days=n)).isoformat()
+        story_with(team, ("backlog", day, 8), ("done", day, 9))
+    for number, start in ((1, D(2026, 3, 2)), (2, D(2026, 3, 16)), (3, D(2026, 3, 30))):
+        FlowSprintFactory(flow_team=flow.flow_team, number=number, start=start)  # 14 days
+
+    def asked(day):
+        services.metric_snapshots_compute(flow_team=flow.flow_team, as_of=day)
+        questions = snapshot(flow.flow_team, as_of=day)["forecast"]["questions"]
+        return [q["label"] for q in questions]
+
+    # On its last day a sprint is the current one, and the next two end after it.
+    assert asked(D(2026, 3, 15)) == [
+        "The 0 committed stories of Flow Sprint 1 not done yet",
+        "Stories finished by the end of Flow Sprint 2",
+        "Stories finished by the end of Flow Sprint 3",
+    ]
+    # On its first day too.
+    assert asked(D(2026, 3, 16)) == [
+        "The 0 committed stories of Flow Sprint 2 not done yet",
+        "Stories finished by the end of Flow Sprint 2",
+        "Stories finished by the end of Flow Sprint 3",
+    ]
 
 
 def test_metrics_tick_computes_each_finished_day_once(history, foreign, settings):

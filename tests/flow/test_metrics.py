@@ -305,7 +305,7 @@ def test_the_same_seed_gives_the_same_forecast_and_nothing_moving_gives_none():
 
 @pytest.mark.parametrize(("window", "reliable"), [([1] * 9, False), ([1] * 10, True)])
 def test_fewer_than_ten_finished_items_is_unreliable(window, reliable):
-    assert forecast.simulate(window, horizon=5, seed=1).reliable is reliable
+    assert forecast.reliable(window) is reliable
 
 
 def test_predictability_is_healthy_between_80_and_100_percent_inclusive():
