@@ -38,7 +38,7 @@ class Inputs:
     # story ids committed to the current Flow Sprint
     current_commitments: set[int] = field(default_factory=set)
     # id, name, end, epic ids, epics not done without stories
-    milestones: list[dict] = field(default_factory=list)
+    milestones: list[dict] = field(default_factory=list)  # those ending after as_of
     # The Flow Team's today when the figures were asked for; as_of == today is a partial day.
     today: date | None = None
 
@@ -112,7 +112,7 @@ def _forecast(inputs: Inputs, team: int | None, items: list[Item], throughput: l
     partial = (as_of - finished_until).days
     window = (throughput[:-partial] if partial else throughput)[-forecast.WINDOW_DAYS :]
     horizon = TEAM_HORIZON
-    milestones = [m for m in inputs.milestones if m["end"] > as_of] if team is None else []
+    milestones = inputs.milestones if team is None else []
     if milestones:
         horizon = min(MAX_HORIZON, max(horizon, max((m["end"] - as_of).days for m in milestones)))
     seed = seed_for(inputs.flow_team_id, team, as_of)
