@@ -253,12 +253,15 @@ def test_the_forecast_asks_about_the_sprint_of_the_day_and_the_two_ending_after_
     for n in range(20):
         day = (D(2026, 2, 20) + datetime.timedelta(days=n)).isoformat()
         story_with(team, ("backlog", day, 8), ("done", day, 9))
-    for number, start in ((1, D(2026, 3, 2)), (2, D(2026, 3, 16)), (3, D(2026, 3, 30))):
+    for number in range(1, 5):
+        start = D(2026, 3, 2) + datetime.timedelta(weeks=2 * (number - 1))
         FlowSprintFactory(flow_team=flow.flow_team, number=number, start=start)  # 14 days
 
     def asked(day):
         services.metric_snapshots_compute(flow_team=flow.flow_team, as_of=day)
         questions = snapshot(flow.flow_team, as_of=day)["forecast"]["questions"]
+        assert [q["kind"] for q in questions] == ["when", "how_many", "how_many"]
+        assert questions[0]["days"] == {"50": 0, "70": 0, "85": 0, "95": 0}  # none left
         return [q["label"] for q in questions]
 
     # On its last day a sprint is the current one, and the next two end after it.
