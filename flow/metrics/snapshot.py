@@ -32,7 +32,7 @@ class Inputs:
     teams: list[int]  # Scrum Team numbers
     items: list[Item]
     # Flow Sprints started by as_of plus the next one: id, number, start, end, state.
-    sprints: list[dict]
+    sprints: list[dict]  # those started by the day after as_of, then the next one
     # sprint id -> team number -> {"committed": points, "done": points}
     predictability: dict[int, dict[int, dict]] = field(default_factory=dict)
     # story ids committed to the current Flow Sprint
@@ -138,7 +138,9 @@ def _forecast(inputs: Inputs, team: int | None, items: list[Item], throughput: l
     answer["how_many"] = table
 
     current = next((s for s in inputs.sprints if s["start"] <= as_of <= s["end"]), None)
-    upcoming = [s for s in inputs.sprints if s["end"] > as_of][:2]
+    # The inputs hold no sprint after the next one: this is the day's and the next, or the
+    # next two when the day's ends on as_of.
+    upcoming = [s for s in inputs.sprints if s["end"] > as_of]
     if current is not None:
         remaining = sum(
             1 for i in items if i.story.id in inputs.current_commitments and i.state != "done"
