@@ -262,6 +262,7 @@ def test_the_forecast_asks_about_the_sprint_of_the_day_and_the_two_ending_after_
         questions = snapshot(flow.flow_team, as_of=day)["forecast"]["questions"]
         assert [q["kind"] for q in questions] == ["when", "how_many", "how_many"]
         assert questions[0]["days"] == {"50": 0, "70": 0, "85": 0, "95": 0}  # none left
+        assert [q["date"] for q in questions[1:]] == ["2026-03-29", "2026-04-12"]  # sprints 2, 3
         return [q["label"] for q in questions]
 
     # On its last day a sprint is the current one, and the next two end after it.
