@@ -197,11 +197,11 @@ def test_a_sprint_counts_from_its_first_day(flow):
 def test_milestone_chance_with_one_story_a_day(flow):
     team = flow.scrum_teams[0]
     start = D(2026, 1, 1)
-    for n in range(60):  # one story finished every day for 60 days
-        day = (start + datetime.timedelta(days=n)).isoformat()
-        story_with(team, ("backlog", day, 8), ("done", day, 9))
     milestone = MilestoneFactory(flow_team=flow.flow_team, start=D(2026, 2, 1), end=D(2026, 3, 8))
     epic = EpicFactory(flow_team=flow.flow_team, milestone=milestone, state=Epic.State.IN_PROGRESS)
+    for n in range(60):  # one story finished every day for 60 days, one of them in the epic
+        day = (start + datetime.timedelta(days=n)).isoformat()
+        story_with(team, ("backlog", day, 8), ("done", day, 9), epic=epic if n == 50 else None)
     for _ in range(7):
         story_with(team, ("backlog", "2026-02-01"), epic=epic)
     late = MilestoneFactory(flow_team=flow.flow_team, start=D(2026, 2, 1), end=D(2026, 3, 3))
@@ -220,13 +220,35 @@ def test_milestone_chance_with_one_story_a_day(flow):
         "days": 60,
         "finished": 60,
     }
-    chances = {m["name"]: (m["remaining"], m["chance"]) for m in forecast["milestones"]}
     # One a day from tomorrow: 7 by 8 March exactly; 3 by 3 March needs 3 days, has 2.
-    assert chances == {milestone.name: (7, 1.0), late.name: (3, 0.0)}
-    assert [m["epics_without_stories"] for m in forecast["milestones"]] == [0, 1]
+    assert forecast["milestones"] == [
+        {
+            "id": milestone.pk, "name": milestone.name, "end": "2026-03-08", "remaining": 7,
+            "epics": 1, "epics_without_stories": 0, "chance": 1.0,
+        },
+        {
+            "id": late.pk, "name": late.name, "end": "2026-03-03", "remaining": 3,
+            "epics": 2, "epics_without_stories": 1, "chance": 0.0,
+        },
+    ]  # fmt: skip
     # A Scrum Team's forecast is its own: no milestones (the Flow Team's), its own seed.
     own = snapshot(flow.flow_team, team)["forecast"]
     assert own["milestones"] == [] and own["seed"] != forecast["seed"]
+
+
+def test_a_milestones_chance_is_kept_to_four_places(flow):
+    team = flow.scrum_teams[0]
+    for n in range(30):  # two stories finished on even days, none on odd ones
+        day = (D(2026, 1, 30) + datetime.timedelta(days=n)).isoformat()
+        for _ in range(2 * (n % 2 == 0)):
+            story_with(team, ("backlog", day, 8), ("done", day, 9))
+    milestone = MilestoneFactory(flow_team=flow.flow_team, start=D(2026, 2, 1), end=D(2026, 3, 11))
+    epic = EpicFactory(flow_team=flow.flow_team, milestone=milestone)
+    for _ in range(10):
+        story_with(team, ("backlog", "2026-02-01"), epic=epic)
+    services.metric_snapshots_compute(flow_team=flow.flow_team, as_of=D(2026, 3, 1))
+    [chance] = [m["chance"] for m in snapshot(flow.flow_team)["forecast"]["milestones"]]
+    assert 0 < chance < 1 and chance == round(chance, 4)
 
 
 def test_todays_figures_forecast_from_finished_days_only(flow):
@@ -263,6 +285,7 @@ def test_the_forecast_asks_about_the_sprint_of_the_day_and_the_two_ending_after_
         assert [q["kind"] for q in questions] == ["when", "how_many", "how_many"]
         assert questions[0]["days"] == {"50": 0, "70": 0, "85": 0, "95": 0}  # none left
         assert [q["date"] for q in questions[1:]] == ["2026-03-29", "2026-04-12"]  # sprints 2, 3
+        assert [set(q["counts"]) for q in questions[1:]] == [{"50", "70", "85", "95"}] * 2
         return [q["label"] for q in questions]
 
     # On its last day a sprint is the current one, and the next two end after it.
