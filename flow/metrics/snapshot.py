@@ -179,7 +179,7 @@ def _forecast(inputs: Inputs, team: int | None, items: list[Item], throughput: l
                 "remaining": remaining,
                 "epics": len(milestone["epic_ids"]),
                 "epics_without_stories": milestone["epics_without_stories"],
-                "chance": round(simulation.chance_by(days, remaining), 4),
+                "chance": simulation.chance_by(days, remaining),
             }
         )
     return answer

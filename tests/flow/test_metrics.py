@@ -55,6 +55,19 @@ def test_a_skipped_state_starts_at_the_first_started_state_entered():
     assert straight_to_done.cycle_time == 1
 
 
+def test_cumulative_flow_of_a_range_inside_the_history_starts_from_the_moves_before_it():
+    first_story, second_story = items_of(
+        [("backlog", at("2026-03-01")), ("in_progress", at("2026-03-02")),
+         ("done", at("2026-03-05"))],
+        [("backlog", at("2026-03-01")), ("ready", at("2026-03-04")), ("done", at("2026-03-08"))],
+    )  # fmt: skip
+    cfd = figures.cumulative_flow([first_story, second_story], date(2026, 3, 3), date(2026, 3, 4))
+    assert cfd == {
+        "backlog": [1, 0], "ready": [0, 1], "in_progress": [1, 1], "in_review": [0, 0],
+        "done": [0, 0],
+    }  # fmt: skip
+
+
 def test_a_backward_move_keeps_the_first_start_and_shows_in_cumulative_flow():
     [item] = items_of(
         [
