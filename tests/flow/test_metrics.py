@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from flow.metrics import figures, forecast, report
-from flow.metrics.items import StoryRow, build_items
+from flow.metrics.items import Item, StoryRow, build_items
 
 BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
 UNTIL = datetime(2026, 4, 1, tzinfo=UTC)
@@ -177,6 +177,36 @@ def test_changes_after_the_snapshot_moment_are_not_seen():
     )
     assert item.state == "in_progress" and item.finish is None
     assert item.age(date(2026, 3, 4)) == 3
+
+
+def test_wip_of_a_range_inside_the_history_counts_the_items_open_on_each_of_its_days():
+    def worked(start, finish=None):
+        return [("backlog", at("2026-03-01", 8)), ("in_progress", at(start))] + (
+            [("done", at(finish))] if finish else []
+        )
+
+    items = items_of(
+        worked("2026-03-01", "2026-03-02"),  # done before the range
+        worked("2026-03-07"),  # started after it
+        worked("2026-03-01", "2026-03-03"),  # done on its first day
+        worked("2026-03-01"),  # started before it, still open
+        worked("2026-03-03", "2026-03-06"),  # its first day to its last
+        worked("2026-03-06"),  # started on its last day
+    )
+    assert figures.daily_wip(items, date(2026, 3, 3), date(2026, 3, 6)) == [3, 2, 2, 3]
+
+
+def test_flow_efficiency_sums_the_hours_of_each_finished_item_with_a_span():
+    def finished(active, span):
+        story = StoryRow(id=1, team=1, kind="feature", points=3, title="S")
+        return Item(story=story, created=date(2026, 3, 1), state="done",
+                    start=date(2026, 3, 2), finish=date(2026, 3, 4),
+                    active_hours=active, span_hours=span)  # fmt: skip
+
+    items = [finished(10.25, 20.0), finished(0.0, 0.0), finished(5.0, 12.5)]
+    assert figures.flow_efficiency(items) == {
+        "ratio": 0.4692, "active_hours": 15.2, "span_hours": 32.5, "items": 2,
+    }  # fmt: skip
 
 
 def test_wip_counts_an_item_on_the_day_it_finishes_and_throughput_keeps_zero_days():
