@@ -203,10 +203,47 @@ def test_flow_efficiency_sums_the_hours_of_each_finished_item_with_a_span():
                     start=date(2026, 3, 2), finish=date(2026, 3, 4),
                     active_hours=active, span_hours=span)  # fmt: skip
 
-    items = [finished(10.25, 20.0), finished(0.0, 0.0), finished(5.0, 12.5)]
+    items = [finished(10.25, 20.04), finished(0.0, 0.0), finished(5.0, 12.5)]
     assert figures.flow_efficiency(items) == {
-        "ratio": 0.4692, "active_hours": 15.2, "span_hours": 32.5, "items": 2,
+        "ratio": 0.4687, "active_hours": 15.2, "span_hours": 32.5, "items": 2,
     }  # fmt: skip
+
+
+def test_a_sprints_row_counts_the_stories_finished_from_its_first_to_its_last_day():
+    def item(team, points, finish=None, kind="feature"):
+        story = StoryRow(id=1, team=team, kind=kind, points=points, title="S")
+        return Item(story=story, created=date(2026, 3, 1), state="done" if finish else "ready",
+                    start=date(2026, 3, 2), finish=finish)  # fmt: skip
+
+    items = [
+        item(1, 3, date(2026, 3, 2)),  # sprint 1's first day
+        item(1, None, date(2026, 3, 15), kind="defect"),  # its last day, not estimated
+        item(2, 5, date(2026, 3, 16)),  # sprint 2's first day
+        item(1, 8),  # not finished
+    ]
+    sprints = [
+        {"id": 7, "number": 1, "start": date(2026, 3, 2), "end": date(2026, 3, 15),
+         "state": "closed"},
+        {"id": 8, "number": 2, "start": date(2026, 3, 16), "end": date(2026, 3, 29),
+         "state": "active"},
+    ]  # fmt: skip
+    predictability = {7: {1: {"committed": 5, "done": 3}, 2: {"committed": 2, "done": 2}}}
+    first, second = figures.sprint_rows(items, sprints, predictability, [1, 2])
+    assert first == {
+        "number": 1, "start": "2026-03-02", "end": "2026-03-15", "state": "closed",
+        "throughput": 2,
+        "distribution": {"feature": 1, "defect": 1, "risk": 0, "debt": 0},
+        "velocity": {"1": 3, "2": 0},
+        "predictability": {
+            "teams": {
+                "1": {"committed": 5, "done": 3, "ratio": 0.6},
+                "2": {"committed": 2, "done": 2, "ratio": 1.0},
+            },
+            "committed": 7, "done": 5, "ratio": 0.7143,
+        },
+    }  # fmt: skip
+    assert (second["number"], second["throughput"], second["velocity"]) == (2, 1, {"1": 0, "2": 5})
+    assert second["predictability"] == {"teams": {}, "committed": 0, "done": 0, "ratio": None}
 
 
 def test_wip_counts_an_item_on_the_day_it_finishes_and_throughput_keeps_zero_days():
