@@ -32,9 +32,7 @@ def reliable(window: Sequence[int]) -> bool:
 
 @dataclass
 class Simulation:
-    window: list[int]
     trials: int
-    seed: int
     # cumulative[t, d]: items trial t finished by the end of day d + 1 (day 1 = tomorrow).
     cumulative: np.ndarray
 
@@ -65,16 +63,11 @@ def simulate(
 ) -> Simulation | None:
     """Resample ``window`` (daily throughput) for ``horizon`` days; None if it never moves."""
     history = np.asarray(window, dtype=np.int32)
-    if history.size == 0 or not history.any():
+    if not history.any():  # empty, or nothing ever finished
         return None
     rng = np.random.default_rng(seed)
     draws = history[rng.integers(0, history.size, size=(trials, horizon))]
-    return Simulation(
-        window=[int(n) for n in window],
-        trials=trials,
-        seed=seed,
-        cumulative=draws.cumsum(axis=1, dtype=np.int32),
-    )
+    return Simulation(trials=trials, cumulative=draws.cumsum(axis=1, dtype=np.int32))
 
 
 def when_done(table: dict[str, list[int]], items: int) -> dict[str, int | None]:

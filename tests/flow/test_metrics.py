@@ -381,6 +381,7 @@ def test_the_same_seed_gives_the_same_forecast_and_nothing_moving_gives_none():
     one = forecast.simulate([0, 1, 2], horizon=30, seed=11).how_many_table()
     assert one == forecast.simulate([0, 1, 2], horizon=30, seed=11).how_many_table()
     assert forecast.simulate([0, 0, 0], horizon=30, seed=11) is None
+    assert forecast.simulate([], horizon=30, seed=11) is None  # no history yet
 
 
 @pytest.mark.parametrize(("window", "reliable"), [([1] * 9, False), ([1] * 10, True)])

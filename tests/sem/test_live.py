@@ -14,6 +14,7 @@ from sem.live import (
     LiveTokenInvalid,
     live_bump,
     live_fragment,
+    live_parts,
     live_poll,
     live_poll_read,
     live_token,
@@ -175,6 +176,24 @@ def test_a_fragment_renders_once_per_version_and_variant():
     live_fragment("event:5", 3, "outputs", render)
     live_fragment("event:5", 4, "state", render)
     assert len(renders) == 3
+
+
+def test_a_rendered_region_is_kept_six_hours_not_forever_nor_the_caches_default(monkeypatch):
+    # Every version is a new cache key: old ones must expire on their own, and a meeting's
+    # screens should not be rendered again every five minutes (the cache's default).
+    class Spy:
+        timeouts = []
+
+        def get(self, key):
+            return None
+
+        def set(self, key, value, timeout="the cache's default"):
+            self.timeouts.append(timeout)
+
+    monkeypatch.setattr("sem.live.cache", Spy())
+    live_fragment("event:5", 3, "state", lambda: "<p>state</p>")
+    live_parts("roadmap:1", 3, "all", lambda: [("lane-1", "<li>1</li>")])
+    assert Spy.timeouts == [6 * 3600, 6 * 3600]
 
 
 # --- Regions made of parts ----------------------------------------------------------
