@@ -3,6 +3,7 @@
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
+from itertools import pairwise
 
 STATES = ("backlog", "ready", "in_progress", "in_review", "done")
 STARTED = frozenset({"in_progress", "in_review", "done"})
@@ -116,7 +117,7 @@ def _item(story, steps, blocked_periods, *, tz, until) -> Item:
 def _active_hours(steps, blocked_periods, start: datetime, finish: datetime) -> float:
     """Hours in an active state between start and finish, minus the blocked part of them."""
     seconds = 0.0
-    for (state, at), (_, next_at) in zip(steps, steps[1:], strict=False):
+    for (state, at), (_, next_at) in pairwise(steps):
         if state not in ACTIVE:
             continue
         lo, hi = max(at, start), min(next_at, finish)

@@ -120,6 +120,18 @@ def test_a_blocked_period_is_not_active_time():
     assert figures.flow_efficiency([item])["ratio"] == round(62 / 72, 4)
 
 
+def test_two_moves_at_the_same_moment_leave_the_rest_of_the_active_time():
+    [item] = items_of(
+        [
+            ("backlog", at("2026-03-01", 0)),
+            ("in_progress", at("2026-03-02", 0)),
+            ("in_review", at("2026-03-02", 0)),  # a script's two moves in one instant
+            ("done", at("2026-03-03", 6)),
+        ]  # fmt: skip
+    )
+    assert (item.active_hours, item.span_hours) == (30, 30)
+
+
 def test_a_backward_move_to_ready_is_not_active_time():
     [item] = items_of(
         [
