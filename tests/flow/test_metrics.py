@@ -132,6 +132,22 @@ def test_two_moves_at_the_same_moment_leave_the_rest_of_the_active_time():
     assert (item.active_hours, item.span_hours) == (30, 30)
 
 
+def test_a_blocker_counts_to_the_second_and_only_where_it_overlaps_active_time():
+    second = 1 / 3600
+    [item] = items_of(
+        [
+            ("backlog", at("2026-03-01", 0)),
+            ("in_progress", at("2026-03-02", 0)),
+            ("done", at("2026-03-03", 0)),
+        ],  # fmt: skip
+        blockers=[
+            (0, at("2026-03-01", 6), at("2026-03-01", 9)),  # before the start: no overlap
+            (0, at("2026-03-03", 0) - timedelta(seconds=1), at("2026-03-03", 1)),  # its last second
+        ],
+    )
+    assert item.active_hours == 24 - second
+
+
 def test_a_backward_move_to_ready_is_not_active_time():
     [item] = items_of(
         [
