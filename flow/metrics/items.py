@@ -75,7 +75,7 @@ def build_items(
     blocked: dict[int, list[tuple[datetime, datetime]]] = {}
     for story_id, raised, cleared in blockers:
         if raised < until:
-            end = until if cleared is None or cleared > until else cleared
+            end = until if cleared is None else min(cleared, until)
             blocked.setdefault(story_id, []).append((raised, end))
 
     items = []

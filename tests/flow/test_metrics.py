@@ -148,6 +148,36 @@ def test_a_blocker_counts_to_the_second_and_only_where_it_overlaps_active_time()
     assert item.active_hours == 24 - second
 
 
+def test_the_days_are_the_flow_teams_local_days():
+    # Each change at 00:30 in Berlin, 23:30 the evening before in UTC.
+    [item] = items_of(
+        [
+            ("backlog", at("2026-03-02", 0.5, tz=BERLIN)),
+            ("in_progress", at("2026-03-03", 0.5, tz=BERLIN)),
+            ("done", at("2026-03-04", 0.5, tz=BERLIN)),
+        ],  # fmt: skip
+        tz=BERLIN,
+    )
+    assert (item.created, item.start, item.finish) == (
+        date(2026, 3, 2), date(2026, 3, 3), date(2026, 3, 4),
+    )  # fmt: skip
+    assert [day for day, _before, _after in item.moves] == [
+        date(2026, 3, 2), date(2026, 3, 3), date(2026, 3, 4),
+    ]  # fmt: skip
+
+
+def test_what_happens_at_the_snapshot_moment_is_not_seen_yet():
+    until = at("2026-03-05", 0)
+    items = items_of(
+        [("backlog", until), ("ready", until + timedelta(hours=1))],  # created at the moment
+        [("backlog", at("2026-03-01")), ("in_progress", at("2026-03-02")), ("done", until)],
+        blockers=[(1, until, None)],  # raised at the moment
+        until=until,
+    )  # fmt: skip
+    assert [item.story.id for item in items] == [1]
+    assert (items[0].state, items[0].finish, items[0].blocked) == ("in_progress", None, False)
+
+
 def test_a_backward_move_to_ready_is_not_active_time():
     [item] = items_of(
         [
