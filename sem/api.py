@@ -236,12 +236,11 @@ def _control_character(text: str, *, multiline: bool) -> str | None:
     """The first character a text field may not hold, named, or None.
 
     Control characters (Unicode Cc) never belong in text; a NUL would even break
-    PostgreSQL. Long text keeps tab and line breaks. Lone surrogates cannot be stored
-    as UTF-8 at all."""
+    PostgreSQL. Long text keeps tab and line breaks. (Lone surrogates, which UTF-8 cannot
+    store, never get here: the API's JSON parser refuses them, sem/api_parsers.py.)"""
     allowed = "\t\n\r" if multiline else ""
     for char in text:
-        category = unicodedata.category(char)
-        if (category == "Cc" and char not in allowed) or category == "Cs":
+        if unicodedata.category(char) == "Cc" and char not in allowed:
             return f"U+{ord(char):04X}"
     return None
 
