@@ -61,6 +61,17 @@ def test_missing_if_match_is_428_and_stale_is_412(api, story):
     assert Story.objects.get(pk=story.pk).title == "New"
 
 
+def test_an_if_match_of_only_spaces_and_tabs_is_missing_and_other_blanks_are_a_bad_tag(api, story):
+    client = api("dev1")
+    assert patch(client, story.pk, {"title": "New"}, " \t ").status_code == 428
+    bad = patch(client, story.pk, {"title": "New"}, "\x0b")  # not HTTP's optional space
+    assert (bad.status_code, bad.json()["errors"]) == (
+        400,
+        {"If-Match": ['send "*" or entity tags as the ETag shows them, e.g. "3" or "2", "3"']},
+    )
+    assert Story.objects.get(pk=story.pk).version == 1
+
+
 def test_refused_transition_names_the_rule_and_writes_nothing(api, story):
     client = api("dev1")
     response = patch(client, story.pk, {"state": "done"}, '"1"')

@@ -178,6 +178,15 @@ def test_a_fragment_renders_once_per_version_and_variant():
     assert len(renders) == 3
 
 
+def test_a_region_goes_out_of_band_into_its_container():
+    from sem.live import live_oob
+
+    assert live_oob('a"b', mark_safe("<p>x</p>")) == (
+        '<div id="a&quot;b" hx-swap-oob="innerHTML"><p>x</p></div>'
+    )
+    assert live_oob("a", "<p>") == '<div id="a" hx-swap-oob="innerHTML">&lt;p&gt;</div>'
+
+
 def test_a_rendered_region_is_kept_six_hours_not_forever_nor_the_caches_default(monkeypatch):
     # Every version is a new cache key: old ones must expire on their own, and a meeting's
     # screens should not be rendered again every five minutes (the cache's default).
