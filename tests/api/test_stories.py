@@ -65,6 +65,7 @@ def test_an_if_match_of_only_spaces_and_tabs_is_missing_and_other_blanks_are_a_b
     client = api("dev1")
     assert patch(client, story.pk, {"title": "New"}, " \t ").status_code == 428
     bad = patch(client, story.pk, {"title": "New"}, "\x0b")  # not HTTP's optional space
+    assert patch(client, story.pk, {"title": "New"}, "X").json()["errors"] == bad.json()["errors"]
     assert (bad.status_code, bad.json()["errors"]) == (
         400,
         {"If-Match": ['send "*" or entity tags as the ETag shows them, e.g. "3" or "2", "3"']},

@@ -443,7 +443,7 @@ def test_the_same_seed_gives_the_same_forecast_and_nothing_moving_gives_none():
 
 
 @pytest.mark.parametrize(("window", "reliable"), [([1] * 9, False), ([1] * 10, True)])
-def test_fewer_than_ten_finished_items_is_unreliable(window, reliable):
+def test_a_window_of_fewer_than_ten_finished_items_is_unreliable(window, reliable):
     assert forecast.reliable(window) is reliable
 
 
