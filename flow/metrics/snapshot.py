@@ -31,14 +31,15 @@ class Inputs:
     as_of: date
     teams: list[int]  # Scrum Team numbers
     items: list[Item]
-    # Flow Sprints started by as_of plus the next one: id, number, start, end, state.
-    sprints: list[dict]  # those started by the day after as_of, then the next one
+    # Flow Sprints started by the day after as_of, then the next one: id, number, start,
+    # end, state.
+    sprints: list[dict]
     # sprint id -> team number -> {"committed": points, "done": points}
     predictability: dict[int, dict[int, dict]] = field(default_factory=dict)
     # story ids committed to the current Flow Sprint
     current_commitments: set[int] = field(default_factory=set)
-    # id, name, end, epic ids, epics not done without stories
-    milestones: list[dict] = field(default_factory=list)  # those ending after as_of
+    # Milestones ending after as_of: id, name, end, epic ids, epics not done without stories
+    milestones: list[dict] = field(default_factory=list)
     # The Flow Team's today when the figures were asked for; as_of == today is a partial day.
     today: date | None = None
 
