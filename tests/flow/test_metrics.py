@@ -30,6 +30,13 @@ def items_of(*histories, blockers=(), tz=UTC, until=UNTIL, kinds=None):
     return build_items(stories, changes, blockers, tz=tz, until=until)
 
 
+def item_built(team=1, points=3, kind="feature", finish=None, **hours) -> Item:
+    """An item as build_items would give it: started on 2 March, done on ``finish``."""
+    story = StoryRow(id=1, team=team, kind=kind, points=points, title="S")
+    return Item(story=story, created=date(2026, 3, 1), state="done" if finish else "ready",
+                start=date(2026, 3, 2), finish=finish, **hours)  # fmt: skip
+
+
 def test_same_day_finish_is_one_day():
     [item] = items_of(
         [
@@ -256,10 +263,7 @@ def test_wip_of_a_range_inside_the_history_counts_the_items_open_on_each_of_its_
 
 def test_flow_efficiency_sums_the_hours_of_each_finished_item_with_a_span():
     def finished(active, span):
-        story = StoryRow(id=1, team=1, kind="feature", points=3, title="S")
-        return Item(story=story, created=date(2026, 3, 1), state="done",
-                    start=date(2026, 3, 2), finish=date(2026, 3, 4),
-                    active_hours=active, span_hours=span)  # fmt: skip
+        return item_built(finish=date(2026, 3, 4), active_hours=active, span_hours=span)
 
     items = [finished(10.25, 20.04), finished(0.0, 0.0), finished(5.0, 12.5)]
     assert figures.flow_efficiency(items) == {
@@ -269,9 +273,7 @@ def test_flow_efficiency_sums_the_hours_of_each_finished_item_with_a_span():
 
 def test_a_sprints_row_counts_the_stories_finished_from_its_first_to_its_last_day():
     def item(team, points, finish=None, kind="feature"):
-        story = StoryRow(id=1, team=team, kind=kind, points=points, title="S")
-        return Item(story=story, created=date(2026, 3, 1), state="done" if finish else "ready",
-                    start=date(2026, 3, 2), finish=finish)  # fmt: skip
+        return item_built(team=team, points=points, finish=finish, kind=kind)
 
     items = [
         item(1, 3, date(2026, 3, 2)),  # sprint 1's first day
