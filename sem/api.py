@@ -232,17 +232,22 @@ def _choice_type(field) -> str:
     return "a whole number" if keys and all(_is_whole_number(k) for k in keys) else "a string"
 
 
-def _control_character(text: str, *, multiline: bool) -> str | None:
-    """The first character a text field may not hold, named, or None.
+def control_character(text: str, *, allowed: str = "") -> str | None:
+    """The first control character (Unicode Cc) in ``text`` outside ``allowed``, named,
+    or None.
 
-    Control characters (Unicode Cc) never belong in text; a NUL would even break
-    PostgreSQL. Long text keeps tab and line breaks. (Lone surrogates, which UTF-8 cannot
-    store, never get here: the API's JSON parser refuses them, sem/api_parsers.py.)"""
-    allowed = "\t\n\r" if multiline else ""
+    Control characters never belong in text; a NUL would even break PostgreSQL. The
+    API's long text fields and the pages' form values keep tab and line breaks
+    (``LINE_BREAKS``). (Lone surrogates, which UTF-8 cannot store, never get here: the
+    API's JSON parser refuses them, sem/api_parsers.py, and Django decodes query strings
+    and forms with replacement characters.)"""
     for char in text:
         if unicodedata.category(char) == "Cc" and char not in allowed:
             return f"U+{ord(char):04X}"
     return None
+
+
+LINE_BREAKS = "\t\n\r"
 
 
 def _is_string(value) -> bool:
@@ -308,7 +313,7 @@ def strict_type_errors(field, value) -> list[str]:
         return [f"out of range: at most {BIGGEST_NUMBER} either way"]
     if isinstance(value, str) and isinstance(field, serializers.CharField):
         # Long text (no max_length: description, i_want …) may span lines; titles may not.
-        found = _control_character(value, multiline=field.max_length is None)
+        found = control_character(value, allowed=LINE_BREAKS if field.max_length is None else "")
         if found:
             return [f"may not contain the control character {found}"]
     return []

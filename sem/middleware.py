@@ -1,12 +1,16 @@
 """Guards in front of every view: bodies over the size limit and control characters in
 query strings or form fields are refused before any view or form sees them."""
 
-import unicodedata
-
 from django.http import HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 
-from sem.api import PROBLEM_BASE, PROBLEM_CONTENT_TYPE, api_body_limit
+from sem.api import (
+    LINE_BREAKS,
+    PROBLEM_BASE,
+    PROBLEM_CONTENT_TYPE,
+    api_body_limit,
+    control_character,
+)
 
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
@@ -48,14 +52,6 @@ class ApiBodyLimitMiddleware:
         return self.get_response(request)
 
 
-def control_character(text: str, *, allowed: str = "") -> str | None:
-    """The first control character (Unicode Cc) in ``text`` outside ``allowed``, named."""
-    for char in text:
-        if unicodedata.category(char) == "Cc" and char not in allowed:
-            return f"U+{ord(char):04X}"
-    return None
-
-
 class ControlCharacterMiddleware:
     """A query parameter or form field holding a control character is a 400 naming it.
 
@@ -70,7 +66,7 @@ class ControlCharacterMiddleware:
     def __call__(self, request):
         found = self._first_refused(request.GET, value_allows="")
         if found is None and request.method == "POST" and request.content_type in FORM_TYPES:
-            found = self._first_refused(request.POST, value_allows="\t\n\r")
+            found = self._first_refused(request.POST, value_allows=LINE_BREAKS)
         if found is not None:
             name, char = found
             reason = f"may not contain the control character {char}"
