@@ -8,6 +8,8 @@
      another list of the same group (no reordering within one), with the board's drag
      marks; options.onDrop(card, toList) posts the move. Planning 1, Team Sprint Planning
      and the Daily Scrum.
+   - SemBoards.keepFocus(options): where a keyboard user's focus goes back after a swap
+     of the board. The roadmap and Flow Sprint Planning 1.
    No eval, no inline script: the CSP allows neither. */
 (function () {
   "use strict";
@@ -55,7 +57,58 @@
     Sortable.create(list, settings);
   }
 
-  window.SemBoards = { columns: columns };
+  // After a move by a card's arrows, the same arrow of the moved card (its title after a
+  // drop, or when that arrow is now disabled): the answer's options.header names
+  // "<id>:<direction>". After a live swap (someone else's change), the control a keyboard
+  // user was on. Given at the settle, once htmx has wired the new cards (a key pressed
+  // before that would post the form without htmx), and only if the swap took the focus
+  // away: someone who has moved on in the meantime keeps their place.
+  //   options.card: a card's selector; options.cardId(id): a card's element id;
+  //   options.title: the class of a card's title; options.controls: the classes of the
+  //   controls kept over a live swap; options.arrows: direction -> arrow class;
+  //   options.header: the answer's header; options.status (optional): the id of the
+  //   element a move's answer must be swapped into for the header to count.
+  function keepFocus(options) {
+    let kept = null;
+
+    function control(cardElementId, cls, value) {
+      const card = document.getElementById(cardElementId);
+      if (!card) return null;
+      const named = value ? '[value="' + CSS.escape(value) + '"]' : "";
+      const wanted = cls ? card.querySelector("." + cls + named + ":not([disabled])") : null;
+      return wanted || card.querySelector("." + options.title);
+    }
+
+    document.addEventListener("htmx:beforeSwap", function () {
+      kept = null;
+    });
+    document.addEventListener("htmx:oobBeforeSwap", function () {
+      const active = document.activeElement;
+      const card = active && active.closest ? active.closest(options.card) : null;
+      if (!card) return;
+      const cls = options.controls.find(function (c) {
+        return active.classList.contains(c);
+      });
+      kept = cls ? { card: card.id, cls: cls, value: active.value || "" } : null;
+    });
+    document.addEventListener("htmx:afterSettle", function (event) {
+      const lost = !document.activeElement || document.activeElement === document.body;
+      const xhr = event.detail.xhr;
+      const moved = xhr && xhr.getResponseHeader(options.header);
+      const counts = !options.status || event.detail.target.id === options.status;
+      let target = null;
+      if (lost && moved && counts) {
+        const parts = moved.split(":");
+        target = control(options.cardId(parts[0]), options.arrows[parts[1]] || "", "");
+      } else if (lost && kept) {
+        target = control(kept.card, kept.cls, kept.value);
+      }
+      kept = null;
+      if (target) target.focus();
+    });
+  }
+
+  window.SemBoards = { columns: columns, keepFocus: keepFocus };
 
   document.addEventListener("click", function (event) {
     if (event.target.closest(".panel-close")) closePanel(event);

@@ -8,7 +8,8 @@
    - While a card is being dragged the live poll waits, so no swap pulls the board away
      under the pointer.
    - After a keyboard move, focus returns to the same arrow of the moved card; a live
-     swap (someone else's change) gives a keyboard user's focus back the same way.
+     swap (someone else's change) gives a keyboard user's focus back the same way
+     (SemBoards.keepFocus, static/js/boards.js).
    - The side panel closes with its ✕ or Escape (static/js/boards.js).
    Everything works without this file too: the buttons and links are plain forms and
    links. No eval, no inline script: the CSP allows neither. */
@@ -48,48 +49,16 @@
     initLists(document);
   });
 
-  function focusCard(storyId, control) {
-    const card = document.getElementById("plan-story-" + storyId);
-    if (!card) return false;
-    const wanted = control ? card.querySelector("." + control + ":not([disabled])") : null;
-    const target = wanted || card.querySelector(".story-title");
-    if (target) target.focus();
-    return Boolean(target);
-  }
-
-  // Where the focus goes back after a swap: after a plan by the card's arrows, the same
-  // arrow of the moved card (or its title after a drop, or when that arrow is now
-  // disabled); after a live swap of the board, the control a keyboard user was on. Given
-  // at the settle, once htmx has wired the new cards (a key pressed before that would post
-  // the form without htmx), and only if the swap took the focus away: someone who has
-  // moved on in the meantime keeps their place.
-  let kept = null;
-  const KEPT = ["plan-earlier", "plan-later", "plan-to", "story-title"];
-  document.addEventListener("htmx:beforeSwap", function () {
-    kept = null;
-  });
-  document.addEventListener("htmx:oobBeforeSwap", function () {
-    const active = document.activeElement;
-    const card = active && active.closest ? active.closest("[data-story]") : null;
-    if (!card) return;
-    const cls = KEPT.find(function (c) {
-      return active.classList.contains(c);
-    });
-    kept = cls ? { story: card.dataset.story, cls: cls } : null;
-  });
-  document.addEventListener("htmx:afterSettle", function (event) {
-    const lost = !document.activeElement || document.activeElement === document.body;
-    const xhr = event.detail.xhr;
-    const focus = xhr && xhr.getResponseHeader("X-Planning-Focus");
-    if (lost && focus && event.detail.target.id === "planning-status") {
-      const parts = focus.split(":");
-      const control =
-        parts[1] === "earlier" ? "plan-earlier" : parts[1] === "later" ? "plan-later" : "";
-      focusCard(parts[0], control);
-    } else if (lost && kept) {
-      focusCard(kept.story, kept.cls);
-    }
-    kept = null;
+  window.SemBoards.keepFocus({
+    card: "[data-story]",
+    cardId: function (id) {
+      return "plan-story-" + id;
+    },
+    title: "story-title",
+    controls: ["plan-earlier", "plan-later", "plan-to", "story-title"],
+    arrows: { earlier: "plan-earlier", later: "plan-later" },
+    header: "X-Planning-Focus",
+    status: "planning-status",
   });
 
 })();

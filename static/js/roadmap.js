@@ -7,7 +7,9 @@
      move puts the card back where it really is.
    - While a card is being dragged the live poll waits, so no swap pulls the lanes away
      under the pointer.
-   - After a keyboard move, focus returns to the same button on the moved card.
+   - After a keyboard move, focus returns to the same button on the moved card; a live
+     swap (someone else's change) gives a keyboard user's focus back the same way
+     (SemBoards.keepFocus, static/js/boards.js).
    - The side panel closes with its ✕ or Escape (static/js/boards.js).
    Everything works without this file too: the buttons and links are plain forms and
    links. No eval, no inline script: the CSP allows neither. */
@@ -99,45 +101,15 @@
   });
   document.addEventListener("htmx:oobAfterSwap", applyFind);
 
-  // Where the focus goes back after a swap: after a move, the same arrow of the moved card,
-  // or its title after a drop or a "move to"; after a live swap of the lanes (someone
-  // else's change), the same control of the same card. Given at the settle, once htmx has
-  // wired the new cards (a key pressed before that would post the form without htmx), and
-  // only if the swap took the focus away: someone who has moved on keeps their place.
-  let kept = null;
-  const KEPT = ["move-up", "move-down", "move-to", "epic-title", "move-to-lane"];
-  document.addEventListener("htmx:beforeSwap", function () {
-    kept = null;
-  });
-  document.addEventListener("htmx:oobBeforeSwap", function () {
-    const active = document.activeElement;
-    const card = active && active.closest ? active.closest("[data-epic]") : null;
-    if (!card) return;
-    const cls = KEPT.find(function (c) {
-      return active.classList.contains(c);
-    });
-    kept = cls ? { card: card.id, cls: cls, value: active.value || "" } : null;
-  });
-  document.addEventListener("htmx:afterSettle", function (event) {
-    const lost = !document.activeElement || document.activeElement === document.body;
-    const xhr = event.detail.xhr;
-    const focus = xhr && xhr.getResponseHeader("X-Roadmap-Focus");
-    let target = null;
-    if (lost && focus) {
-      const parts = focus.split(":");
-      const card = document.getElementById("road-epic-" + parts[0]);
-      target =
-        card &&
-        (parts[1] === "up" || parts[1] === "down"
-          ? card.querySelector(".move-" + parts[1])
-          : card.querySelector(".epic-title"));
-    } else if (lost && kept) {
-      const card = document.getElementById(kept.card);
-      const value = kept.value ? '[value="' + CSS.escape(kept.value) + '"]' : "";
-      target = card && (card.querySelector("." + kept.cls + value) || card.querySelector(".epic-title"));
-    }
-    kept = null;
-    if (target) target.focus();
+  window.SemBoards.keepFocus({
+    card: "[data-epic]",
+    cardId: function (id) {
+      return "road-epic-" + id;
+    },
+    title: "epic-title",
+    controls: ["move-up", "move-down", "move-to", "epic-title", "move-to-lane"],
+    arrows: { up: "move-up", down: "move-down" },
+    header: "X-Roadmap-Focus",
   });
 
 })();

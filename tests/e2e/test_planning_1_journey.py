@@ -142,3 +142,22 @@ def test_a_dependency_turns_red_when_the_provider_plans_its_story_too_late(
     sm2.screenshot(path="/tmp/plan1/board_contract.png", full_page=True)
     assert s1.number < s2.number
     assert sm2.console_errors == [] and csm.console_errors == []
+
+
+def test_a_live_swap_gives_the_keyboard_user_their_arrow_back(planning, person, live_server):
+    ready, other = planning.stories[(1, 1)], planning.stories[(1, 2)]
+    sm = person("sm1@example.com")
+    sm.goto(f"{live_server.url}{planning.url}")
+    later = sm.get_by_role("button", name=f"Plan “{ready.title}” one Flow Sprint later")
+    later.focus()
+    # Someone else plans another story of the team: the team's row swaps, and with it
+    # the focused arrow.
+    flow_services.story_plan(
+        actor=planning.actor("po1"), story=other, team_sprint=planning.team_sprint(1, 1)
+    )
+    cell = sm.locator(
+        f"#plan-team-{planning.scrum_teams[0].pk} .plan-cell[data-sprint='{planning.sprints[1].pk}']"
+    )
+    expect(cell).to_contain_text(other.title, timeout=4000)
+    expect(later).to_be_focused()
+    assert sm.console_errors == []

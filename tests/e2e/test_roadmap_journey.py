@@ -111,6 +111,19 @@ def test_the_cpo_moves_epics_by_keyboard_and_keeps_the_focus(roadmap, person, li
     assert cpo.console_errors == []
 
 
+def test_a_live_swap_gives_the_keyboard_user_their_control_back(roadmap, person, live_server):
+    m1 = roadmap.milestones[0]
+    cpo = person("cpo@example.com")
+    cpo.goto(f"{live_server.url}/roadmap/")
+    down = cpo.get_by_role("button", name="Move “Payouts” down")
+    down.focus()
+    # Someone else's change swaps the lanes, and with them the focused button.
+    services.epic_create(actor=roadmap.actor("cpo"), title="Refunds", milestone=m1)
+    expect(cpo.locator(f"#lane-{m1.pk}")).to_contain_text("Refunds", timeout=4000)
+    expect(cpo.get_by_role("button", name="Move “Payouts” down")).to_be_focused()
+    assert cpo.console_errors == []
+
+
 def test_a_developer_reads_the_roadmap_and_a_forged_move_writes_nothing(
     roadmap, person, live_server
 ):
