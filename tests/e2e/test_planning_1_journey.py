@@ -155,9 +155,8 @@ def test_a_live_swap_gives_the_keyboard_user_their_arrow_back(planning, person, 
     flow_services.story_plan(
         actor=planning.actor("po1"), story=other, team_sprint=planning.team_sprint(1, 1)
     )
-    cell = sm.locator(
-        f"#plan-team-{planning.scrum_teams[0].pk} .plan-cell[data-sprint='{planning.sprints[1].pk}']"
-    )
+    row = sm.locator(f"#plan-team-{planning.scrum_teams[0].pk}")
+    cell = row.locator(f".plan-cell[data-sprint='{planning.sprints[1].pk}']")
     expect(cell).to_contain_text(other.title, timeout=4000)
     expect(later).to_be_focused()
     assert sm.console_errors == []
