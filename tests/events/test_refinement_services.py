@@ -116,10 +116,25 @@ def test_a_vote_changes_before_the_reveal_and_is_refused_after(flow, ref):
     poker.round_reveal(actor=dev, event=ref.event, round_id=round_.pk)
     with pytest.raises(RuleViolation) as refused:
         poker.vote_cast(actor=dev, event=ref.event, round_id=round_.pk, value="2")
-    assert refused.value.field == "value" and "revealed" in str(refused.value)
+    assert refused.value.detail == {
+        "value": ["the votes are revealed; start a re-vote to vote again"]
+    }
     assert list(PokerVote.objects.values_list("value", flat=True)) == ["8"]
-    with pytest.raises(RuleViolation, match="already revealed"):
+    with pytest.raises(RuleViolation) as refused:
         poker.round_reveal(actor=dev, event=ref.event, round_id=round_.pk)
+    assert refused.value.detail == {"round": ["the votes are already revealed"]}
+
+
+def test_a_vote_is_one_of_the_cards(flow, ref):
+    dev = flow.actor("dev1")
+    round_ = poker.round_open(actor=dev, event=ref.event, story_id=ref.story.pk)
+    for value in ("4", "", "101", "??", " 5"):
+        with pytest.raises(RuleViolation) as refused:
+            poker.vote_cast(actor=dev, event=ref.event, round_id=round_.pk, value=value)
+        assert refused.value.detail == {
+            "value": ["vote one of 0, 1, 2, 3, 5, 8, 13, 20, 40, 100, ?"]
+        }
+    assert not PokerVote.objects.exists()
 
 
 def test_one_round_is_open_at_a_time(flow, ref):
@@ -138,12 +153,14 @@ def test_one_round_is_open_at_a_time(flow, ref):
 def test_the_agreed_value_lands_on_the_story_with_a_new_version(flow, ref):
     sm = flow.actor("sm1")
     round_ = poker.round_open(actor=sm, event=ref.event, story_id=ref.story.pk)
-    with pytest.raises(RuleViolation, match="reveal the votes"):
+    with pytest.raises(RuleViolation) as refused:
         poker.round_agree(
             actor=sm, event=ref.event, round_id=round_.pk, points=5, expected_version=None
         )
-    with pytest.raises(RuleViolation, match="nobody has voted"):
+    assert refused.value.detail == {"points": ["reveal the votes before agreeing a value"]}
+    with pytest.raises(RuleViolation) as refused:
         poker.round_reveal(actor=sm, event=ref.event, round_id=round_.pk)
+    assert refused.value.detail == {"round": ["nobody has voted yet"]}
     poker.vote_cast(actor=sm, event=ref.event, round_id=round_.pk, value="5")
     poker.round_reveal(actor=sm, event=ref.event, round_id=round_.pk)
     version = Story.objects.get(pk=ref.story.pk).version

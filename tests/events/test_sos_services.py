@@ -441,28 +441,41 @@ def test_others_add_no_action_items(week, who):
 
 
 @pytest.mark.parametrize(
-    ("kwargs", "field"),
+    ("kwargs", "field", "message"),
     [
-        ({"text": "  "}, "text"),
-        ({"text": "x" * 301}, "text"),
-        ({"owner": None}, "owner"),
-        ({"due_date": None}, "due_date"),
+        ({"text": "  "}, "text", "say what is to be done"),
+        ({"text": "x" * 301}, "text", "at most 300 characters (this has 301)"),
+        ({"owner": None}, "owner", "name who owns the action"),
+        ({"due_date": None}, "due_date", "give the action a due date"),
     ],
 )
-def test_refused_action_items_name_the_field(week, kwargs, field):
+def test_refused_action_items_name_the_field(week, kwargs, field, message):
     with pytest.raises(RuleViolation) as refused:
         add(week, **kwargs)
-    assert field in refused.value.detail
+    assert refused.value.detail == {field: [message]}
     assert not ActionItem.objects.exists()
+
+
+def test_an_action_item_of_300_characters_is_taken(week):
+    assert len(add(week, text="x" * 300).text) == 300
 
 
 def test_a_foreign_owner_or_team_is_refused(week, foreign):
     with pytest.raises(RuleViolation) as refused:
         add(week, owner=foreign.sm1)
-    assert "owner" in refused.value.detail
+    assert refused.value.detail == {"owner": ["the owner is not a member of this Flow Team"]}
     with pytest.raises(RuleViolation) as refused:
         add(week, scrum_team=foreign.scrum_teams[0])
-    assert "scrum_team" in refused.value.detail
+    assert refused.value.detail == {"scrum_team": ["the Scrum Team is not in this Flow Team"]}
+    assert not ActionItem.objects.exists()
+
+
+def test_a_cancelled_scrum_of_scrums_takes_no_actions(week):
+    week.sos = services.event_cancel(actor=week.actor("csm"), event=week.sos)
+    with pytest.raises(RuleViolation) as refused:
+        add(week)
+    assert refused.value.detail == {"state": ["a cancelled Scrum of Scrums takes no actions"]}
+    assert not ActionItem.objects.exists()
 
 
 def test_closing_records_when_and_by_whom_once(week, clock):

@@ -442,3 +442,19 @@ def test_the_load_is_this_team_sprints_open_plan_and_a_story_may_fill_it_exactly
     SprintCommitment.objects.filter(story=second).update(outcome="dropped")
     capacity.team_story_plan(actor=po, team_sprint=tp.team_sprint, story=first, into=True)
     assert SprintCommitment.objects.get(story=first).team_sprint_id == tp.team_sprint.pk
+
+
+def test_a_plan_past_the_capacity_is_refused_naming_the_story_the_load_and_the_capacity(tp):
+    po = tp.actor("po1")
+    first, second = tp.ready  # 5 points each
+    capacity.capacity_set(actor=po, team_sprint=tp.team_sprint, points="8")
+    capacity.team_story_plan(actor=po, team_sprint=tp.team_sprint, story=first, into=True)
+    refused(
+        lambda: capacity.team_story_plan(
+            actor=po, team_sprint=tp.team_sprint, story=second, into=True
+        ),
+        f"“{second.title}” (5 points) would take the sprint to 10 points, "
+        "past its capacity of 8 points",
+        "capacity",
+    )
+    assert not SprintCommitment.objects.filter(story=second).exists()

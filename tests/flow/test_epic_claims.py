@@ -193,12 +193,39 @@ def test_a_story_is_planned_moved_and_taken_back_before_the_sprint_starts(planni
     assert plans(story) == [(n2, "open")]  # a plan only: the earlier one is gone
     with pytest.raises(RuleViolation) as refused:
         services.story_plan(actor=sm1, story=story, team_sprint=planning.team_sprint(1, 2))
-    assert "already planned into Flow Sprint" in refused.value.detail["team_sprint"][0]
+    assert refused.value.detail == {
+        "team_sprint": [f"the story is already planned into Flow Sprint {n2}"]
+    }
     services.story_plan(actor=sm1, story=story, team_sprint=None)
     assert plans(story) == []
     with pytest.raises(RuleViolation) as refused:
         services.story_plan(actor=sm1, story=story, team_sprint=None)
-    assert "story" in refused.value.detail
+    assert refused.value.detail == {"story": ["the story is not planned into a Flow Sprint"]}
+
+
+def test_a_story_claim_refuses_and_says_why_word_for_word(planning):
+    po1 = planning.actor("po1")
+    story = planning.stories[(1, 1)]
+    ours, theirs = planning.team_sprint(1, 0), planning.team_sprint(2, 0)
+
+    def refused(story, team_sprint, field, message):
+        with pytest.raises(RuleViolation) as refusal:
+            services.story_claim(actor=po1, team_sprint=team_sprint, story=story)
+        assert refusal.value.detail == {field: [message]}
+
+    refused(story, theirs, "team_sprint", "claim a story into its own team's sprint")
+    unestimated = backlog_services.story_create(
+        actor=po1, scrum_team=planning.scrum_teams[0], title="Guess", criteria=["c"]
+    )
+    refused(unestimated, ours, "story", "estimate the story before claiming it")
+    services.story_claim(actor=po1, team_sprint=ours, story=story)
+    refused(story, ours, "story", "the story is already in this Team Sprint")
+    done = backlog_services.story_transition(actor=po1, story=story, to_state="in_progress")
+    backlog_services.criterion_check(actor=po1, criterion=done.criteria.get(), checked=True)
+    done = backlog_services.story_transition(actor=po1, story=done, to_state="done")
+    refused(done, planning.team_sprint(1, 1), "story", "the story is already done")
+    assert plans(story) == [(planning.sprints[0].number, "open")]
+    assert plans(unestimated) == []
 
 
 def test_out_of_a_running_sprint_a_story_is_dropped_and_planned_again_reopens(planning):

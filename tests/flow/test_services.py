@@ -7,6 +7,7 @@ from backlog.models import Story
 from flow import services
 from flow.models import FlowSprint, Risk, SprintCommitment
 from sem.errors import PermissionRefused, RuleViolation, VersionConflict
+from tests.backlog.factories import DependencyFactory
 from tests.flow.factories import FlowSprintFactory, SprintCommitmentFactory, TeamSprintFactory
 
 pytestmark = pytest.mark.django_db
@@ -66,6 +67,36 @@ def test_a_risk_write_names_the_first_field_it_may_not_write_and_writes_nothing(
     assert refused.value.detail == {"created_at": ["unknown or read-only field"]}
     fresh = Risk.objects.get(pk=risk.pk)
     assert (fresh.title, fresh.version) == ("Vendor late", 1)
+
+
+@pytest.mark.parametrize(
+    ("field", "message"),
+    [
+        ("owner", "the owner is not a member of the Flow Team"),
+        ("dependency", "the dependency is not in this Flow Team"),
+        ("scrum_team", "the scrum team is not in this Flow Team"),
+    ],
+)
+def test_a_risk_naming_another_flow_teams_member_dependency_or_team_is_refused(
+    flow, foreign, field, message
+):
+    theirs = {
+        "owner": lambda: foreign.sm1,
+        "dependency": lambda: DependencyFactory(
+            from_story__scrum_team=foreign.scrum_teams[0],
+            to_story__scrum_team=foreign.scrum_teams[1],
+        ),
+        "scrum_team": lambda: foreign.scrum_teams[0],
+    }[field]()
+    cpo = flow.actor("cpo")
+    with pytest.raises(RuleViolation) as refused:
+        services.risk_create(actor=cpo, title="Vendor late", **{field: theirs})
+    assert refused.value.detail == {field: [message]}
+    risk = services.risk_create(actor=cpo, title="Vendor late")
+    with pytest.raises(RuleViolation) as refused:
+        services.risk_update(actor=cpo, risk=risk, data={field: theirs})
+    assert refused.value.detail == {field: [message]}
+    assert list(Risk.objects.values_list("title", field)) == [("Vendor late", None)]
 
 
 def test_a_risk_with_a_plan_is_mitigated_without_writing_the_plan_again(flow):
