@@ -125,18 +125,6 @@ def test_a_vote_changes_before_the_reveal_and_is_refused_after(flow, ref):
     assert refused.value.detail == {"round": ["the votes are already revealed"]}
 
 
-def test_a_vote_is_one_of_the_cards(flow, ref):
-    dev = flow.actor("dev1")
-    round_ = poker.round_open(actor=dev, event=ref.event, story_id=ref.story.pk)
-    for value in ("4", "", "101", "??", " 5"):
-        with pytest.raises(RuleViolation) as refused:
-            poker.vote_cast(actor=dev, event=ref.event, round_id=round_.pk, value=value)
-        assert refused.value.detail == {
-            "value": ["vote one of 0, 1, 2, 3, 5, 8, 13, 20, 40, 100, ?"]
-        }
-    assert not PokerVote.objects.exists()
-
-
 def test_one_round_is_open_at_a_time(flow, ref):
     sm = flow.actor("sm1")
     first = poker.round_open(actor=sm, event=ref.event, story_id=ref.story.pk)
@@ -231,10 +219,12 @@ def test_another_flow_teams_refinement_and_other_teams_stories_are_not_found(flo
 def test_bad_values_name_their_field(flow, ref):
     dev = flow.actor("dev1")
     round_ = poker.round_open(actor=dev, event=ref.event, story_id=ref.story.pk)
-    for value in ("4", "", "1000", "??", "five"):
+    for value in ("4", "", "101", "??", "five", " 5"):
         with pytest.raises(RuleViolation) as refused:
             poker.vote_cast(actor=dev, event=ref.event, round_id=round_.pk, value=value)
-        assert refused.value.field == "value"
+        assert refused.value.detail == {
+            "value": ["vote one of 0, 1, 2, 3, 5, 8, 13, 20, 40, 100, ?"]
+        }
     with pytest.raises(RuleViolation) as refused:
         poker.refinement_story_add(actor=dev, event=ref.event, epic_id=ref.epic.pk, title="  ")
     assert refused.value.field == "title"
