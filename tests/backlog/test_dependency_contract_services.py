@@ -101,7 +101,7 @@ def test_another_flow_teams_sprint_is_refused_naming_the_field(flow, foreign, de
     for service, field, role in cases:
         with pytest.raises(RuleViolation) as refused:
             service(actor=flow.actor(role), dependency=dependency, **{field: theirs})
-        assert refused.value.field == field
+        assert refused.value.detail == {field: ["the Flow Sprint is not in this Flow Team"]}
     assert steps(dependency) == [("raised", 3, flow.po1.pk, "")]
 
 

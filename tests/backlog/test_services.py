@@ -571,7 +571,9 @@ def test_story_change_refusal_writes_neither_the_edit_nor_the_move(flow, story):
         services.story_change(
             actor=flow.actor("dev1"), story=story, data={"title": "Renamed"}, to_state="done"
         )
-    assert refusal.value.field == "criteria"
+    assert refusal.value.detail == {
+        "criteria": ["done needs every acceptance criterion checked (2 unchecked)"]
+    }
     # The CPO may edit the title but not move it: the whole change is refused.
     with pytest.raises(PermissionRefused):
         services.story_change(
@@ -593,7 +595,9 @@ def test_epic_change_writes_conditions_and_moves_to_ready_at_once(flow):
     epic = services.epic_create(actor=flow.actor("cpo"), title="Payments")
     with pytest.raises(RuleViolation) as refusal:
         services.epic_change(actor=flow.actor("cpo"), epic=epic, to_state="ready")
-    assert refusal.value.field == "acceptance_conditions"
+    assert refusal.value.detail == {
+        "acceptance_conditions": ["a ready epic has acceptance conditions"]
+    }
     epic = services.epic_change(
         actor=flow.actor("cpo"),
         epic=epic,

@@ -148,7 +148,7 @@ def test_state_rules_name_the_field(client, calendar):
     with pytest.raises(RuleViolation) as twice:
         services.event_start(actor=calendar.actor("csm"), event=event)
         services.event_start(actor=calendar.actor("csm"), event=event)
-    assert twice.value.field == "state"
+    assert twice.value.detail == {"state": ["the event is running; only a scheduled event starts"]}
     assert client.post(f"/events/{event.pk}/", {"action": "dance"}).status_code == 400
 
 

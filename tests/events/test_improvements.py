@@ -146,7 +146,7 @@ def test_an_unknown_metric_is_refused_naming_the_field(flow, discussing):
     _team, flow_retro = discussing
     with pytest.raises(RuleViolation) as refusal:
         act(flow, flow_retro, "Feel better", metric="mood")
-    assert "metric" in refusal.value.detail
+    assert refusal.value.detail == {"metric": ["choose one of the flow metrics listed, or none"]}
     assert not ActionItem.objects.exists()
 
 

@@ -254,7 +254,7 @@ def test_confirming_needs_a_draft_and_the_draft_read(p2):
     csm = p2.ns.actor("csm")
     with pytest.raises(RuleViolation) as refused:
         planning_2_confirm(actor=csm, event=p2.event, expected_version=0, acknowledged=set())
-    assert refused.value.field == "goal"
+    assert refused.value.detail == {"goal": ["the CPO has not drafted the Flow Sprint Goal yet"]}
     services.flow_sprint_goal_draft(
         actor=p2.ns.actor("cpo"), flow_sprint=p2.sprint, text="Pay", expected_version=0
     )
@@ -325,7 +325,12 @@ def test_a_warning_the_csm_did_not_see_refuses_the_confirmation(p2):
             expected_version=1,
             acknowledged={f"dependency:{p2.red.pk}"},
         )
-    assert refused.value.field == "confirm" and risk.title in str(refused.value)
+    assert refused.value.detail == {
+        "confirm": [
+            f"new since your screen showed them: {risk.title} (impact high, ROAM open, "
+            "no mitigation plan). Look again, then confirm."
+        ]
+    }
     sprint = FlowSprint.objects.get(pk=p2.sprint.pk)
     assert sprint.goal == "" and sprint.goal_confirmed_at is None
     assert Event.objects.get(pk=p2.event.pk).state == "scheduled"

@@ -106,7 +106,7 @@ def test_only_the_teams_po_and_sm_set_days_capacity_and_goal(tp, who):
 def test_a_foreign_actor_cannot_reach_the_team_sprint(tp, foreign):
     with pytest.raises(RuleViolation) as refusal:
         capacity.capacity_set(actor=foreign.actor("po1"), team_sprint=tp.team_sprint, points="9")
-    assert refusal.value.field == "team_sprint"
+    assert refusal.value.detail == {"team_sprint": ["the Team Sprint is not in this Flow Team"]}
 
 
 # --- Available days and the proposed capacity ----------------------------------------
@@ -150,7 +150,7 @@ def test_days_for_someone_outside_the_team_are_refused(tp):
         capacity.availability_set(
             actor=tp.actor("po1"), team_sprint=tp.team_sprint, user_id=tp.dev2.pk, days="3"
         )
-    assert refusal.value.field == "user"
+    assert refusal.value.detail == {"user": ["this person is not a member of the Scrum Team"]}
 
 
 # --- Planning up to the capacity, the Definition of Ready -----------------------------
@@ -215,7 +215,7 @@ def test_another_teams_story_cannot_be_planned_here(tp):
         capacity.team_story_plan(
             actor=tp.actor("po1"), team_sprint=tp.team_sprint, story=theirs, into=True
         )
-    assert refusal.value.field == "story"
+    assert refusal.value.detail == {"story": ["plan a story into its own team's sprint"]}
     with pytest.raises(PermissionRefused):
         capacity.team_story_plan(
             actor=tp.actor("po2"), team_sprint=tp.team_sprint, story=tp.ready[0], into=True

@@ -423,8 +423,9 @@ def test_planning_a_planned_story_again_is_refused_as_planned_not_as_past_the_ca
         capacity.team_story_plan(
             actor=tp.actor("po1"), team_sprint=tp.team_sprint, story=tp.ready[0], into=True
         )
-    assert list(refusal.value.detail) == ["team_sprint"]
-    assert "already planned into Flow Sprint" in refusal.value.detail["team_sprint"][0]
+    assert refusal.value.detail == {
+        "team_sprint": [f"the story is already planned into Flow Sprint {tp.sprint.number}"]
+    }
 
 
 def test_the_load_is_this_team_sprints_open_plan_and_a_story_may_fill_it_exactly(tp):

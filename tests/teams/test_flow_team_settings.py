@@ -19,12 +19,12 @@ def test_services_refuse_an_unknown_timezone_naming_the_field(flow, value):
         services.flow_team_update(
             actor=flow.actor("csm"), flow_team=flow.flow_team, data={"timezone": value}
         )
-    assert refusal.value.field == "timezone"
+    assert refusal.value.detail == {"timezone": [f"unknown timezone {value!r}"]}
     with pytest.raises(RuleViolation) as refusal:
         services.flow_team_create(
             name="N", slug="n", cadence_anchor=flow.flow_team.cadence_anchor, timezone=value
         )
-    assert refusal.value.field == "timezone"
+    assert refusal.value.detail == {"timezone": [f"unknown timezone {value!r}"]}
     assert FlowTeam.objects.get(pk=flow.flow_team.pk).timezone == flow.flow_team.timezone
 
 
@@ -57,7 +57,7 @@ def test_the_csm_updates_the_cadence_settings(flow):
         services.flow_team_update(
             actor=flow.actor("csm"), flow_team=flow.flow_team, data={"slug": "x"}
         )
-    assert refusal.value.field == "slug"
+    assert refusal.value.detail == {"slug": ["unknown or read-only field"]}
 
 
 @pytest.mark.parametrize("role", ["cpo", "architect", "po1", "sm1", "dev1", "stakeholder"])
