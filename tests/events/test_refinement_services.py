@@ -169,6 +169,9 @@ def test_the_agreed_value_lands_on_the_story_with_a_new_version(flow, ref):
     with pytest.raises(RuleViolation) as refused:
         poker.round_revote(actor=sm, event=ref.event, round_id=round_.pk)
     assert refused.value.detail == {"round": ["this round is over; open a new one on the story"]}
+    with pytest.raises(RuleViolation) as refused:
+        poker.round_reveal(actor=sm, event=ref.event, round_id=round_.pk)
+    assert refused.value.detail == {"round": ["this round is over; open a new one on the story"]}
 
 
 def test_an_agreement_on_a_stale_story_is_refused_and_writes_nothing(flow, ref):
