@@ -478,3 +478,45 @@ def test_an_agreement_is_refused_before_the_reveal_and_after_the_round_saying_so
     with pytest.raises(RuleViolation) as refused:
         agree()
     assert refused.value.detail == {"points": ["this round is over; open a new one on the story"]}
+
+
+def test_every_poker_and_refinement_write_bumps_this_refinements_screen_once(flow, ref):
+    key = poker.refinement_live_key(ref.event.pk)
+    other = poker.refinement_live_key(refinement_of(flow, team_index=1).event.pk)
+    sm, event = flow.actor("sm1"), ref.event
+    seen = []
+
+    def bumps(write):
+        before = live_versions([key, other])
+        result = write()
+        after = live_versions([key, other])
+        seen.append((after[key] - before[key], after[other] - before[other]))
+        return result
+
+    round_ = bumps(lambda: poker.round_open(actor=sm, event=event, story_id=ref.story.pk))
+    bumps(lambda: poker.vote_cast(actor=sm, event=event, round_id=round_.pk, value="5"))
+    bumps(lambda: poker.round_reveal(actor=sm, event=event, round_id=round_.pk))
+    again = bumps(lambda: poker.round_revote(actor=sm, event=event, round_id=round_.pk))
+    bumps(lambda: poker.vote_cast(actor=sm, event=event, round_id=again.pk, value="3"))
+    bumps(lambda: poker.round_reveal(actor=sm, event=event, round_id=again.pk))
+    version = Story.objects.get(pk=ref.story.pk).version
+    bumps(
+        lambda: poker.round_agree(
+            actor=sm, event=event, round_id=again.pk, points=3, expected_version=version
+        )
+    )
+    criterion = bumps(
+        lambda: poker.refinement_criterion_add(
+            actor=sm, event=event, story_id=ref.story.pk, text="Paid"
+        )
+    )
+    bumps(
+        lambda: poker.refinement_criterion_check(
+            actor=sm, event=event, criterion_id=criterion.pk, checked=True
+        )
+    )
+    bumps(
+        lambda: poker.refinement_criterion_delete(actor=sm, event=event, criterion_id=criterion.pk)
+    )
+    bumps(lambda: poker.refinement_story_add(actor=sm, event=event, epic_id=None, title="New"))
+    assert seen == [(1, 0)] * 11

@@ -278,7 +278,9 @@ def test_feedback_on_an_epic_goes_to_a_chosen_team_the_cpo_may_do_it(flow, forei
         )
     )
     # The refusal names whose backlog it is.
-    with pytest.raises(PermissionRefused, match="^the CPO and Team 3's people add stories to its backlog$"):
+    with pytest.raises(
+        PermissionRefused, match="^the CPO and Team 3's people add stories to its backlog$"
+    ):
         review.feedback_to_story(
             actor=flow.actor("po1"),
             event=rev,
