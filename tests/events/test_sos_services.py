@@ -437,8 +437,9 @@ def test_the_csm_pos_and_sms_add_action_items(week, who):
 
 @pytest.mark.parametrize("who", ["dev1", "cpo", "architect", "stakeholder"])
 def test_others_add_no_action_items(week, who):
-    with pytest.raises(PermissionRefused):
+    with pytest.raises(PermissionRefused) as refused:
         add(week, who)
+    assert str(refused.value) == "the CSM, the POs and the SMs plan actions"
     assert not ActionItem.objects.exists()
 
 
