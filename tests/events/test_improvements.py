@@ -279,8 +279,12 @@ def test_who_orders_which_backlog(flow, discussing, who, flow_level, allowed):
 def test_the_owner_or_whoever_orders_closes_an_item_once(flow, discussing):
     team, _flow_retro = discussing
     item = act(flow, team, "Fix the build light")  # owned by sm1
-    with pytest.raises(PermissionRefused):
+    with pytest.raises(PermissionRefused) as refused:
         services.improvement_item_close(actor=flow.actor("dev1"), item_id=item.pk)
+    assert str(refused.value) == (
+        "the item's owner closes it, or whoever orders its backlog "
+        "(the CSM or the CPO for the Flow Backlog, the team's PO or SM for a team's)"
+    )
     services.improvement_item_close(actor=flow.actor("sm1"), item_id=item.pk)
     item.refresh_from_db()
     assert item.done and item.done_by == flow.users["sm1"] and item.done_at is not None

@@ -1,11 +1,12 @@
 """Retrospective services (events/retro/services.py): phases, private cards, anonymity, grouping,
 the dot limit, action items and the previous retro's open actions."""
 
+import copy
 import datetime
 
 import pytest
 
-from events.models import ActionItem, RetroCard, Retrospective, RetroVote
+from events.models import ActionItem, Event, RetroCard, Retrospective, RetroVote
 from events.retro import selectors as retro_selectors
 from events.retro import services as retro
 from sem.errors import NotFound, PermissionRefused, RuleViolation
@@ -444,6 +445,10 @@ def _settings(event):
 def test_only_the_facilitator_configures_the_retro_and_its_board_follows(flow, retros):
     team, _ = retros
     retro.retro_ensure(event=team)
+    daily = copy.copy(team)
+    daily.kind = Event.Kind.DAILY_SCRUM
+    with pytest.raises(NotFound, match="^this event is not a retrospective$"):
+        retro.retro_ensure(event=daily)
     # Participants of the retro who do not run it: joining is not enough.
     for key in ("dev1", "po1"):
         with pytest.raises(PermissionRefused) as refused:

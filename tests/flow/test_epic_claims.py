@@ -214,6 +214,9 @@ def test_a_story_claim_refuses_and_says_why_word_for_word(planning):
         assert refusal.value.detail == {field: [message]}
 
     refused(story, theirs, "team_sprint", "claim a story into its own team's sprint")
+    with pytest.raises(PermissionRefused) as refusal:
+        services.story_claim(actor=planning.actor("po2"), team_sprint=theirs, story=story)
+    assert str(refusal.value) == "only the owning team claims its stories"
     unestimated = backlog_services.story_create(
         actor=po1, scrum_team=planning.scrum_teams[0], title="Guess", criteria=["c"]
     )
@@ -261,10 +264,11 @@ def test_the_definition_of_ready_refuses_and_names_what_is_missing(planning):
 def test_a_po_plans_only_their_own_teams_stories(planning, foreign):
     story = planning.stories[(1, 1)]
     for who in ("po2", "sm2", "cpo", "csm", "stakeholder"):
-        with pytest.raises(PermissionRefused):
+        with pytest.raises(PermissionRefused) as refused:
             services.story_plan(
                 actor=planning.actor(who), story=story, team_sprint=planning.team_sprint(1, 1)
             )
+        assert str(refused.value) == "only the owning team's PO, SM and developers plan its stories"
     with pytest.raises(RuleViolation) as refused:
         services.story_plan(
             actor=foreign.actor("po1"), story=story, team_sprint=planning.team_sprint(1, 1)

@@ -18,9 +18,10 @@ pytestmark = pytest.mark.django_db
 
 def test_a_po_cannot_record_a_risk_in_another_teams_register(flow):
     one, two, _ = flow.scrum_teams
-    with pytest.raises(PermissionRefused):
+    message = "only the CPO, CSM, Architect, or a team's PO and SM record risks"
+    with pytest.raises(PermissionRefused, match=f"^{message}$"):
         services.risk_create(actor=flow.actor("po1"), title="Vendor late", scrum_team=two)
-    with pytest.raises(PermissionRefused):
+    with pytest.raises(PermissionRefused, match=f"^{message}$"):
         services.risk_create(actor=flow.actor("po1"), title="Vendor late")  # the Flow register
     risk = services.risk_create(actor=flow.actor("po1"), title="Vendor late", scrum_team=one)
     assert risk.scrum_team == one
