@@ -447,6 +447,7 @@ def test_others_add_no_action_items(week, who):
     ("kwargs", "field", "message"),
     [
         ({"text": "  "}, "text", "say what is to be done"),
+        ({"text": None}, "text", "say what is to be done"),
         ({"text": "x" * 301}, "text", "at most 300 characters (this has 301)"),
         ({"owner": None}, "owner", "name who owns the action"),
         ({"due_date": None}, "due_date", "give the action a due date"),
