@@ -91,10 +91,11 @@ def story_claim(*, actor: Actor, team_sprint: TeamSprint, story: Story) -> Sprin
 
 
 def _open_commitment(story: Story) -> SprintCommitment | None:
-    """Where the story is planned now: its open commitment in a Flow Sprint not closed."""
+    """Where the story is planned now: its open commitment. (None is in a closed Flow
+    Sprint: closing settles every open one in the same transaction, and a claim into a
+    closed sprint is refused.)"""
     return (
         SprintCommitment.objects.filter(story=story, outcome=SprintCommitment.Outcome.OPEN)
-        .exclude(team_sprint__flow_sprint__state=FlowSprint.State.CLOSED)
         .select_related("team_sprint__flow_sprint")
         .order_by("-committed_at")
         .first()
