@@ -9,7 +9,7 @@ import pytest
 from backlog import services as backlog_services
 from backlog.services import planning_live_key
 from flow import services
-from flow.models import EpicClaim, FlowSprint, SprintCommitment
+from flow.models import EpicClaim, FlowSprint, SprintCommitment, TeamSprint
 from sem.errors import PermissionRefused, RuleViolation
 from sem.live import live_versions
 from tests.events.planning_fixtures import planning_setup
@@ -196,8 +196,10 @@ def test_a_story_is_planned_moved_and_taken_back_before_the_sprint_starts(planni
     assert refused.value.detail == {
         "team_sprint": [f"the story is already planned into Flow Sprint {n2}"]
     }
+    before = version(planning)
     services.story_plan(actor=sm1, story=story, team_sprint=None)
     assert plans(story) == []
+    assert version(planning) == before + 1
     with pytest.raises(RuleViolation) as refused:
         services.story_plan(actor=sm1, story=story, team_sprint=None)
     assert refused.value.detail == {"story": ["the story is not planned into a Flow Sprint"]}
@@ -289,6 +291,11 @@ def test_a_po_plans_only_their_own_teams_stories(planning, foreign):
             actor=foreign.actor("po1"), story=story, team_sprint=planning.team_sprint(1, 1)
         )
     assert refused.value.detail == {"story": ["the story is not in this Flow Team"]}
+    services.flow_sprints_roll(flow_team=foreign.flow_team)
+    theirs = TeamSprint.objects.filter(flow_sprint__flow_team=foreign.flow_team).first()
+    with pytest.raises(RuleViolation) as refused:  # into another Flow Team's sprint
+        services.story_plan(actor=planning.actor("po1"), story=story, team_sprint=theirs)
+    assert refused.value.detail == {"team_sprint": ["the Team Sprint is not in this Flow Team"]}
     with pytest.raises(RuleViolation) as refused:  # into another team's sprint
         services.story_plan(
             actor=planning.actor("po1"), story=story, team_sprint=planning.team_sprint(2, 1)
