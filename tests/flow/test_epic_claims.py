@@ -5,6 +5,8 @@ Definition of Ready holds; each write bumps the board's live version."""
 import datetime as dt
 
 import pytest
+import time_machine
+from django.utils import timezone
 
 from backlog import services as backlog_services
 from backlog.services import planning_live_key
@@ -255,9 +257,16 @@ def test_out_of_a_running_sprint_a_story_is_dropped_and_planned_again_reopens(pl
     services.story_plan(actor=dev1, story=story, team_sprint=planning.team_sprint(1, 0))
     services.story_plan(actor=dev1, story=story, team_sprint=None)
     assert plans(story) == [(running.number, "dropped")]  # predictability stays honest
-    services.story_plan(actor=dev1, story=story, team_sprint=planning.team_sprint(1, 0))
+    keys = [planning_live_key(planning.flow_team.pk), services.commitments_live_key(running.pk)]
+    before = live_versions(keys)
+    sm1, later = planning.actor("sm1"), timezone.now() + dt.timedelta(hours=2)
+    with time_machine.travel(later, tick=False):
+        services.story_plan(actor=sm1, story=story, team_sprint=planning.team_sprint(1, 0))
     assert plans(story) == [(running.number, "open")]
-    assert SprintCommitment.objects.filter(story=story).count() == 1
+    # The same commitment, now the SM's, from the moment they planned it again.
+    again = SprintCommitment.objects.get(story=story)
+    assert (again.committed_by, again.committed_at) == (sm1.user, later)
+    assert live_versions(keys) == {key: before[key] + 1 for key in keys}
 
 
 def test_the_definition_of_ready_refuses_and_names_what_is_missing(planning):
