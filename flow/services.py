@@ -227,9 +227,9 @@ RISK_FIELDS = {
 def _check_risk(actor: Actor, data: dict) -> None:
     if "title" in data and not str(data["title"]).strip():
         raise RuleViolation("give the risk a title", field="title")
-    if data.get("impact") is not None and data["impact"] not in Risk.Impact.values:
+    if "impact" in data and data["impact"] not in Risk.Impact.values:
         raise RuleViolation("impact is low, medium, high or critical", field="impact")
-    if data.get("roam") is not None and data["roam"] not in Risk.Roam.values:
+    if "roam" in data and data["roam"] not in Risk.Roam.values:
         raise RuleViolation(
             "ROAM state is open, resolved, owned, accepted or mitigated", field="roam"
         )

@@ -71,6 +71,56 @@ def test_a_risk_write_names_the_first_field_it_may_not_write_and_writes_nothing(
 
 
 @pytest.mark.parametrize(
+    ("data", "field", "message"),
+    [
+        ({"title": "  \t"}, "title", "give the risk a title"),
+        ({"title": ""}, "title", "give the risk a title"),
+        ({"impact": "enormous"}, "impact", "impact is low, medium, high or critical"),
+        ({"impact": ""}, "impact", "impact is low, medium, high or critical"),
+        ({"impact": None}, "impact", "impact is low, medium, high or critical"),
+        (
+            {"roam": None},
+            "roam",
+            "ROAM state is open, resolved, owned, accepted or mitigated",
+        ),
+        (
+            {"roam": "ignored"},
+            "roam",
+            "ROAM state is open, resolved, owned, accepted or mitigated",
+        ),
+        ({"roam": "mitigated"}, "mitigation", "a mitigated risk has a mitigation plan"),
+        (
+            {"roam": "mitigated", "mitigation": " \n "},
+            "mitigation",
+            "a mitigated risk has a mitigation plan",
+        ),
+    ],
+)
+def test_a_risk_write_is_refused_word_for_word_and_writes_nothing(flow, data, field, message):
+    cpo = flow.actor("cpo")
+    with pytest.raises(RuleViolation) as refused:
+        services.risk_create(actor=cpo, **{"title": "Vendor late", **data})
+    assert refused.value.detail == {field: [message]}
+    assert not Risk.objects.exists()
+    risk = services.risk_create(actor=cpo, title="Vendor late")
+    with pytest.raises(RuleViolation) as refused:
+        services.risk_update(actor=cpo, risk=risk, data=data)
+    assert refused.value.detail == {field: [message]}
+    fresh = Risk.objects.get()
+    assert (fresh.title, fresh.impact, fresh.roam, fresh.version) == (
+        "Vendor late",
+        risk.impact,
+        risk.roam,
+        risk.version,
+    )
+
+
+def test_a_risk_named_without_impact_or_roam_keeps_their_defaults(flow):
+    risk = services.risk_create(actor=flow.actor("cpo"), title="Vendor late")
+    assert (risk.impact, risk.roam) == ("medium", "open")
+
+
+@pytest.mark.parametrize(
     ("field", "message"),
     [
         ("owner", "the owner is not a member of the Flow Team"),
