@@ -115,6 +115,13 @@ def test_a_risk_write_is_refused_word_for_word_and_writes_nothing(flow, data, fi
     )
 
 
+def test_a_risk_owned_by_a_member_of_the_flow_team_is_taken(flow):
+    cpo = flow.actor("cpo")
+    risk = services.risk_create(actor=cpo, title="Vendor late", owner=flow.sm2)
+    risk = services.risk_update(actor=cpo, risk=risk, data={"owner": flow.dev1})
+    assert Risk.objects.get().owner == flow.dev1
+
+
 def test_a_risk_named_without_impact_or_roam_keeps_their_defaults(flow):
     risk = services.risk_create(actor=flow.actor("cpo"), title="Vendor late")
     assert (risk.impact, risk.roam) == ("medium", "open")
