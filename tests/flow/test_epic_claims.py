@@ -235,6 +235,30 @@ def test_a_story_claim_refuses_and_says_why_word_for_word(planning):
     assert plans(unestimated) == []
 
 
+def test_a_claim_records_who_when_and_the_points_and_tells_that_sprints_screens(planning):
+    po1, story = planning.actor("po1"), planning.stories[(1, 2)]
+    team_sprint = planning.team_sprint(1, 1)
+    keys = [
+        planning_live_key(planning.flow_team.pk),
+        services.commitments_live_key(team_sprint.flow_sprint_id),
+        services.commitments_live_key(planning.sprints[2].pk),
+    ]
+    before = live_versions(keys)
+    at = timezone.now() + dt.timedelta(minutes=5)
+    with time_machine.travel(at, tick=False):
+        services.story_claim(actor=po1, team_sprint=team_sprint, story=story)
+    claimed = SprintCommitment.objects.get(story=story)
+    assert (
+        claimed.team_sprint_id,
+        claimed.points_at_planning,
+        claimed.planned,
+        claimed.outcome,
+        claimed.committed_at,
+        claimed.committed_by,
+    ) == (team_sprint.pk, 3, True, "open", at, po1.user)
+    assert [live_versions(keys)[k] - before[k] for k in keys] == [1, 1, 0]
+
+
 def test_moving_a_planned_story_reads_its_plan_with_its_sprint_at_once(
     planning, django_assert_num_queries
 ):
