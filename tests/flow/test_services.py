@@ -7,6 +7,7 @@ from backlog.models import Story
 from flow import services
 from flow.models import FlowSprint, Risk, SprintCommitment
 from sem.errors import PermissionRefused, RuleViolation, VersionConflict
+from sem.live import live_versions
 from tests.backlog.factories import DependencyFactory
 from tests.flow.factories import FlowSprintFactory, SprintCommitmentFactory, TeamSprintFactory
 
@@ -55,6 +56,26 @@ def test_the_csm_moves_a_risk_between_registers(flow):
         services.risk_update(actor=flow.actor("po1"), risk=moved, data={"roam": "accepted"})
     assert str(refused.value) == "only the CPO, CSM, Architect, or the team's PO and SM edit it"
     assert Risk.objects.get(pk=risk.pk).roam == "owned"
+
+
+def test_a_new_risk_is_trimmed_signed_and_shown_and_names_a_field_it_may_not_set(flow):
+    cpo = flow.actor("cpo")
+    key = services.risk_live_key(flow.flow_team.pk)
+    before = live_versions([key])[key]
+    with pytest.raises(RuleViolation) as refused:
+        services.risk_create(actor=cpo, title="Vendor late", version=9, created_at=None)
+    assert refused.value.detail == {"created_at": ["unknown or read-only field"]}
+    assert not Risk.objects.exists()
+    risk = services.risk_create(actor=cpo, title="  Vendor late \n", impact="high")
+    fresh = Risk.objects.get()
+    assert (fresh.pk, fresh.flow_team, fresh.title, fresh.impact, fresh.updated_by) == (
+        risk.pk,
+        flow.flow_team,
+        "Vendor late",
+        "high",
+        flow.cpo,
+    )
+    assert live_versions([key])[key] == before + 1
 
 
 def test_a_risk_write_names_the_first_field_it_may_not_write_and_writes_nothing(flow):
