@@ -329,3 +329,39 @@ def test_another_flow_teams_event_is_neither_moved_nor_cancelled(flow, foreign):
         theirs.starts_at,
         False,
     )
+
+
+def test_each_roll_says_what_it_created_moved_closed_and_activated(flow):
+    from teams.services import scrum_team_create
+
+    def roll(today):
+        return services.flow_sprints_roll(flow_team=flow.flow_team, today=today)
+
+    # Sprint 1 runs 5-18 January: it starts, with 6 sprints ahead, each with 3 Team Sprints.
+    assert roll(D(2026, 1, 7)) == {
+        "created": 7,
+        "moved": 0,
+        "team_sprints": 21,
+        "closed": 0,
+        "activated": 1,
+    }
+    assert roll(D(2026, 1, 7)) == dict.fromkeys(
+        ("created", "moved", "team_sprints", "closed", "activated"), 0
+    )
+    # A fourth Scrum Team joins: a Team Sprint in each of the 7 sprints not closed.
+    scrum_team_create(flow_team=flow.flow_team, name="Team 4")
+    assert roll(D(2026, 1, 7))["team_sprints"] == 7
+    # Three-week sprints from the next one on: the 6 planned ones move.
+    flow.flow_team.sprint_length_weeks = 3
+    flow.flow_team.save()
+    assert roll(D(2026, 1, 7))["moved"] == 6
+    # Sprint 1 is over: it closes, sprint 2 starts, one more is scheduled (4 Team Sprints).
+    assert roll(D(2026, 1, 20)) == {
+        "created": 1,
+        "moved": 0,
+        "team_sprints": 4,
+        "closed": 1,
+        "activated": 1,
+    }
+    closed = TeamSprint.objects.filter(flow_sprint__state="closed")
+    assert closed.count() == 4  # sprint 1's, Team 4's included: it joined while it ran
