@@ -365,3 +365,37 @@ def test_each_roll_says_what_it_created_moved_closed_and_activated(flow):
     }
     closed = TeamSprint.objects.filter(flow_sprint__state="closed")
     assert closed.count() == 4  # sprint 1's, Team 4's included: it joined while it ran
+
+
+def test_a_shorter_sprint_moves_and_drops_the_untouched_events_of_planned_sprints_only(flow):
+    flow.flow_team.sprint_length_weeks = 3
+    flow.flow_team.save()
+    cadence_roll(flow_team=flow.flow_team, today=D(2026, 1, 5))
+
+    def calendar():
+        return {
+            (e.flow_sprint.number, e.kind, e.scrum_team_id, e.occurrence): (
+                e.starts_at,
+                e.duration_minutes,
+            )
+            for e in Event.objects.select_related("flow_sprint")
+        }
+
+    sos = Event.objects.filter(flow_sprint__number=3, kind="scrum_of_scrums").last()
+    event_move(actor=flow.actor("csm"), event=sos, starts_at=sos.starts_at)  # placed by hand
+    before = calendar()
+    flow.flow_team.sprint_length_weeks = 2
+    flow.flow_team.save()
+    result = cadence_roll(flow_team=flow.flow_team, today=D(2026, 1, 5))
+    after = calendar()
+    moved = [k for k in before if k in after and before[k] != after[k]]
+    dropped = [k for k in before if k not in after]
+    assert moved and dropped
+    assert all(k[0] >= 2 for k in moved + dropped)  # sprint 1 runs: its calendar stays
+    assert (result["events_moved"], result["events_dropped"]) == (len(moved), len(dropped))
+    # Sprint 3 now ends on 22 February; the Scrum of Scrums placed by hand stays where it was.
+    key = (3, "scrum_of_scrums", None, sos.occurrence)
+    assert after[key] == before[key] and sos.starts_at.date() > D(2026, 2, 22)
+    for event in Event.objects.filter(flow_sprint__number__gte=2, rescheduled_by_hand=False):
+        local = event.starts_at.astimezone(flow.flow_team.tzinfo).date()
+        assert event.flow_sprint.start <= local <= event.flow_sprint.end, event
