@@ -49,19 +49,22 @@ def test_member_add_is_idempotent(flow):
     assert again.pk == first.pk and again.seat == first.seat
 
 
-def test_second_cpo_is_refused_naming_the_role(flow):
+@pytest.mark.parametrize(
+    ("role", "team", "message"),
+    [
+        ("cpo", None, "this Flow Team already has a Chief Product Owner"),
+        ("csm", None, "this Flow Team already has a Chief Scrum Master"),
+        ("po", 0, "this Scrum Team already has a Product Owner"),
+        ("sm", 1, "this Scrum Team already has a Scrum Master"),
+    ],
+)
+def test_a_second_cpo_csm_po_or_sm_is_refused_naming_the_role(flow, role, team, message):
     membership = Membership.objects.get(user=flow.dev1)
+    scrum_team = flow.scrum_teams[team] if team is not None else None
     with pytest.raises(RuleViolation) as refusal:
-        services.role_assign(membership=membership, role="cpo")
-    assert refusal.value.detail == {"role": ["this Flow Team already has a Chief Product Owner"]}
-    assert not RoleAssignment.objects.filter(membership=membership, role="cpo").exists()
-
-
-def test_second_po_of_a_team_is_refused(flow):
-    membership = Membership.objects.get(user=flow.dev1)
-    with pytest.raises(RuleViolation) as refusal:
-        services.role_assign(membership=membership, role="po", scrum_team=flow.scrum_teams[0])
-    assert refusal.value.detail == {"role": ["this Scrum Team already has a Product Owner"]}
+        services.role_assign(membership=membership, role=role, scrum_team=scrum_team)
+    assert refusal.value.detail == {"role": [message]}
+    assert not RoleAssignment.objects.filter(membership=membership, role=role).exists()
 
 
 def test_a_po_may_also_be_the_architect(flow):
