@@ -23,6 +23,19 @@ def test_sixteenth_scrum_team_is_refused_with_a_message():
     assert ScrumTeam.objects.filter(flow_team=flow_team).count() == 15
 
 
+def test_a_scrum_team_takes_the_lowest_free_number_and_a_name_not_taken():
+    flow_team = FlowTeamFactory()
+    numbers = [services.scrum_team_create(flow_team=flow_team, name=n).number for n in "ABC"]
+    assert numbers == [1, 2, 3]
+    with pytest.raises(RuleViolation) as refusal:
+        services.scrum_team_create(flow_team=flow_team, name="B")
+    assert refusal.value.detail == {"name": ["a Scrum Team of this name exists in the Flow Team"]}
+    ScrumTeam.objects.filter(flow_team=flow_team, name="B").delete()
+    assert services.scrum_team_create(flow_team=flow_team, name="D").number == 2
+    assert services.scrum_team_create(flow_team=flow_team, name="B").number == 4
+    assert services.scrum_team_create(flow_team=FlowTeamFactory(), name="A").number == 1
+
+
 def test_hundred_fifty_first_member_is_refused_with_a_message_until_a_seat_is_freed():
     flow_team = FlowTeamFactory()
     users = [UserFactory(password=None) for _ in range(153)]
