@@ -2,6 +2,7 @@ from datetime import date, timedelta
 from types import SimpleNamespace
 
 import pytest
+import time_machine
 from django.db import IntegrityError
 from django.utils import timezone
 
@@ -345,3 +346,20 @@ def test_a_token_is_named_in_1_to_80_characters_saying_so(flow):
     assert list(ApiToken.objects.filter(user=flow.dev1).values_list("name", flat=True)) == [
         "x" * 80
     ]
+
+
+def test_a_tokens_use_is_recorded_once_a_minute_at_most(flow):
+    token, secret = services.api_token_create(user=flow.dev1, name="CI")
+    start = timezone.now()
+
+    def use(after_seconds):
+        with time_machine.travel(start + timedelta(seconds=after_seconds), tick=False):
+            found = services.api_token_authenticate(secret=secret)
+        assert found.pk == token.pk and found.actor.user == flow.dev1
+        return ApiToken.objects.get(pk=token.pk).last_used_at
+
+    assert use(0) == start  # the first use
+    assert use(60) == start  # a minute later: not yet
+    assert use(60.5) == start + timedelta(seconds=60.5)
+    assert services.api_token_authenticate(secret=secret + "x") is None
+    assert services.api_token_authenticate(secret="") is None
