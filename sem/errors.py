@@ -9,11 +9,12 @@ from django.core.exceptions import ValidationError
 
 
 class RuleViolation(ValidationError):
-    """A business rule refused the change. ``field`` says which input it concerns."""
+    """A business rule refused the change. ``field`` says which input it concerns: every
+    refusal names one."""
 
-    def __init__(self, message: str, *, field: str = "non_field_errors", code: str = "invalid"):
+    def __init__(self, message: str, *, field: str):
         self.field = field
-        super().__init__({field: [ValidationError(message, code=code)]})
+        super().__init__({field: [message]})
 
     @property
     def detail(self) -> dict[str, list[str]]:
