@@ -49,6 +49,14 @@ def flow_sprint_goal_live_key(flow_sprint_id: int) -> str:
     return f"flow-sprint-goal:{flow_sprint_id}"
 
 
+def _check_into(story: Story, team_sprint: TeamSprint) -> None:
+    """A story goes into its own team's sprint, and not into a closed one."""
+    if team_sprint.scrum_team_id != story.scrum_team_id:
+        raise RuleViolation("claim a story into its own team's sprint", field="team_sprint")
+    if team_sprint.flow_sprint.state == FlowSprint.State.CLOSED:
+        raise RuleViolation("this Flow Sprint is closed", field="team_sprint")
+
+
 @transaction.atomic
 def story_claim(*, actor: Actor, team_sprint: TeamSprint, story: Story) -> SprintCommitment:
     """Commit a story into its team's sprint. Before the sprint starts it counts as planned;
@@ -60,11 +68,8 @@ def story_claim(*, actor: Actor, team_sprint: TeamSprint, story: Story) -> Sprin
     story = Story.objects.select_for_update().get(pk=story.pk)
     if not can_work_story(actor, story.scrum_team_id):
         raise PermissionRefused("only the owning team claims its stories")
-    if team_sprint.scrum_team_id != story.scrum_team_id:
-        raise RuleViolation("claim a story into its own team's sprint", field="team_sprint")
+    _check_into(story, team_sprint)
     sprint = team_sprint.flow_sprint
-    if sprint.state == FlowSprint.State.CLOSED:
-        raise RuleViolation("this Flow Sprint is closed", field="team_sprint")
     if story.state == Story.State.DONE:
         raise RuleViolation("the story is already done", field="story")
     if SprintCommitment.objects.filter(team_sprint=team_sprint, story=story).exists():
@@ -143,6 +148,8 @@ def story_plan(
             f"the story is already planned into Flow Sprint {team_sprint.flow_sprint.number}",
             field="team_sprint",
         )
+    # Checked before a dropped commitment is reopened below, which story_claim does not do.
+    _check_into(story, team_sprint)
     _definition_of_ready(story, story.criteria.count())
     if current is not None:
         _withdraw(current, actor.flow_team.today())

@@ -293,6 +293,19 @@ def test_out_of_a_running_sprint_a_story_is_dropped_and_planned_again_reopens(pl
     assert live_versions(keys) == {key: before[key] + 1 for key in keys}
 
 
+def test_a_story_dropped_from_a_sprint_since_closed_is_not_planned_back_into_it(planning):
+    dev1, story = planning.actor("dev1"), planning.stories[(1, 2)]
+    running = planning.sprints[0]
+    services.story_plan(actor=dev1, story=story, team_sprint=planning.team_sprint(1, 0))
+    services.story_plan(actor=dev1, story=story, team_sprint=None)
+    services.flow_sprint_close(flow_sprint=running)
+    closed = TeamSprint.objects.select_related("flow_sprint").get(pk=planning.team_sprint(1, 0).pk)
+    with pytest.raises(RuleViolation) as refused:
+        services.story_plan(actor=dev1, story=story, team_sprint=closed)
+    assert refused.value.detail == {"team_sprint": ["this Flow Sprint is closed"]}
+    assert plans(story) == [(running.number, "dropped")]
+
+
 def test_the_definition_of_ready_refuses_and_names_what_is_missing(planning):
     sm1 = planning.actor("sm1")
     bare = planning.stories[(1, "bare")]
