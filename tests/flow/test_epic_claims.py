@@ -293,6 +293,15 @@ def test_out_of_a_running_sprint_a_story_is_dropped_and_planned_again_reopens(pl
     assert live_versions(keys) == {key: before[key] + 1 for key in keys}
 
 
+def test_a_story_dropped_from_the_running_sprint_is_planned_into_the_next_as_new(planning):
+    dev1, story = planning.actor("dev1"), planning.stories[(1, 2)]
+    services.story_plan(actor=dev1, story=story, team_sprint=planning.team_sprint(1, 0))
+    services.story_plan(actor=dev1, story=story, team_sprint=None)
+    services.story_plan(actor=dev1, story=story, team_sprint=planning.team_sprint(1, 1))
+    running, following = planning.sprints[0].number, planning.sprints[1].number
+    assert plans(story) == [(running, "dropped"), (following, "open")]
+
+
 def test_a_story_dropped_from_a_sprint_since_closed_is_not_planned_back_into_it(planning):
     dev1, story = planning.actor("dev1"), planning.stories[(1, 2)]
     running = planning.sprints[0]
