@@ -134,9 +134,9 @@ def story_split(request):
                 epic=epic,
             )
         except RuleViolation as refusal:
-            field = SERVICE_FIELDS.get(refusal.field)
-            for message in refusal.messages:
-                form.add_error(field, message)
+            for name, reasons in refusal.detail.items():
+                for reason in reasons:
+                    form.add_error(SERVICE_FIELDS.get(name), reason)
         except PermissionRefused as refused:
             form.add_error("team", str(refused))
     if story is not None and not request.htmx:

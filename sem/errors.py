@@ -13,7 +13,6 @@ class RuleViolation(ValidationError):
     refusal names one."""
 
     def __init__(self, message: str, *, field: str):
-        self.field = field
         super().__init__({field: [message]})
 
     @property

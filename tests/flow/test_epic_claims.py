@@ -207,7 +207,7 @@ def test_a_story_is_planned_moved_and_taken_back_before_the_sprint_starts(planni
     assert refused.value.detail == {"story": ["the story is not planned into a Flow Sprint"]}
 
 
-def test_a_story_claim_refuses_and_says_why_word_for_word(planning):
+def test_a_story_claim_refuses_and_says_why_word_for_word(planning, foreign):
     po1 = planning.actor("po1")
     story = planning.stories[(1, 1)]
     ours, theirs = planning.team_sprint(1, 0), planning.team_sprint(2, 0)
@@ -218,6 +218,9 @@ def test_a_story_claim_refuses_and_says_why_word_for_word(planning):
         assert refusal.value.detail == {field: [message]}
 
     refused(story, theirs, "team_sprint", "claim a story into its own team's sprint")
+    with pytest.raises(RuleViolation) as refusal:
+        services.story_claim(actor=foreign.actor("po1"), team_sprint=ours, story=story)
+    assert refusal.value.detail == {"story": ["the story is not in this Flow Team"]}
     with pytest.raises(PermissionRefused) as refusal:
         services.story_claim(actor=planning.actor("po2"), team_sprint=theirs, story=story)
     assert str(refusal.value) == "only the owning team claims its stories"
