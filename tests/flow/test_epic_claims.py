@@ -207,7 +207,7 @@ def test_a_story_is_planned_moved_and_taken_back_before_the_sprint_starts(planni
     assert refused.value.detail == {"story": ["the story is not planned into a Flow Sprint"]}
 
 
-def test_a_story_claim_refuses_and_says_why_word_for_word(planning, foreign):
+def test_a_claim_of_a_story_refuses_and_says_why_word_for_word(planning, foreign):
     po1 = planning.actor("po1")
     story = planning.stories[(1, 1)]
     ours, theirs = planning.team_sprint(1, 0), planning.team_sprint(2, 0)
@@ -336,7 +336,7 @@ def test_the_definition_of_ready_refuses_and_names_what_is_missing(planning):
     assert plans(bare) == [(planning.sprints[1].number, "open")]
 
 
-def test_a_po_plans_only_their_own_teams_stories(planning, foreign):
+def test_a_po_plans_only_their_own_teams_stories_into_their_teams_sprints(planning, foreign):
     story = planning.stories[(1, 1)]
     for who in ("po2", "sm2", "cpo", "csm", "stakeholder"):
         with pytest.raises(PermissionRefused) as refused:
