@@ -399,3 +399,11 @@ def test_a_shorter_sprint_moves_and_drops_the_untouched_events_of_planned_sprint
     for event in Event.objects.filter(flow_sprint__number__gte=2, rescheduled_by_hand=False):
         local = event.starts_at.astimezone(flow.flow_team.tzinfo).date()
         assert event.flow_sprint.start <= local <= event.flow_sprint.end, event
+
+
+def test_the_calendar_is_facilitated_by_this_flow_teams_people_only(flow, foreign):
+    cadence_roll(flow_team=flow.flow_team, today=D(2026, 1, 5))
+    facilitators = set(
+        Event.objects.filter(flow_team=flow.flow_team).values_list("facilitator", flat=True)
+    )
+    assert facilitators == {flow.cpo.pk, flow.csm.pk, flow.sm1.pk, flow.sm2.pk, flow.sm3.pk}
