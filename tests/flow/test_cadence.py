@@ -407,3 +407,19 @@ def test_the_calendar_is_facilitated_by_this_flow_teams_people_only(flow, foreig
         Event.objects.filter(flow_team=flow.flow_team).values_list("facilitator", flat=True)
     )
     assert facilitators == {flow.cpo.pk, flow.csm.pk, flow.sm1.pk, flow.sm2.pk, flow.sm3.pk}
+
+
+def test_a_sprints_calendar_finds_its_facilitators_unless_given_them(flow):
+    from events.services import calendar_ensure
+
+    services.flow_sprints_roll(flow_team=flow.flow_team, today=D(2026, 1, 5))
+    first, second = FlowSprint.objects.filter(flow_team=flow.flow_team).order_by("number")[:2]
+    calendar_ensure(flow_sprint=first)
+    sos = Event.objects.filter(flow_sprint=first, kind="scrum_of_scrums").first()
+    assert sos.facilitator == flow.csm
+    # Given them (the cadence job reads them once for every sprint), it reads no roles.
+    with CaptureQueriesContext(connection) as ctx:
+        calendar_ensure(flow_sprint=second, facilitators={("csm", None): flow.cpo.pk})
+    assert not [q for q in ctx.captured_queries if "teams_roleassignment" in q["sql"]]
+    sos = Event.objects.filter(flow_sprint=second, kind="scrum_of_scrums").first()
+    assert sos.facilitator == flow.cpo
